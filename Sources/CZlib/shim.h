@@ -1,0 +1,4 @@
+#ifndef SPARSEWIRE_CZLIB_SHIM_H
+#define SPARSEWIRE_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

@@ -1,0 +1,277 @@
+/// Geometry of a 2-D convolution over NCHW input.
+struct ConvGeometry {
+    let n, c, h, w, o, kh, kw, stride, pad, oh, ow: Int
+    var k: Int { c * kh * kw }
+    var p: Int { oh * ow }
+    var isPointwise: Bool { kh == 1 && kw == 1 && stride == 1 && pad == 0 }
+
+    init(input: [Int], weight: [Int], stride: Int, pad: Int, op: String) throws {
+        guard input.count == 4 else {
+            throw SparseWireError.shape("\(op): input must be [N, C, H, W], got \(input)")
+        }
+        guard weight.count == 4 else {
+            throw SparseWireError.shape("\(op): weight must be [O, C, kh, kw], got \(weight)")
+        }
+        guard stride >= 1, pad >= 0 else {
+            throw SparseWireError.shape("\(op): stride must be ≥ 1 and padding ≥ 0, got stride \(stride), padding \(pad)")
+        }
+        n = input[0]; c = input[1]; h = input[2]; w = input[3]
+        o = weight[0]; kh = weight[2]; kw = weight[3]
+        self.stride = stride; self.pad = pad
+        guard h + 2 * pad >= kh, w + 2 * pad >= kw else {
+            throw SparseWireError.shape("\(op): kernel \(kh)×\(kw) larger than padded input \(h + 2 * pad)×\(w + 2 * pad)")
+        }
+        oh = (h + 2 * pad - kh) / stride + 1
+        ow = (w + 2 * pad - kw) / stride + 1
+    }
+}
+
+/// Valid output range [lo, hi) along one axis for kernel offset `kOff`.
+@inline(__always)
+private func validRange(size: Int, out: Int, stride: Int, pad: Int, kOff: Int) -> (Int, Int) {
+    // need 0 <= o*stride - pad + kOff < size
+    let a = pad - kOff
+    let lo = a <= 0 ? 0 : (a + stride - 1) / stride
+    let b = size - 1 + pad - kOff
+    let hi = b < 0 ? 0 : min(out, b / stride + 1)
+    return (min(lo, hi), hi)
+}
+
+/// Unfolds one sample x[C,H,W] into columns cols[K, ld] starting at column `col0`.
+private func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>, ld: Int, col0: Int) {
+    for ci in 0..<g.c {
+        let plane = x + ci * g.h * g.w
+        for ki in 0..<g.kh {
+            let (ylo, yhi) = validRange(size: g.h, out: g.oh, stride: g.stride, pad: g.pad, kOff: ki)
+            for kj in 0..<g.kw {
+                let (xlo, xhi) = validRange(size: g.w, out: g.ow, stride: g.stride, pad: g.pad, kOff: kj)
+                let row = (ci * g.kh + ki) * g.kw + kj
+                let dst = cols + row * ld + col0
+                for oy in 0..<g.oh {
+                    let d = dst + oy * g.ow
+                    if oy < ylo || oy >= yhi {
+                        d.update(repeating: 0, count: g.ow)
+                        continue
+                    }
+                    let src = plane + (oy * g.stride - g.pad + ki) * g.w
+                    for ox in 0..<xlo { d[ox] = 0 }
+                    if g.stride == 1 {
+                        let off = kj - g.pad
+                        (d + xlo).update(from: src + xlo + off, count: xhi - xlo)
+                    } else {
+                        for ox in xlo..<xhi { d[ox] = src[ox * g.stride - g.pad + kj] }
+                    }
+                    for ox in xhi..<g.ow { d[ox] = 0 }
+                }
+            }
+        }
+    }
+}
+
+/// Folds columns back, accumulating into one sample dx[C,H,W].
+private func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, ld: Int, col0: Int, _ dx: UnsafeMutablePointer<Float>) {
+    for ci in 0..<g.c {
+        let plane = dx + ci * g.h * g.w
+        for ki in 0..<g.kh {
+            let (ylo, yhi) = validRange(size: g.h, out: g.oh, stride: g.stride, pad: g.pad, kOff: ki)
+            for kj in 0..<g.kw {
+                let (xlo, xhi) = validRange(size: g.w, out: g.ow, stride: g.stride, pad: g.pad, kOff: kj)
+                let row = (ci * g.kh + ki) * g.kw + kj
+                let src = cols + row * ld + col0
+                for oy in ylo..<yhi {
+                    let s = src + oy * g.ow
+                    let d = plane + (oy * g.stride - g.pad + ki) * g.w
+                    for ox in xlo..<xhi { d[ox * g.stride - g.pad + kj] += s[ox] }
+                }
+            }
+        }
+    }
+}
+
+extension Context {
+    /// Scratch budget (floats) for the unfolded columns of one chunk of samples.
+    static let im2colBudget = 4 << 20
+
+    /// 2-D convolution, NCHW input, weight [O, C, kh, kw] (PyTorch layout), optional bias [O].
+    /// Implemented as im2col + one sgemm per chunk of samples; the columns are recomputed in
+    /// backward instead of stored.
+    public func conv2d(_ x: Var, _ w: Var, _ b: Var?, stride: Int = 1, padding: Int = 0) throws -> Var {
+        let g = try ConvGeometry(input: x.shape, weight: w.shape, stride: stride, pad: padding, op: "conv2d")
+        guard w.shape[1] == g.c else {
+            throw SparseWireError.shape("conv2d: input has \(g.c) channels but weight \(w.shape) expects \(w.shape[1])")
+        }
+        if let b, b.shape != [g.o] {
+            throw SparseWireError.shape("conv2d: bias shape \(b.shape) should be [\(g.o)]")
+        }
+        let out = Tensor(shape: [g.n, g.o, g.oh, g.ow])
+        let K = g.k, P = g.p, O = g.o
+        let nb = g.isPointwise ? 1 : max(1, min(g.n, Context.im2colBudget / max(K * P, 1)))
+        let xp = x.value.data, wp = w.value.data, op = out.data
+        let inStride = g.c * g.h * g.w, outStride = O * P
+        let cols = g.isPointwise ? nil : Tensor(shape: [K * nb * P])
+        let res = nb > 1 ? Tensor(shape: [O * nb * P]) : nil
+        var n0 = 0
+        while n0 < g.n {
+            let cnt = min(nb, g.n - n0)
+            let ld = cnt * P
+            if g.isPointwise {
+                BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: xp + n0 * inStride, ldb: P,
+                          c: op + n0 * outStride, ldc: P)
+            } else {
+                for s in 0..<cnt { im2col(xp + (n0 + s) * inStride, g, cols!.data, ld: ld, col0: s * P) }
+                if cnt == 1 {
+                    BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: cols!.data, ldb: ld, c: op + n0 * outStride, ldc: P)
+                } else {
+                    let rp = res!.data
+                    BLAS.gemm(m: O, n: ld, k: K, a: wp, lda: K, b: cols!.data, ldb: ld, c: rp, ldc: ld)
+                    for s in 0..<cnt {
+                        for oc in 0..<O {
+                            (op + (n0 + s) * outStride + oc * P).update(from: rp + oc * ld + s * P, count: P)
+                        }
+                    }
+                }
+            }
+            n0 += cnt
+        }
+        if let b {
+            let bp = b.value.data
+            for s in 0..<g.n { for oc in 0..<O {
+                let d = op + s * outStride + oc * P; let v = bp[oc]
+                for i in 0..<P { d[i] += v }
+            } }
+        }
+        var inputs = [x, w]
+        if let b { inputs.append(b) }
+        return node(out, inputs) { grad in
+            let gp = grad.data
+            if let b, b.requiresGrad {
+                let db = Tensor(shape: [O]); let dp = db.data
+                for s in 0..<g.n { for oc in 0..<O {
+                    let src = gp + s * outStride + oc * P
+                    var acc: Float = 0
+                    for i in 0..<P { acc += src[i] }
+                    dp[oc] += acc
+                } }
+                b.accumulate(db)
+            }
+            guard x.requiresGrad || w.requiresGrad else { return }
+            let dw = w.requiresGrad ? Tensor(shape: w.shape) : nil
+            let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil
+            let dres = nb > 1 ? Tensor(shape: [O * nb * P]) : nil
+            let dcols = (x.requiresGrad && !g.isPointwise) ? Tensor(shape: [K * nb * P]) : nil
+            var n0 = 0
+            while n0 < g.n {
+                let cnt = min(nb, g.n - n0)
+                let ld = cnt * P
+                // Gradient of this chunk as [O, cnt·P].
+                let gChunk: UnsafeMutablePointer<Float>
+                if cnt == 1 {
+                    gChunk = gp + n0 * outStride
+                } else {
+                    gChunk = dres!.data
+                    for s in 0..<cnt { for oc in 0..<O {
+                        (gChunk + oc * ld + s * P).update(from: gp + (n0 + s) * outStride + oc * P, count: P)
+                    } }
+                }
+                if g.isPointwise {
+                    if let dw {
+                        BLAS.gemm(transB: true, m: O, n: K, k: P, a: gChunk, lda: P, b: xp + n0 * inStride, ldb: P,
+                                  beta: 1, c: dw.data, ldc: K)
+                    }
+                    if let dx {
+                        BLAS.gemm(transA: true, m: K, n: P, k: O, a: wp, lda: K, b: gChunk, ldb: P,
+                                  c: dx.data + n0 * inStride, ldc: P)
+                    }
+                } else {
+                    if let dw {
+                        for s in 0..<cnt { im2col(xp + (n0 + s) * inStride, g, cols!.data, ld: ld, col0: s * P) }
+                        BLAS.gemm(transB: true, m: O, n: K, k: ld, a: gChunk, lda: ld, b: cols!.data, ldb: ld,
+                                  beta: 1, c: dw.data, ldc: K)
+                    }
+                    if let dx, let dcols {
+                        BLAS.gemm(transA: true, m: K, n: ld, k: O, a: wp, lda: K, b: gChunk, ldb: ld,
+                                  c: dcols.data, ldc: ld)
+                        for s in 0..<cnt { col2im(dcols.data, g, ld: ld, col0: s * P, dx.data + (n0 + s) * inStride) }
+                    }
+                }
+                n0 += cnt
+            }
+            if let dw { w.accumulate(dw) }
+            if let dx { x.accumulate(dx) }
+        }
+    }
+
+    /// Depthwise 2-D convolution: each channel convolved with its own kernel, weight [C, 1, kh, kw].
+    public func depthwiseConv2d(_ x: Var, _ w: Var, _ b: Var?, stride: Int = 1, padding: Int = 0) throws -> Var {
+        let g = try ConvGeometry(input: x.shape, weight: w.shape, stride: stride, pad: padding, op: "depthwise_conv2d")
+        guard w.shape[0] == g.c, w.shape[1] == 1 else {
+            throw SparseWireError.shape("depthwise_conv2d: weight must be [\(g.c), 1, kh, kw] for \(g.c) channels, got \(w.shape)")
+        }
+        if let b, b.shape != [g.c] {
+            throw SparseWireError.shape("depthwise_conv2d: bias shape \(b.shape) should be [\(g.c)]")
+        }
+        let out = Tensor(shape: [g.n, g.c, g.oh, g.ow])
+        let xp = x.value.data, wp = w.value.data, op = out.data
+        let HW = g.h * g.w, P = g.p, KK = g.kh * g.kw
+        for s in 0..<g.n {
+            for ch in 0..<g.c {
+                let src = xp + (s * g.c + ch) * HW
+                let dst = op + (s * g.c + ch) * P
+                let ker = wp + ch * KK
+                let bias = b?.value[ch] ?? 0
+                for i in 0..<P { dst[i] = bias }
+                for ki in 0..<g.kh {
+                    let (ylo, yhi) = validRange(size: g.h, out: g.oh, stride: g.stride, pad: g.pad, kOff: ki)
+                    for kj in 0..<g.kw {
+                        let (xlo, xhi) = validRange(size: g.w, out: g.ow, stride: g.stride, pad: g.pad, kOff: kj)
+                        let wv = ker[ki * g.kw + kj]
+                        for oy in ylo..<yhi {
+                            let srow = src + (oy * g.stride - g.pad + ki) * g.w - g.pad + kj
+                            let drow = dst + oy * g.ow
+                            for ox in xlo..<xhi { drow[ox] += wv * srow[ox * g.stride] }
+                        }
+                    }
+                }
+            }
+        }
+        var inputs = [x, w]
+        if let b { inputs.append(b) }
+        return node(out, inputs) { grad in
+            let gp = grad.data
+            let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil
+            let dw = w.requiresGrad ? Tensor(shape: w.shape) : nil
+            let db = (b?.requiresGrad ?? false) ? Tensor(shape: [g.c]) : nil
+            for s in 0..<g.n {
+                for ch in 0..<g.c {
+                    let src = xp + (s * g.c + ch) * HW
+                    let gsrc = gp + (s * g.c + ch) * P
+                    if let db { var acc: Float = 0; for i in 0..<P { acc += gsrc[i] }; db.data[ch] += acc }
+                    for ki in 0..<g.kh {
+                        let (ylo, yhi) = validRange(size: g.h, out: g.oh, stride: g.stride, pad: g.pad, kOff: ki)
+                        for kj in 0..<g.kw {
+                            let (xlo, xhi) = validRange(size: g.w, out: g.ow, stride: g.stride, pad: g.pad, kOff: kj)
+                            let wv = wp[ch * KK + ki * g.kw + kj]
+                            var acc: Float = 0
+                            for oy in ylo..<yhi {
+                                let rowOff = (oy * g.stride - g.pad + ki) * g.w - g.pad + kj
+                                let grow = gsrc + oy * g.ow
+                                if let dx {
+                                    let drow = dx.data + (s * g.c + ch) * HW + rowOff
+                                    for ox in xlo..<xhi { drow[ox * g.stride] += wv * grow[ox] }
+                                }
+                                if dw != nil {
+                                    let srow = src + rowOff
+                                    for ox in xlo..<xhi { acc += grow[ox] * srow[ox * g.stride] }
+                                }
+                            }
+                            if let dw { dw.data[ch * KK + ki * g.kw + kj] += acc }
+                        }
+                    }
+                }
+            }
+            if let dx { x.accumulate(dx) }
+            if let dw { w.accumulate(dw) }
+            if let db, let b { b.accumulate(db) }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Yams
+
+/// A validated training configuration: a flat map from dotted key paths to typed values.
+///
+/// Parse a YAML (or JSON) document with `Config(yaml:)`, override any key with `set(_:_:)`.
+/// Unknown keys, wrong types and values outside the allowed set are errors naming the key.
+public struct Config: Sendable, CustomStringConvertible {
+    private(set) var values: [String: ConfigValue] = [:]
+
+    public init() {}
+
+    /// Parses YAML or JSON text. `source` names the file in error messages.
+    public init(yaml text: String, source: String = "config") throws {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: text)
+        } catch {
+            throw SparseWireError.config("\(source): not valid YAML/JSON: \(error)")
+        }
+        guard let loaded else { return }  // empty document: all defaults
+        guard let top = loaded as? [String: Any] else {
+            throw SparseWireError.config("\(source): the top level must be a mapping of keys, got \(type(of: loaded))")
+        }
+        for (path, value) in try Config.flatten(top, prefix: "") {
+            try set(path, value: value, source: source)
+        }
+    }
+
+    public static func load(path: String) throws -> Config {
+        guard FileManager.default.fileExists(atPath: path) else { throw SparseWireError(.io, "config file \(path): no such file") }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw SparseWireError(.io, "config file \(path): unreadable or not UTF-8")
+        }
+        return try Config(yaml: text, source: path)
+    }
+
+    private static func flatten(_ m: [String: Any], prefix: String) throws -> [(String, ConfigValue)] {
+        var out: [(String, ConfigValue)] = []
+        for (k, v) in m {
+            let path = prefix.isEmpty ? k : "\(prefix).\(k)"
+            if path == ConfigSchema.policyOptionsPrefix {
+                guard v is [String: Any] || v is NSNull else {
+                    throw SparseWireError.config("key 'policy_options' must be a mapping of option: value")
+                }
+                if let sub = v as? [String: Any] {
+                    for (ok, ov) in sub { out.append(("\(path).\(ok)", try ConfigValue.from(ov, key: "\(path).\(ok)"))) }
+                }
+            } else if let sub = v as? [String: Any], ConfigSchema.byPath[path] == nil {
+                out += try flatten(sub, prefix: path)
+            } else {
+                out.append((path, try ConfigValue.from(v, key: path)))
+            }
+        }
+        return out
+    }
+
+    /// Sets `path` from command-line text such as "0.05", "true", "[300, 100]" or "conv4".
+    public mutating func set(_ path: String, _ text: String) throws {
+        let parsed: Any?
+        do { parsed = try Yams.load(yaml: text) } catch {
+            throw SparseWireError.config("--set \(path)=\(text): value is not valid YAML: \(error)")
+        }
+        try set(path, value: ConfigValue.from(parsed ?? "", key: path), source: "--set")
+    }
+
+    /// Parses "key=value" (the `--set` syntax).
+    public mutating func apply(assignment: String) throws {
+        guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
+            throw SparseWireError.config("--set expects key=value, got '\(assignment)'")
+        }
+        try set(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]))
+    }
+
+    public mutating func set(_ path: String, value: ConfigValue, source: String = "config") throws {
+        if path.hasPrefix(ConfigSchema.policyOptionsPrefix + ".") {
+            guard path.count > ConfigSchema.policyOptionsPrefix.count + 1 else {
+                throw SparseWireError.config("\(source): empty policy option name")
+            }
+            values[path] = value
+            return
+        }
+        guard let key = ConfigSchema.byPath[path] else {
+            var msg = "\(source): unknown config key '\(path)'"
+            if let s = ConfigSchema.suggestion(for: path) { msg += " (did you mean '\(s)'?)" }
+            throw SparseWireError.config(msg)
+        }
+        values[path] = try Config.coerce(value, to: key, source: source)
+    }
+
+    private static func coerce(_ v: ConfigValue, to key: ConfigKey, source: String) throws -> ConfigValue {
+        func bad() -> SparseWireError {
+            SparseWireError.config("\(source): key '\(key.path)' expects \(key.type.rawValue), got '\(v)'")
+        }
+        switch (key.type, v) {
+        case (.int, .int), (.double, .double), (.bool, .bool): return v
+        case let (.double, .int(i)): return .double(Double(i))
+        case let (.int, .double(d)) where d.rounded() == d: return .int(Int(d))
+        case let (.string, .string(s)):
+            if let allowed = key.allowed, !allowed.contains(s) {
+                throw SparseWireError.config("\(source): '\(s)' is not a valid \(key.path); choose one of \(allowed.joined(separator: ", "))")
+            }
+            return v
+        case let (.string, .int(i)): return .string(String(i))
+        case let (.intList, .list(items)):
+            return .list(try items.map { item -> ConfigValue in
+                if case .int = item { return item }
+                if case let .double(d) = item, d.rounded() == d { return .int(Int(d)) }
+                throw bad()
+            })
+        case let (.intList, .int(i)): return .list([.int(i)])
+        case let (.doubleList, .list(items)):
+            return .list(try items.map { item -> ConfigValue in
+                if case let .int(i) = item { return .double(Double(i)) }
+                if case .double = item { return item }
+                throw bad()
+            })
+        default: throw bad()
+        }
+    }
+
+    // MARK: typed access (defaults from the schema)
+
+    public func value(_ path: String) -> ConfigValue? {
+        values[path] ?? ConfigSchema.byPath[path]?.defaultValue
+    }
+
+    public func isSet(_ path: String) -> Bool { values[path] != nil }
+
+    public func int(_ path: String) -> Int {
+        if case let .int(v)? = value(path) { return v }
+        preconditionFailure("config key \(path) is not an int key")
+    }
+
+    public func double(_ path: String) -> Double {
+        if case let .double(v)? = value(path) { return v }
+        preconditionFailure("config key \(path) is not a number key")
+    }
+
+    public func string(_ path: String) -> String {
+        if case let .string(v)? = value(path) { return v }
+        preconditionFailure("config key \(path) is not a string key")
+    }
+
+    public func bool(_ path: String) -> Bool? {
+        if case let .bool(v)? = value(path) { return v }
+        return nil
+    }
+
+    public func intList(_ path: String) -> [Int] {
+        guard case let .list(items)? = value(path) else { return [] }
+        return items.compactMap { if case let .int(i) = $0 { return i }; return nil }
+    }
+
+    public func doubleList(_ path: String) -> [Double] {
+        guard case let .list(items)? = value(path) else { return [] }
+        return items.compactMap { if case let .double(d) = $0 { return d }; return nil }
+    }
+
+    /// Options of the selected policy, keyed by option name.
+    public var policyOptions: [String: ConfigValue] {
+        var out = [String: ConfigValue]()
+        for (k, v) in values where k.hasPrefix(ConfigSchema.policyOptionsPrefix + ".") {
+            out[String(k.dropFirst(ConfigSchema.policyOptionsPrefix.count + 1))] = v
+        }
+        return out
+    }
+
+    /// Every key with its effective value (defaults included), for reports.
+    public var resolved: [String: ConfigValue] {
+        var out = values
+        for k in ConfigSchema.keys where out[k.path] == nil { if let d = k.defaultValue { out[k.path] = d } }
+        return out
+    }
+
+    public var description: String {
+        resolved.keys.sorted().map { "\($0): \(resolved[$0]!)" }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,87 @@
+/// Every key a config file or `--set` may hold, with its type, default and help text.
+/// Keys are dotted paths ("optimizer.lr"); `policy_options.*` is free-form and validated by the
+/// selected policy.
+public struct ConfigKey: Sendable {
+    public enum KeyType: String, Sendable { case int, double, bool, string, intList = "int list", doubleList = "number list" }
+    public let path: String
+    public let type: KeyType
+    public let defaultValue: ConfigValue?
+    public let allowed: [String]?
+    public let help: String
+
+    init(_ path: String, _ type: KeyType, _ def: ConfigValue?, _ help: String, allowed: [String]? = nil) {
+        self.path = path; self.type = type; defaultValue = def; self.allowed = allowed; self.help = help
+    }
+}
+
+public enum ConfigSchema {
+    public static let policyOptionsPrefix = "policy_options"
+
+    public static let keys: [ConfigKey] = [
+        .init("model.name", .string, .string("mlp"), "network: mlp, conv2, conv4, conv6, conv8", allowed: Models.names),
+        .init("model.hidden", .intList, .list([.int(300), .int(100)]), "hidden widths of the mlp"),
+        .init("model.width", .double, .double(1), "width multiplier of the conv nets"),
+        .init("model.bias", .bool, nil, "use biases (default: true for mlp, false for conv nets as in edge-popup)"),
+        .init("model.norm", .string, .string("none"), "normalisation after each layer: none, affine, nonaffine", allowed: NormKind.allCases.map(\.rawValue)),
+        .init("model.init", .string, .string("kaiming_normal"), "weight initialiser", allowed: Initializer.names),
+        .init("model.init_mode", .string, .string("fan_in"), "fan used by kaiming/constant initialisers", allowed: ["fan_in", "fan_out"]),
+        .init("data.dataset", .string, .string("fashion-mnist"), "fashion-mnist, mnist (IDX files) or cifar10 (binary batches)", allowed: ["fashion-mnist", "mnist", "cifar10"]),
+        .init("data.path", .string, .string(""), "directory of the dataset files (default: /usr/share/datasets/fashion-mnist for fashion-mnist)"),
+        .init("data.normalize", .bool, .bool(true), "standardise each channel with the training set's mean/std"),
+        .init("data.train_limit", .int, .int(0), "use only the first N training examples (0 = all)"),
+        .init("data.test_limit", .int, .int(0), "use only the first N test examples (0 = all)"),
+        .init("optimizer.name", .string, .string("sgd"), "sgd or adam", allowed: ["sgd", "adam"]),
+        .init("optimizer.lr", .double, .double(0.1), "base learning rate"),
+        .init("optimizer.momentum", .double, .double(0.9), "SGD momentum"),
+        .init("optimizer.nesterov", .bool, .bool(false), "Nesterov momentum"),
+        .init("optimizer.weight_decay", .double, .double(0), "L2 weight decay"),
+        .init("optimizer.betas", .doubleList, .list([.double(0.9), .double(0.999)]), "Adam betas"),
+        .init("optimizer.eps", .double, .double(1e-8), "Adam epsilon"),
+        .init("schedule.name", .string, .string("cosine"), "constant, cosine, step, multistep", allowed: LRSchedule.names),
+        .init("schedule.warmup_epochs", .double, .double(0), "linear warm-up length in epochs"),
+        .init("schedule.step_size", .int, .int(30), "epochs between decays (step)"),
+        .init("schedule.milestones", .intList, .list([]), "epochs at which to decay (multistep)"),
+        .init("schedule.gamma", .double, .double(0.1), "decay factor (step, multistep)"),
+        .init("loss.label_smoothing", .double, .double(0), "label smoothing ε of the cross-entropy"),
+        .init("epochs", .int, .int(1), "training epochs"),
+        .init("batch_size", .int, .int(128), "training batch size"),
+        .init("eval_batch_size", .int, .int(1000), "evaluation batch size"),
+        .init("seed", .int, .int(0), "seed of every random draw (init, shuffling, dropout, masks)"),
+        .init("threads", .int, .int(0), "BLAS threads (0 = all cores)"),
+        .init("policy", .string, .string("dense"), "mask policy name (see `sparsewire policies`)"),
+        .init("density", .double, .double(1), "fraction of weights KEPT in masked layers (0, 1]"),
+        .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
+        .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
+    ]
+
+    public static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
+
+    /// The closest known key to `key`, when one is close enough to be a likely typo.
+    public static func suggestion(for key: String) -> String? {
+        let candidates = keys.map(\.path) + [policyOptionsPrefix]
+        var best: (String, Int)?
+        for c in candidates {
+            let d = editDistance(key, c)
+            if best == nil || d < best!.1 { best = (c, d) }
+        }
+        if let (c, d) = best, d <= max(2, key.count / 3) { return c }
+        // A bare leaf name ("lr") matches "optimizer.lr".
+        if let c = candidates.first(where: { $0.hasSuffix("." + key) }) { return c }
+        return nil
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+}

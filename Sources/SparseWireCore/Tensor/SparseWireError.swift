@@ -1,0 +1,20 @@
+/// The one error type of the engine. `kind` says which boundary was crossed wrongly,
+/// `message` names the offending input (a path, a key, a shape, a value).
+public struct SparseWireError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Kind: String, Sendable {
+        case shape, config, data, io, numeric, state, unsupported
+    }
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { "\(kind.rawValue) error: \(message)" }
+
+    static func shape(_ m: String) -> SparseWireError { .init(.shape, m) }
+    static func config(_ m: String) -> SparseWireError { .init(.config, m) }
+    static func data(_ m: String) -> SparseWireError { .init(.data, m) }
+}

@@ -1,0 +1,107 @@
+/// An optimizer updates the trainable parameters from their gradients.
+public protocol Optimizer: AnyObject {
+    var parameters: [Parameter] { get }
+    /// One update with learning rate `lr`; parameters without a gradient or frozen are skipped.
+    func step(lr: Float)
+    /// Forget the state (momentum, moments) of `indices` of parameter `p` (RigL regrowth).
+    func resetState(of p: Parameter, indices: [Int])
+}
+
+extension Optimizer {
+    public func zeroGrad() { for p in parameters { p.variable.zeroGrad() } }
+}
+
+/// SGD with momentum, Nesterov and L2 weight decay, in PyTorch's formulation:
+/// g ← g + λw; b ← μb + g (b = g at the first step); g ← g + μb (Nesterov) or b; w ← w − lr·g.
+public final class SGD: Optimizer {
+    public let parameters: [Parameter]
+    public let momentum: Float, nesterov: Bool, weightDecay: Float
+    private var buffers: [ObjectIdentifier: Tensor] = [:]
+
+    public init(_ parameters: [Parameter], momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) throws {
+        guard momentum >= 0, weightDecay >= 0 else {
+            throw SparseWireError.config("sgd: momentum (\(momentum)) and weight_decay (\(weightDecay)) must be ≥ 0")
+        }
+        if nesterov && momentum == 0 { throw SparseWireError.config("sgd: nesterov needs momentum > 0") }
+        self.parameters = parameters
+        self.momentum = momentum; self.nesterov = nesterov; self.weightDecay = weightDecay
+    }
+
+    public func step(lr: Float) {
+        for p in parameters where p.trainable {
+            guard let g = p.grad else { continue }
+            let w = p.value.data, gp = g.data, n = p.count
+            let wd = weightDecay
+            if momentum == 0 {
+                for i in 0..<n { w[i] -= lr * (gp[i] + wd * w[i]) }
+                continue
+            }
+            let id = ObjectIdentifier(p)
+            let mu = momentum
+            if let buf = buffers[id] {
+                let b = buf.data
+                if nesterov {
+                    for i in 0..<n { let d = gp[i] + wd * w[i]; b[i] = mu * b[i] + d; w[i] -= lr * (d + mu * b[i]) }
+                } else {
+                    for i in 0..<n { let d = gp[i] + wd * w[i]; b[i] = mu * b[i] + d; w[i] -= lr * b[i] }
+                }
+            } else {
+                let buf = Tensor(shape: p.shape)
+                let b = buf.data
+                for i in 0..<n { let d = gp[i] + wd * w[i]; b[i] = d; w[i] -= lr * (nesterov ? d + mu * d : d) }
+                buffers[id] = buf
+            }
+        }
+    }
+
+    public func resetState(of p: Parameter, indices: [Int]) {
+        guard let buf = buffers[ObjectIdentifier(p)] else { return }
+        for i in indices { buf[i] = 0 }
+    }
+
+    /// The momentum buffer of `p`, if one exists yet.
+    public func momentumBuffer(of p: Parameter) -> Tensor? { buffers[ObjectIdentifier(p)] }
+}
+
+/// Adam (Kingma & Ba) with L2 weight decay added to the gradient (PyTorch's `Adam`).
+public final class Adam: Optimizer {
+    public let parameters: [Parameter]
+    public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    private var m: [ObjectIdentifier: Tensor] = [:], v: [ObjectIdentifier: Tensor] = [:]
+    private var t = 0
+
+    public init(_ parameters: [Parameter], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) throws {
+        guard (0..<1).contains(beta1), (0..<1).contains(beta2) else {
+            throw SparseWireError.config("adam: betas must be in [0, 1), got (\(beta1), \(beta2))")
+        }
+        guard eps > 0, weightDecay >= 0 else { throw SparseWireError.config("adam: eps must be > 0 and weight_decay ≥ 0") }
+        self.parameters = parameters
+        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+    }
+
+    public func step(lr: Float) {
+        t += 1
+        let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
+        for p in parameters where p.trainable {
+            guard let g = p.grad else { continue }
+            let id = ObjectIdentifier(p)
+            let mt = m[id] ?? Tensor(shape: p.shape), vt = v[id] ?? Tensor(shape: p.shape)
+            m[id] = mt; v[id] = vt
+            let w = p.value.data, gp = g.data, mp = mt.data, vp = vt.data
+            let b1 = beta1, b2 = beta2, wd = weightDecay, e = eps
+            for i in 0..<p.count {
+                let d = gp[i] + wd * w[i]
+                mp[i] = b1 * mp[i] + (1 - b1) * d
+                vp[i] = b2 * vp[i] + (1 - b2) * d * d
+                w[i] -= lr * (mp[i] / c1) / ((vp[i] / c2).squareRoot() + e)
+            }
+        }
+    }
+
+    public func resetState(of p: Parameter, indices: [Int]) {
+        let id = ObjectIdentifier(p)
+        for i in indices { m[id]?[i] = 0; v[id]?[i] = 0 }
+    }
+}
+
+import Foundation

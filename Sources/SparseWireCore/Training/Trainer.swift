@@ -1,0 +1,232 @@
+import Foundation
+
+/// What one epoch measured.
+public struct EpochMetrics: Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+    public var lr: Double
+    public var seconds: Double
+    public var msPerStep: Double
+
+    public var json: [String: Any] {
+        ["epoch": epoch, "train_loss": trainLoss, "train_accuracy": trainAccuracy, "test_loss": testLoss,
+         "test_accuracy": testAccuracy, "lr": lr, "seconds": seconds, "ms_per_step": msPerStep]
+    }
+}
+
+/// Progress events sent to the observer of a training run.
+public enum TrainEvent {
+    case step(epoch: Int, step: Int, of: Int, loss: Double, accuracy: Double, lr: Double)
+    case epochEnd(EpochMetrics)
+}
+
+/// Builds the network, data, optimizer and schedule from a config and trains.
+public final class Trainer {
+    public let config: Config
+    public let network: Network
+    public let optimizer: any Optimizer
+    public let schedule: LRSchedule
+    public let train: Dataset
+    public let test: Dataset
+    public private(set) var rng: RNG
+    public private(set) var globalStep = 0
+    public private(set) var epochsDone = 0
+    public private(set) var history: [EpochMetrics] = []
+    public let batchSize: Int
+    public let labelSmoothing: Float
+
+    public init(config: Config, train: Dataset, test: Dataset) throws {
+        try PolicyRegistry.validate(config)
+        guard train.count > 0, test.count > 0 else {
+            throw SparseWireError.data("empty dataset (train \(train.count), test \(test.count) examples)")
+        }
+        guard train.spec == test.spec else {
+            throw SparseWireError.data("train and test sets differ in shape: \(train.spec) vs \(test.spec)")
+        }
+        self.config = config
+        self.train = train
+        self.test = test
+        batchSize = config.int("batch_size")
+        guard batchSize >= 1 else { throw SparseWireError.config("batch_size must be ≥ 1, got \(batchSize)") }
+        guard config.int("epochs") >= 0 else { throw SparseWireError.config("epochs must be ≥ 0, got \(config.int("epochs"))") }
+        guard config.int("eval_batch_size") >= 1 else { throw SparseWireError.config("eval_batch_size must be ≥ 1") }
+        labelSmoothing = Float(config.double("loss.label_smoothing"))
+        guard labelSmoothing >= 0 && labelSmoothing < 1 else {
+            throw SparseWireError.config("loss.label_smoothing must be in [0, 1), got \(labelSmoothing)")
+        }
+        rng = RNG(seed: UInt64(bitPattern: Int64(config.int("seed"))))
+        var initRNG = rng.fork()
+        network = try Trainer.buildNetwork(config, spec: train.spec)
+        let mode = Initializer.FanMode(rawValue: config.string("model.init_mode")) ?? .fanIn
+        Models.initialize(network, weightInit: try Initializer.named(config.string("model.init"), mode: mode), rng: &initRNG)
+        optimizer = try Trainer.buildOptimizer(config, parameters: network.parameters)
+        schedule = try Trainer.buildSchedule(config)
+    }
+
+    public static func buildNetwork(_ config: Config, spec: InputSpec) throws -> Network {
+        let norm = NormKind(rawValue: config.string("model.norm")) ?? .none
+        switch config.string("model.name") {
+        case "mlp":
+            let hidden = config.intList("model.hidden")
+            guard hidden.allSatisfy({ $0 > 0 }) else { throw SparseWireError.config("model.hidden widths must be > 0, got \(hidden)") }
+            return Models.mlp(input: spec, hidden: hidden, bias: config.bool("model.bias") ?? true, norm: norm)
+        case let name where name.hasPrefix("conv"):
+            return try Models.convNet(depth: Int(name.dropFirst(4)) ?? 0, input: spec, width: config.double("model.width"),
+                                      bias: config.bool("model.bias") ?? false, norm: norm)
+        case let other:
+            throw SparseWireError.config("unknown model '\(other)'")
+        }
+    }
+
+    static func buildOptimizer(_ config: Config, parameters: [Parameter]) throws -> any Optimizer {
+        let wd = Float(config.double("optimizer.weight_decay"))
+        guard config.double("optimizer.lr") > 0 else { throw SparseWireError.config("optimizer.lr must be > 0, got \(config.double("optimizer.lr"))") }
+        switch config.string("optimizer.name") {
+        case "adam":
+            let b = config.doubleList("optimizer.betas")
+            guard b.count == 2 else { throw SparseWireError.config("optimizer.betas needs two numbers, got \(b)") }
+            return try Adam(parameters, beta1: Float(b[0]), beta2: Float(b[1]), eps: Float(config.double("optimizer.eps")), weightDecay: wd)
+        default:
+            return try SGD(parameters, momentum: Float(config.double("optimizer.momentum")),
+                           nesterov: config.bool("optimizer.nesterov") ?? false, weightDecay: wd)
+        }
+    }
+
+    static func buildSchedule(_ config: Config) throws -> LRSchedule {
+        let base = config.double("optimizer.lr")
+        let warm = config.double("schedule.warmup_epochs")
+        guard warm >= 0 else { throw SparseWireError.config("schedule.warmup_epochs must be ≥ 0, got \(warm)") }
+        let gamma = config.double("schedule.gamma")
+        let kind: LRSchedule.Kind
+        switch config.string("schedule.name") {
+        case "constant": kind = .constant
+        case "step":
+            guard config.int("schedule.step_size") >= 1 else { throw SparseWireError.config("schedule.step_size must be ≥ 1") }
+            kind = .step(stepSize: config.int("schedule.step_size"), gamma: gamma)
+        case "multistep": kind = .multistep(milestones: config.intList("schedule.milestones"), gamma: gamma)
+        default: kind = .cosine
+        }
+        return LRSchedule(kind: kind, base: base, warmupEpochs: warm)
+    }
+
+    /// Loads the dataset a config names, applying limits and normalisation.
+    public static func loadData(_ config: Config) throws -> (train: Dataset, test: Dataset) {
+        let name = config.string("data.dataset")
+        var path = config.string("data.path")
+        var train: Dataset, test: Dataset
+        switch name {
+        case "cifar10":
+            guard !path.isEmpty else { throw SparseWireError.config("data.path must name the cifar-10-batches-bin directory") }
+            train = try CIFAR10Reader.load(directory: path, train: true)
+            test = try CIFAR10Reader.load(directory: path, train: false)
+        default:
+            if path.isEmpty {
+                guard name == "fashion-mnist" else { throw SparseWireError.config("data.path must name the \(name) directory") }
+                path = "/usr/share/datasets/fashion-mnist"
+            }
+            train = try IDXReader.loadMNISTLayout(directory: path, train: true, name: name)
+            test = try IDXReader.loadMNISTLayout(directory: path, train: false, name: name)
+        }
+        train = train.prefix(config.int("data.train_limit"))
+        test = test.prefix(config.int("data.test_limit"))
+        if config.bool("data.normalize") ?? true {
+            let (m, s) = train.channelStats()
+            try train.normalize(mean: m, std: s)
+            try test.normalize(mean: m, std: s)
+        }
+        return (train, test)
+    }
+
+    public var stepsPerEpoch: Int { BatchIterator.batchCount(train.count, batchSize: batchSize) }
+    public var totalSteps: Int { stepsPerEpoch * config.int("epochs") }
+
+    public var currentLR: Double { schedule.lr(step: globalStep, stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps) }
+
+    /// One optimisation step on a batch. Returns the loss and the number of correct predictions.
+    @discardableResult
+    public func step(images: Tensor, labels: [Int32]) throws -> (loss: Double, correct: Int) {
+        let ctx = Context(training: true, rng: rng.fork())
+        rng = RNG(seed: rng.next())
+        let logits = try network.forward(Var(images), ctx)
+        let loss = try ctx.crossEntropy(logits, labels: labels, labelSmoothing: labelSmoothing)
+        let lv = Double(loss.value[0])
+        guard lv.isFinite else {
+            throw SparseWireError(.numeric, "loss is \(lv) at step \(globalStep) (epoch \(epochsDone + 1)); lower optimizer.lr or check the data")
+        }
+        optimizer.zeroGrad()
+        try loss.backward()
+        optimizer.step(lr: Float(currentLR))
+        globalStep += 1
+        return (lv, countCorrect(logits: logits.value, labels: labels))
+    }
+
+    /// Loss and accuracy on a dataset, in evaluation mode.
+    public func evaluate(_ data: Dataset? = nil) throws -> (loss: Double, accuracy: Double) {
+        let d = data ?? test
+        var noRNG = RNG(seed: 0)
+        var total: Double = 0, correct = 0
+        let ctx = Context(training: false)
+        for (x, y) in BatchIterator(d, batchSize: config.int("eval_batch_size"), shuffle: false, rng: &noRNG) {
+            let logits = try network.forward(Var(x), ctx)
+            let loss = try ctx.crossEntropy(logits, labels: y)
+            total += Double(loss.value[0]) * Double(y.count)
+            correct += countCorrect(logits: logits.value, labels: y)
+        }
+        return (total / Double(d.count), Double(correct) / Double(d.count))
+    }
+
+    /// Logits for a batch of inputs [N, C, H, W], in evaluation mode.
+    public func predict(_ x: Tensor) throws -> Tensor {
+        guard x.shape.count == 4, Array(x.shape.dropFirst()) == [train.spec.channels, train.spec.height, train.spec.width] else {
+            throw SparseWireError.shape("predict: expected [N, \(train.spec.channels), \(train.spec.height), \(train.spec.width)], got \(x.shape)")
+        }
+        return try network.forward(Var(x), Context(training: false)).value
+    }
+
+    /// Trains one epoch. `observer` sees every step and the epoch's end; returning false stops
+    /// after the current step (the epoch then still reports what it measured).
+    @discardableResult
+    public func trainEpoch(observer: (TrainEvent) -> Bool = { _ in true }) throws -> EpochMetrics {
+        let start = Date()
+        var shuffleRNG = rng.fork()
+        rng = RNG(seed: rng.next())
+        var lossSum: Double = 0, correct = 0, seen = 0, steps = 0
+        let n = stepsPerEpoch
+        var stop = false
+        for (x, y) in BatchIterator(train, batchSize: batchSize, shuffle: true, rng: &shuffleRNG) {
+            let lr = currentLR
+            let (l, c) = try step(images: x, labels: y)
+            lossSum += l * Double(y.count); correct += c; seen += y.count; steps += 1
+            if !observer(.step(epoch: epochsDone + 1, step: steps, of: n, loss: lossSum / Double(seen),
+                               accuracy: Double(correct) / Double(seen), lr: lr)) { stop = true; break }
+        }
+        let trainSeconds = Date().timeIntervalSince(start)
+        let (tl, ta) = try evaluate()
+        epochsDone += 1
+        let m = EpochMetrics(epoch: epochsDone, trainLoss: lossSum / Double(max(seen, 1)),
+                             trainAccuracy: Double(correct) / Double(max(seen, 1)), testLoss: tl, testAccuracy: ta,
+                             lr: currentLR, seconds: Date().timeIntervalSince(start),
+                             msPerStep: trainSeconds * 1000 / Double(max(steps, 1)))
+        history.append(m)
+        _ = observer(.epochEnd(m))
+        if stop { throw TrainingStopped() }
+        return m
+    }
+
+    /// Trains the configured number of epochs (or until the observer asks to stop).
+    public func fit(observer: (TrainEvent) -> Bool = { _ in true }) throws {
+        while epochsDone < config.int("epochs") {
+            do { try trainEpoch(observer: observer) } catch is TrainingStopped { return }
+        }
+    }
+
+    public var parameterCount: Int { network.parameterCount }
+    /// Parameters the forward pass uses: all, less the masked-out entries of maskable weights.
+    public var keptCount: Int { network.parameters.reduce(0) { $0 + $1.keptCount } }
+}
+
+/// Thrown inside `trainEpoch` when the observer asks to stop; `fit` catches it.
+public struct TrainingStopped: Error {}
