@@ -103,13 +103,13 @@ extension Context {
         if let b, b.shape != [g.o] {
             throw SparseWireError.shape("conv2d: bias shape \(b.shape) should be [\(g.o)]")
         }
-        let out = Tensor(shape: [g.n, g.o, g.oh, g.ow])
+        let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
         let K = g.k, P = g.p, O = g.o
         let nb = g.isPointwise ? 1 : max(1, min(g.n, Context.im2colBudget / max(K * P, 1)))
         let xp = x.value.data, wp = w.value.data, op = out.data
         let inStride = g.c * g.h * g.w, outStride = O * P
-        let cols = g.isPointwise ? nil : Tensor(shape: [K * nb * P])
-        let res = nb > 1 ? Tensor(shape: [O * nb * P]) : nil
+        let cols = g.isPointwise ? nil : Tensor(uninitialized: [K * nb * P])
+        let res = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
         var n0 = 0
         while n0 < g.n {
             let cnt = min(nb, g.n - n0)
@@ -118,13 +118,14 @@ extension Context {
                 BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: xp + n0 * inStride, ldb: P,
                           c: op + n0 * outStride, ldc: P)
             } else {
-                for s in 0..<cnt { im2col(xp + (n0 + s) * inStride, g, cols!.data, ld: ld, col0: s * P) }
+                let cp = cols!.data
+                Parallel.forEach(cnt) { s in im2col(xp + (n0 + s) * inStride, g, cp, ld: ld, col0: s * P) }
                 if cnt == 1 {
                     BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: cols!.data, ldb: ld, c: op + n0 * outStride, ldc: P)
                 } else {
                     let rp = res!.data
                     BLAS.gemm(m: O, n: ld, k: K, a: wp, lda: K, b: cols!.data, ldb: ld, c: rp, ldc: ld)
-                    for s in 0..<cnt {
+                    Parallel.forEach(cnt) { s in
                         for oc in 0..<O {
                             (op + (n0 + s) * outStride + oc * P).update(from: rp + oc * ld + s * P, count: P)
                         }
@@ -157,8 +158,8 @@ extension Context {
             guard x.requiresGrad || w.requiresGrad else { return }
             let dw = w.requiresGrad ? Tensor(shape: w.shape) : nil
             let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil
-            let dres = nb > 1 ? Tensor(shape: [O * nb * P]) : nil
-            let dcols = (x.requiresGrad && !g.isPointwise) ? Tensor(shape: [K * nb * P]) : nil
+            let dres = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
+            let dcols = (x.requiresGrad && !g.isPointwise) ? Tensor(uninitialized: [K * nb * P]) : nil
             var n0 = 0
             while n0 < g.n {
                 let cnt = min(nb, g.n - n0)
@@ -168,9 +169,10 @@ extension Context {
                 if cnt == 1 {
                     gChunk = gp + n0 * outStride
                 } else {
-                    gChunk = dres!.data
-                    for s in 0..<cnt { for oc in 0..<O {
-                        (gChunk + oc * ld + s * P).update(from: gp + (n0 + s) * outStride + oc * P, count: P)
+                    let gc = dres!.data
+                    gChunk = gc
+                    Parallel.forEach(cnt) { s in for oc in 0..<O {
+                        (gc + oc * ld + s * P).update(from: gp + (n0 + s) * outStride + oc * P, count: P)
                     } }
                 }
                 if g.isPointwise {
@@ -184,14 +186,16 @@ extension Context {
                     }
                 } else {
                     if let dw {
-                        for s in 0..<cnt { im2col(xp + (n0 + s) * inStride, g, cols!.data, ld: ld, col0: s * P) }
+                        let cp = cols!.data
+                        Parallel.forEach(cnt) { s in im2col(xp + (n0 + s) * inStride, g, cp, ld: ld, col0: s * P) }
                         BLAS.gemm(transB: true, m: O, n: K, k: ld, a: gChunk, lda: ld, b: cols!.data, ldb: ld,
                                   beta: 1, c: dw.data, ldc: K)
                     }
                     if let dx, let dcols {
                         BLAS.gemm(transA: true, m: K, n: ld, k: O, a: wp, lda: K, b: gChunk, ldb: ld,
                                   c: dcols.data, ldc: ld)
-                        for s in 0..<cnt { col2im(dcols.data, g, ld: ld, col0: s * P, dx.data + (n0 + s) * inStride) }
+                        let dcp = dcols.data, dxp = dx.data
+                        Parallel.forEach(cnt) { s in col2im(dcp, g, ld: ld, col0: s * P, dxp + (n0 + s) * inStride) }
                     }
                 }
                 n0 += cnt

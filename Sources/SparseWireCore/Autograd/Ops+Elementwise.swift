@@ -120,6 +120,7 @@ extension Context {
         let xp = x.value.data, op = out.data
         for i in 0..<n { op[i] = xp[i] * kp[i] }
         return node(out, [x]) { g in
+            let kp = keep.data  // keeps `keep` alive with the tape
             let dx = Tensor(shape: x.shape)
             let gp = g.data, dp = dx.data
             for i in 0..<n { dp[i] = gp[i] * kp[i] }

@@ -38,6 +38,7 @@ extension Context {
         }
         let out = Tensor(shape: [1], repeating: Float(total / Double(n)))
         return node(out, [logits]) { g in
+            let pp = probs.data  // keeps `probs` alive with the tape
             let scale = g[0] / Float(n)
             let d = Tensor(shape: logits.shape)
             let dp = d.data

@@ -101,6 +101,7 @@ extension Context {
         if let gamma { inputs.append(gamma) }
         if let beta { inputs.append(beta) }
         return node(out, inputs) { g in
+            let hp = xhat.data  // keeps `xhat` alive with the tape
             let dyp = g.data
             let dgamma = (gamma?.requiresGrad ?? false) ? Tensor(shape: gamma!.shape) : nil
             let dbeta = (beta?.requiresGrad ?? false) ? Tensor(shape: beta!.shape) : nil

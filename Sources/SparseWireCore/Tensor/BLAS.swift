@@ -25,8 +25,10 @@ public enum BLAS {
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
+    /// Sets the OpenBLAS thread count and the engine's own (`Parallel.threads`).
     public static func setThreads(_ n: Int) {
         openblas_set_num_threads(Int32(max(1, n)))
+        Parallel.threads = n
     }
 
     public static var threads: Int { Int(openblas_get_num_threads()) }

@@ -45,6 +45,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: n) }
     }
 
+    /// For kernels that write every element before anything reads it.
+    init(uninitialized shape: [Int]) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+        storage = TensorStorage(capacity: count)
+    }
+
     init(shape: [Int], storage: TensorStorage) {
         self.shape = shape
         self.storage = storage

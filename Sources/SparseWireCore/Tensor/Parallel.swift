@@ -1,0 +1,31 @@
+import Dispatch
+
+/// Data-parallel loops for the engine's own kernels (OpenBLAS has its own threads).
+/// Work is split into contiguous, disjoint index ranges, so results never depend on timing.
+public enum Parallel {
+    nonisolated(unsafe) private static var _threads = 1
+
+    /// Threads used by `forEach`; set together with the BLAS thread count.
+    public static var threads: Int {
+        get { _threads }
+        set { _threads = max(1, newValue) }
+    }
+
+    /// Calls `body(i)` for i in 0..<count, spread over `threads` workers when worthwhile.
+    @inline(__always)
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        let t = min(threads, count)
+        if t <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // Each worker touches a disjoint range; the caller guarantees body is safe for that.
+            nonisolated(unsafe) let work = body
+            DispatchQueue.concurrentPerform(iterations: t) { w in
+                let lo = count * w / t, hi = count * (w + 1) / t
+                for i in lo..<hi { work(i) }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import SparseWireCore
+
+struct SparseWireCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sparsewire",
+        abstract: "Train neural networks that learn which connections exist.",
+        version: SparseWireVersion.string,
+        subcommands: [Train.self, Policies.self, Info.self, Bench.self]
+    )
+}
+
+/// Runs `body`, turning engine errors into one clear line on stderr and exit code 2.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as SparseWireError {
+        stderrWrite("sparsewire: \(e.description)\n")
+        throw ExitCode(2)
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train a network from a config file.")
+
+    @Option(name: .shortAndLong, help: "YAML or JSON config file (keys: see docs/CONFIG.md).")
+    var config: String?
+    @Option(name: .customLong("set"), help: "Override a config key: --set optimizer.lr=0.05 (repeatable).")
+    var overrides: [String] = []
+    @Option(help: "Mask policy (same as --set policy=NAME).") var policy: String?
+    @Option(help: "Fraction of weights kept (same as --set density=K).") var density: Double?
+    @Option(help: "Training epochs.") var epochs: Int?
+    @Option(help: "Random seed.") var seed: Int?
+    @Option(help: "BLAS threads (0 = all cores).") var threads: Int?
+    @Option(name: .customLong("batch-size"), help: "Training batch size.") var batchSize: Int?
+    @Option(help: "Base learning rate.") var lr: Double?
+    @Option(help: "Write JSON-lines metrics (one object per epoch) to this file.") var metrics: String?
+    @Flag(name: .shortAndLong, help: "Print the resolved config and the BLAS set-up.") var verbose = false
+    @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
+
+    func run() throws {
+        let cfg = try reportingErrors { try resolvedConfig() }
+        let threads = cfg.int("threads") > 0 ? cfg.int("threads") : ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(threads)
+        if verbose {
+            stderrWrite("sparsewire \(SparseWireVersion.string): OpenBLAS core \(BLAS.coreName) "
+                + "(OPENBLAS_CORETYPE=\(BLAS.coreTypeEnvironment ?? "unset")), \(BLAS.threads) thread(s)\n")
+            stderrWrite(cfg.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n")
+        }
+        let start = Date()
+        let (trainer, metricsFile) = try reportingErrors { () throws -> (Trainer, FileHandle?) in
+            let (train, test) = try Trainer.loadData(cfg)
+            let t = try Trainer(config: cfg, train: train, test: test)
+            var handle: FileHandle?
+            let path = metrics ?? cfg.string("log.metrics")
+            if !path.isEmpty {
+                guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                    throw SparseWireError(.io, "cannot write metrics file \(path)")
+                }
+                handle = h
+            }
+            return (t, handle)
+        }
+        if !quiet {
+            stderrWrite("training \(trainer.network.name) (\(trainer.parameterCount) parameters) on \(trainer.train.name): "
+                + "\(trainer.train.count) train / \(trainer.test.count) test, \(cfg.int("epochs")) epoch(s), "
+                + "batch \(trainer.batchSize), policy \(cfg.string("policy")), density \(cfg.double("density"))\n")
+        }
+        let printer = ProgressPrinter(totalEpochs: cfg.int("epochs"), every: cfg.int("log.every"), terminal: stderrIsTerminal, quiet: quiet)
+        try reportingErrors {
+            try trainer.fit { event in
+                printer.handle(event)
+                if case let .epochEnd(m) = event, let metricsFile {
+                    metricsFile.write((jsonLine(m.json) + "\n").data(using: .utf8)!)
+                }
+                return true
+            }
+        }
+        try? metricsFile?.close()
+        let last = trainer.history.last
+        var (testLoss, testAcc) = (last?.testLoss ?? .nan, last?.testAccuracy ?? .nan)
+        if last == nil { (testLoss, testAcc) = try reportingErrors { try trainer.evaluate() } }
+        let result: [String: Any] = [
+            "test_accuracy": testAcc, "test_loss": testLoss,
+            "train_loss": last?.trainLoss ?? Double.nan as Any, "train_accuracy": last?.trainAccuracy ?? 0,
+            "epochs": trainer.epochsDone, "policy": cfg.string("policy"), "density": cfg.double("density"),
+            "params_total": trainer.parameterCount, "params_kept": trainer.keptCount,
+            "seconds": Date().timeIntervalSince(start), "model": trainer.network.name, "dataset": trainer.train.name,
+            "seed": cfg.int("seed"), "threads": BLAS.threads, "blas_core": BLAS.coreName,
+            "ms_per_step": trainer.history.isEmpty ? 0 : trainer.history.map(\.msPerStep).reduce(0, +) / Double(trainer.history.count),
+        ]
+        print(jsonLine(result.mapValues { v -> Any in
+            if let d = v as? Double, !d.isFinite { return NSNull() }
+            return v
+        }))
+    }
+
+    func resolvedConfig() throws -> Config {
+        var cfg = try config.map { try Config.load(path: $0) } ?? Config()
+        for a in overrides { try cfg.apply(assignment: a) }
+        if let policy { try cfg.set("policy", value: .string(policy), source: "--policy") }
+        if let density { try cfg.set("density", value: .double(density), source: "--density") }
+        if let epochs { try cfg.set("epochs", value: .int(epochs), source: "--epochs") }
+        if let seed { try cfg.set("seed", value: .int(seed), source: "--seed") }
+        if let threads { try cfg.set("threads", value: .int(threads), source: "--threads") }
+        if let batchSize { try cfg.set("batch_size", value: .int(batchSize), source: "--batch-size") }
+        if let lr { try cfg.set("optimizer.lr", value: .double(lr), source: "--lr") }
+        return cfg
+    }
+}
+
+struct Policies: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the mask policies.")
+    func run() throws {
+        let width = PolicyRegistry.builtIn.map(\.name.count).max() ?? 0
+        for e in PolicyRegistry.builtIn {
+            print(e.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + e.summary)
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the version and the BLAS set-up.")
+    func run() throws {
+        print(jsonLine([
+            "version": SparseWireVersion.string, "blas_core": BLAS.coreName,
+            "openblas_coretype": BLAS.coreTypeEnvironment ?? NSNull(), "blas_threads": BLAS.threads,
+            "cores": ProcessInfo.processInfo.activeProcessorCount,
+        ] as [String: Any]))
+    }
+}

@@ -1,0 +1,118 @@
+import XCTest
+@testable import SparseWireCore
+
+final class GradientTests: XCTestCase {
+    func testLinear() throws {
+        try gradCheck([randomTensor([4, 5], seed: 1), randomTensor([3, 5], seed: 2), randomTensor([3], seed: 3)]) { v, c in
+            try c.linear(v[0], v[1], v[2])
+        }
+    }
+
+    func testConv2dPadded() throws {
+        try gradCheck([randomTensor([2, 3, 6, 5], seed: 1), randomTensor([4, 3, 3, 3], seed: 2), randomTensor([4], seed: 3)]) { v, c in
+            try c.conv2d(v[0], v[1], v[2], stride: 1, padding: 1)
+        }
+    }
+
+    func testConv2dStridedChunked() throws {
+        // A tiny im2col budget forces several samples per chunk and several chunks.
+        try gradCheck([randomTensor([5, 2, 7, 7], seed: 4), randomTensor([3, 2, 3, 3], seed: 5)]) { v, c in
+            try c.conv2d(v[0], v[1], nil, stride: 2, padding: 1)
+        }
+    }
+
+    func testConv2dPointwise() throws {
+        try gradCheck([randomTensor([2, 4, 3, 3], seed: 6), randomTensor([5, 4, 1, 1], seed: 7), randomTensor([5], seed: 8)]) { v, c in
+            try c.conv2d(v[0], v[1], v[2])
+        }
+    }
+
+    func testDepthwiseConv() throws {
+        try gradCheck([randomTensor([2, 3, 6, 6], seed: 9), randomTensor([3, 1, 3, 3], seed: 10), randomTensor([3], seed: 11)]) { v, c in
+            try c.depthwiseConv2d(v[0], v[1], v[2], stride: 2, padding: 1)
+        }
+    }
+
+    func testMaxPool() throws {
+        try gradCheck([spreadTensor([2, 2, 6, 6], seed: 12)]) { v, c in try c.maxPool2d(v[0], kernel: 2) }
+        try gradCheck([spreadTensor([1, 2, 7, 7], seed: 13)]) { v, c in try c.maxPool2d(v[0], kernel: 3, stride: 2, padding: 1) }
+    }
+
+    func testAvgAndGlobalPool() throws {
+        try gradCheck([randomTensor([2, 2, 6, 6], seed: 14)]) { v, c in try c.avgPool2d(v[0], kernel: 2) }
+        try gradCheck([randomTensor([2, 3, 4, 5], seed: 15)]) { v, c in try c.globalAvgPool(v[0]) }
+    }
+
+    func testReLUAndSigmoid() throws {
+        try gradCheck([spreadTensor([3, 7], seed: 16)]) { v, c in c.relu(v[0]) }
+        try gradCheck([randomTensor([3, 7], seed: 17, scale: 3)]) { v, c in c.sigmoid(v[0]) }
+    }
+
+    func testElementwise() throws {
+        try gradCheck([randomTensor([2, 3], seed: 18), randomTensor([2, 3], seed: 19)]) { v, c in try c.add(v[0], v[1]) }
+        try gradCheck([randomTensor([2, 3], seed: 20), randomTensor([2, 3], seed: 21)]) { v, c in try c.mul(v[0], v[1]) }
+        try gradCheck([randomTensor([2, 3], seed: 22), randomTensor([1], seed: 23)]) { v, c in try c.scale(v[0], by: v[1]) }
+        try gradCheck([randomTensor([2, 3, 2, 2], seed: 24)]) { v, c in try c.flatten(v[0]) }
+    }
+
+    func testBatchNormTrainAffine() throws {
+        let rm = Tensor(shape: [3]), rv = Tensor(shape: [3], repeating: 1)
+        try gradCheck([randomTensor([4, 3, 2, 2], seed: 25), randomTensor([3], seed: 26), randomTensor([3], seed: 27)], tol: 3e-2) { v, c in
+            try c.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: rm, runningVar: rv)
+        }
+    }
+
+    func testBatchNorm1dNonAffineAndEval() throws {
+        let rm = Tensor(shape: [5]), rv = Tensor(shape: [5], repeating: 1)
+        try gradCheck([randomTensor([6, 5], seed: 28)], tol: 3e-2) { v, c in
+            try c.batchNorm(v[0], gamma: nil, beta: nil, runningMean: rm, runningVar: rv)
+        }
+        let rm2 = randomTensor([5], seed: 29), rv2 = Tensor(shape: [5], repeating: 2)
+        try gradCheck([randomTensor([6, 5], seed: 30), randomTensor([5], seed: 31), randomTensor([5], seed: 32)], training: false) { v, c in
+            try c.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: rm2, runningVar: rv2)
+        }
+    }
+
+    func testInstanceNorm() throws {
+        try gradCheck([randomTensor([2, 3, 3, 3], seed: 33), randomTensor([3], seed: 34), randomTensor([3], seed: 35)], tol: 3e-2) { v, c in
+            try c.instanceNorm(v[0], gamma: v[1], beta: v[2])
+        }
+    }
+
+    func testDropoutUsesTheSameMaskInBackward() throws {
+        // With a fixed context seed the forward is deterministic, so finite differences apply.
+        try gradCheck([randomTensor([4, 6], seed: 36)]) { v, c in
+            c.rng = RNG(seed: 5)
+            return try c.dropout(v[0], p: 0.3)
+        }
+    }
+
+    func testCrossEntropyWithLabelSmoothing() throws {
+        for eps: Float in [0, 0.1] {
+            try gradCheck([randomTensor([4, 5], seed: 37, scale: 2)]) { v, c in
+                try c.crossEntropy(v[0], labels: [0, 3, 4, 1], labelSmoothing: eps)
+            }
+        }
+    }
+
+    func testCrossEntropyValue() throws {
+        // Uniform logits: loss = log K whatever the smoothing.
+        let c = Context(training: false)
+        let l = try c.crossEntropy(Var(Tensor(shape: [2, 4])), labels: [1, 2], labelSmoothing: 0.2)
+        XCTAssertEqual(l.value[0], logf(4), accuracy: 1e-5)
+    }
+
+    func testSharedInputAccumulates() throws {
+        // x used twice: gradient of x ⊙ x is 2x, exercising accumulation of two contributions.
+        try gradCheck([randomTensor([3, 4], seed: 38)]) { v, c in try c.mul(v[0], v[0]) }
+    }
+
+    func testSmallNetworkEndToEnd() throws {
+        // conv → relu → pool → flatten → linear → CE, all parameters checked together.
+        try gradCheck([randomTensor([2, 1, 6, 6], seed: 39), randomTensor([3, 1, 3, 3], seed: 40),
+                       randomTensor([4, 27], seed: 41)]) { v, c in
+            let h = try c.maxPool2d(c.relu(c.conv2d(v[0], v[1], nil, padding: 1)), kernel: 2)
+            return try c.crossEntropy(c.linear(c.flatten(h), v[2], nil), labels: [1, 3])
+        }
+    }
+}
