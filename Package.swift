@@ -35,7 +35,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SparseWireCoreTests",
-            dependencies: ["SparseWireCore"],
+            dependencies: ["SparseWireCore", "CZlib"],
             path: "Tests/SparseWireCoreTests"
         ),
     ]

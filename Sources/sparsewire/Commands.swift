@@ -34,6 +34,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Training batch size.") var batchSize: Int?
     @Option(help: "Base learning rate.") var lr: Double?
     @Option(help: "Write JSON-lines metrics (one object per epoch) to this file.") var metrics: String?
+    @Option(name: .customLong("save-masks"), help: "Write the learned masks (JSON) to this file after training.") var saveMasks: String?
     @Flag(name: .shortAndLong, help: "Print the resolved config and the BLAS set-up.") var verbose = false
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
 
@@ -76,6 +77,16 @@ struct Train: ParsableCommand {
             }
         }
         try? metricsFile?.close()
+        let masksPath = cfg.string("masking.save")
+        if !masksPath.isEmpty {
+            try reportingErrors { try trainer.masking.exportMasks(to: masksPath) }
+            if !quiet { stderrWrite("masks written to \(masksPath)\n") }
+        }
+        if verbose {
+            for r in trainer.masking.report {
+                stderrWrite(String(format: "  %-16@ kept %9d / %9d  (%.4f)\n", r.name as NSString, r.kept, r.count, r.density))
+            }
+        }
         let last = trainer.history.last
         var (testLoss, testAcc) = (last?.testLoss ?? .nan, last?.testAccuracy ?? .nan)
         if last == nil { (testLoss, testAcc) = try reportingErrors { try trainer.evaluate() } }
@@ -104,16 +115,23 @@ struct Train: ParsableCommand {
         if let threads { try cfg.set("threads", value: .int(threads), source: "--threads") }
         if let batchSize { try cfg.set("batch_size", value: .int(batchSize), source: "--batch-size") }
         if let lr { try cfg.set("optimizer.lr", value: .double(lr), source: "--lr") }
+        if let saveMasks { try cfg.set("masking.save", value: .string(saveMasks), source: "--save-masks") }
         return cfg
     }
 }
 
 struct Policies: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the mask policies.")
+    static let configuration = CommandConfiguration(abstract: "List the mask policies and their options.")
+    @Flag(name: .shortAndLong, help: "Also list each policy's options.") var verbose = false
+
     func run() throws {
-        let width = PolicyRegistry.builtIn.map(\.name.count).max() ?? 0
-        for e in PolicyRegistry.builtIn {
+        let all = PolicyRegistry.all
+        let width = all.map(\.name.count).max() ?? 0
+        for e in all {
             print(e.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + e.summary)
+            if verbose {
+                for o in e.options { print(String(repeating: " ", count: width + 4) + "\(o.name): \(o.help)") }
+            }
         }
     }
 }

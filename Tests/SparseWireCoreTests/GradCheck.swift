@@ -1,5 +1,5 @@
 import XCTest
-@testable import SparseWireCore
+import SparseWireCore
 
 /// Finite-difference gradient checking.
 ///

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SparseWireCore
+import SparseWireCore
 
 final class GradientTests: XCTestCase {
     func testLinear() throws {

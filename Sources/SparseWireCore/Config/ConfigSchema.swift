@@ -50,6 +50,11 @@ public enum ConfigSchema {
         .init("threads", .int, .int(0), "BLAS threads (0 = all cores)"),
         .init("policy", .string, .string("dense"), "mask policy name (see `sparsewire policies`)"),
         .init("density", .double, .double(1), "fraction of weights KEPT in masked layers (0, 1]"),
+        .init("masking.scope", .string, .string("layer"), "top-k per layer or over all masked layers at once", allowed: MaskScope.allCases.map(\.rawValue)),
+        .init("masking.distribution", .string, .string("auto"), "per-layer densities: uniform, erk, or auto (the policy's choice: erk for rigl/set/snfs)", allowed: ["auto"] + DensityDistribution.allCases.map(\.rawValue)),
+        .init("masking.first_layer_dense", .bool, .bool(false), "leave the first maskable layer dense"),
+        .init("masking.last_layer_dense", .bool, .bool(false), "leave the last maskable layer dense"),
+        .init("masking.save", .string, .string(""), "write the learned masks (JSON) to this file after training"),
         .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
         .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
     ]

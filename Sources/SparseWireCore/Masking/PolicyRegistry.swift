@@ -1,24 +1,37 @@
-/// The names of the mask policies the engine knows, with a one-line description each.
-/// (The MaskPolicy protocol and the built-in policies come with the masking issue; until then
-/// only `dense` exists.)
+import Foundation
+
+/// The one registry of mask policies: the built-ins plus any registered at run time (plugins,
+/// host callbacks). Names are unique. Thread-safe.
 public enum PolicyRegistry {
-    public struct Entry: Sendable {
-        public let name: String
-        public let summary: String
-        /// Options the policy accepts under `policy_options:`.
-        public let options: [String]
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var extra: [PolicyDescriptor] = []
+
+    /// Built-in policies, in the order `sparsewire policies` lists them.
+    public static var builtIn: [PolicyDescriptor] { BuiltInPolicies.all }
+
+    /// Every registered policy.
+    public static var all: [PolicyDescriptor] {
+        lock.lock(); defer { lock.unlock() }
+        return builtIn + extra
     }
 
-    public static let builtIn: [Entry] = [
-        Entry(name: "dense", summary: "no mask: every weight is used and trained (the dense baseline)", options: []),
-    ]
+    public static var names: [String] { all.map(\.name) }
 
-    public static var names: [String] { builtIn.map(\.name) }
+    /// Adds a policy; refuses a name that is already taken.
+    public static func register(_ d: PolicyDescriptor) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard !d.name.isEmpty else { throw SparseWireError.config("a policy needs a non-empty name") }
+        if (builtIn + extra).contains(where: { $0.name == d.name }) {
+            throw SparseWireError.config("a policy named '\(d.name)' is already registered")
+        }
+        extra.append(d)
+    }
 
-    public static func entry(_ name: String) throws -> Entry {
-        if let e = builtIn.first(where: { $0.name == name }) { return e }
-        var msg = "unknown policy '\(name)'; known: \(names.joined(separator: ", "))"
-        if let close = names.min(by: { ConfigSchema.editDistance($0, name) < ConfigSchema.editDistance($1, name) }),
+    public static func descriptor(_ name: String) throws -> PolicyDescriptor {
+        let list = all
+        if let d = list.first(where: { $0.name == name }) { return d }
+        var msg = "unknown policy '\(name)'; known: \(list.map(\.name).joined(separator: ", "))"
+        if let close = list.map(\.name).min(by: { ConfigSchema.editDistance($0, name) < ConfigSchema.editDistance($1, name) }),
            ConfigSchema.editDistance(close, name) <= 2 {
             msg += " (did you mean '\(close)'?)"
         }
@@ -27,15 +40,23 @@ public enum PolicyRegistry {
 
     /// Checks the policy name, its options and the density of a config.
     public static func validate(_ config: Config) throws {
-        let e = try entry(config.string("policy"))
-        for key in config.policyOptions.keys.sorted() where !e.options.contains(key) {
-            throw SparseWireError.config("policy '\(e.name)' has no option '\(key)'"
-                + (e.options.isEmpty ? " (it takes none)" : "; its options: \(e.options.joined(separator: ", "))"))
+        let d = try descriptor(config.string("policy"))
+        let known = Set(d.options.map(\.name))
+        for key in config.policyOptions.keys.sorted() where !known.contains(key) {
+            throw SparseWireError.config("policy '\(d.name)' has no option '\(key)'"
+                + (known.isEmpty ? " (it takes none)" : "; its options: \(d.options.map(\.name).joined(separator: ", "))"))
         }
         let k = config.double("density")
         guard k > 0 && k <= 1 else { throw SparseWireError.config("density must be in (0, 1] (the fraction of weights kept), got \(k)") }
-        if e.name == "dense" && k != 1 {
+        if d.name == "dense" && k != 1 {
             throw SparseWireError.config("policy 'dense' keeps every weight; density \(k) needs a masking policy")
         }
+    }
+
+    /// Builds the configured policy (options validated first).
+    public static func make(_ config: Config) throws -> (PolicyDescriptor, any MaskPolicy) {
+        try validate(config)
+        let d = try descriptor(config.string("policy"))
+        return (d, try d.make(PolicyOptions(policy: d.name, values: config.policyOptions)))
     }
 }

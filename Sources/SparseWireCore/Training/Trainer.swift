@@ -37,6 +37,8 @@ public final class Trainer {
     public private(set) var history: [EpochMetrics] = []
     public let batchSize: Int
     public let labelSmoothing: Float
+    /// The mask policy bound to the network (an engine with no layers for `dense`).
+    public let masking: MaskingEngine
 
     public init(config: Config, train: Dataset, test: Dataset) throws {
         try PolicyRegistry.validate(config)
@@ -62,7 +64,9 @@ public final class Trainer {
         network = try Trainer.buildNetwork(config, spec: train.spec)
         let mode = Initializer.FanMode(rawValue: config.string("model.init_mode")) ?? .fanIn
         Models.initialize(network, weightInit: try Initializer.named(config.string("model.init"), mode: mode), rng: &initRNG)
-        optimizer = try Trainer.buildOptimizer(config, parameters: network.parameters)
+        masking = try MaskingEngine(network: network, config: config, rng: rng.fork())
+        optimizer = try Trainer.buildOptimizer(config, parameters: network.parameters + masking.scoreParameters)
+        masking.attach(optimizer: optimizer)
         schedule = try Trainer.buildSchedule(config)
     }
 
@@ -150,6 +154,9 @@ public final class Trainer {
     public func step(images: Tensor, labels: [Int32]) throws -> (loss: Double, correct: Int) {
         let ctx = Context(training: true, rng: rng.fork())
         rng = RNG(seed: rng.next())
+        let ms = maskStep(training: true)
+        try masking.beforeForward(ms)
+        masking.install(on: ctx)
         let logits = try network.forward(Var(images), ctx)
         let loss = try ctx.crossEntropy(logits, labels: labels, labelSmoothing: labelSmoothing)
         let lv = Double(loss.value[0])
@@ -158,7 +165,8 @@ public final class Trainer {
         }
         optimizer.zeroGrad()
         try loss.backward()
-        optimizer.step(lr: Float(currentLR))
+        if try !masking.afterBackward(ms) { optimizer.step(lr: Float(currentLR)) }
+        try masking.afterStep(ms)
         globalStep += 1
         return (lv, countCorrect(logits: logits.value, labels: labels))
     }
@@ -169,8 +177,11 @@ public final class Trainer {
         var noRNG = RNG(seed: 0)
         var total: Double = 0, correct = 0
         let ctx = Context(training: false)
+        masking.install(on: ctx)
+        let draws = masking.policy.evaluationDraws
+        if draws == 1 { try masking.beforeEvaluation() }
         for (x, y) in BatchIterator(d, batchSize: config.int("eval_batch_size"), shuffle: false, rng: &noRNG) {
-            let logits = try network.forward(Var(x), ctx)
+            let logits = try forwardForEvaluation(x, ctx: ctx, draws: draws)
             let loss = try ctx.crossEntropy(logits, labels: y)
             total += Double(loss.value[0]) * Double(y.count)
             correct += countCorrect(logits: logits.value, labels: y)
@@ -183,7 +194,30 @@ public final class Trainer {
         guard x.shape.count == 4, Array(x.shape.dropFirst()) == [train.spec.channels, train.spec.height, train.spec.width] else {
             throw SparseWireError.shape("predict: expected [N, \(train.spec.channels), \(train.spec.height), \(train.spec.width)], got \(x.shape)")
         }
-        return try network.forward(Var(x), Context(training: false)).value
+        let ctx = Context(training: false)
+        masking.install(on: ctx)
+        let draws = masking.policy.evaluationDraws
+        if draws == 1 { try masking.beforeEvaluation() }
+        return try forwardForEvaluation(x, ctx: ctx, draws: draws).value
+    }
+
+    /// Logits in evaluation mode; sampling policies average the logits of `draws` mask draws.
+    private func forwardForEvaluation(_ x: Tensor, ctx: Context, draws: Int) throws -> Var {
+        if draws == 1 { return try network.forward(Var(x), ctx) }
+        var sum: Tensor?
+        for _ in 0..<draws {
+            try masking.beforeEvaluation()
+            let l = try network.forward(Var(x), ctx).value
+            if let s = sum { BLAS.axpy(s.count, 1, l.data, s.data) } else { sum = l.copy() }
+        }
+        let s = sum!
+        for i in 0..<s.count { s[i] /= Float(draws) }
+        return Var(s)
+    }
+
+    func maskStep(training: Bool) -> MaskStep {
+        MaskStep(step: globalStep, epoch: globalStep / max(stepsPerEpoch, 1), stepsPerEpoch: stepsPerEpoch,
+                 totalSteps: totalSteps, training: training)
     }
 
     /// Trains one epoch. `observer` sees every step and the epoch's end; returning false stops

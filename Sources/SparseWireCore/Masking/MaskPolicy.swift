@@ -1,0 +1,155 @@
+/// Where the gradient of the loss with respect to the effective weight ŵ = w ⊙ m goes.
+public enum GradientRouting: Equatable, Sendable {
+    /// No mask (the dense baseline).
+    case none
+    /// dL/dw = dL/dŵ for every weight, kept or not — DNW's update rule (straight-through the mask).
+    case straightThrough
+    /// dL/dw = dL/dŵ ⊙ m — only the weights in use learn.
+    case maskedWeights
+    /// Frozen weights; dL/ds = dL/dŵ ⊙ w (⊙ sign(s) when the mask ranks |s|) — edge-popup.
+    case scores(absolute: Bool)
+    /// Frozen weights; dL/ds = dL/dŵ ⊙ w ⊙ σ(s)(1 − σ(s)) — the supermask's straight-through sigmoid.
+    case sigmoidScores
+}
+
+/// Where training is, as a policy sees it.
+public struct MaskStep: Sendable {
+    /// Optimisation steps done before this one (0-based).
+    public var step: Int
+    /// 0-based epoch of this step.
+    public var epoch: Int
+    public var stepsPerEpoch: Int
+    public var totalSteps: Int
+    public var training: Bool
+
+    public init(step: Int, epoch: Int, stepsPerEpoch: Int, totalSteps: Int, training: Bool) {
+        self.step = step; self.epoch = epoch; self.stepsPerEpoch = stepsPerEpoch; self.totalSteps = totalSteps; self.training = training
+    }
+}
+
+/// One masked tensor (a conv or linear weight) as a policy sees it.
+public final class MaskedLayer {
+    public let parameter: Parameter
+    /// Position among the masked layers (0 = first).
+    public let index: Int
+    /// Target fraction kept in this layer (after uniform/ERK allocation).
+    public internal(set) var density: Double
+    /// Learned scores (edge-popup) or mask logits (supermask), created by the policy in `prepare`.
+    public var scores: Parameter? {
+        get { scoresParameter }
+        set { scoresParameter = newValue }
+    }
+    var scoresParameter: Parameter?
+    /// dL/dŵ of the last backward pass, kept only on steps where the policy asked for it.
+    public internal(set) var denseGradient: Tensor?
+    /// Policy-private tensors (e.g. RigL's gradient EMA).
+    public var state: [String: Tensor] = [:]
+
+    init(parameter: Parameter, index: Int, density: Double) {
+        self.parameter = parameter
+        self.index = index
+        self.density = density
+        parameter.mask = Tensor(shape: parameter.shape, repeating: 1)
+    }
+
+    public var name: String { parameter.name }
+    public var count: Int { parameter.count }
+    public var weight: Tensor { parameter.value }
+    /// The current forward mask (0/1, or a sample).
+    public var mask: Tensor { parameter.mask! }
+    /// round(density · count), at least 1: the exact number a top-k policy keeps here.
+    public var keepCount: Int { Swift.max(1, Int((density * Double(count)).rounded())) }
+}
+
+/// What a policy may use besides its layers.
+public final class PolicyContext {
+    /// The engine's seeded stream for this policy (forked from the run's seed).
+    public var rng: RNG
+    public let density: Double
+    public let scope: MaskScope
+    /// The optimizer, for policies that reset its state (RigL regrowth).
+    public internal(set) weak var optimizer: (any Optimizer)?
+
+    init(rng: RNG, density: Double, scope: MaskScope) {
+        self.rng = rng; self.density = density; self.scope = scope
+    }
+
+    /// Writes top-k masks from a per-layer criterion, per layer or globally as `scope` says.
+    public func selectTopK(_ layers: [MaskedLayer], criterion: (MaskedLayer) -> Tensor) {
+        MaskSelection.apply(layers, scope: scope, criterion: criterion)
+    }
+}
+
+/// Per-layer or one global top-k.
+public enum MaskScope: String, Sendable, CaseIterable { case layer, global }
+
+/// The one thing a policy author implements.
+///
+/// Life cycle, per training step: `updateMasks` (before the forward pass) → forward/backward
+/// with the `routing` of the policy → `afterBackward` (may ask to skip the optimizer update) →
+/// optimizer step → `afterStep`. `prepare` runs once before training; `evaluationMasks` before
+/// each evaluation pass.
+public protocol MaskPolicy: AnyObject {
+    var routing: GradientRouting { get }
+    /// Whether the optimizer may change the weights (false freezes masked weights and biases).
+    var trainsWeights: Bool { get }
+    /// Whether `layer.denseGradient` should be kept after this step's backward pass.
+    func needsDenseGradient(at step: MaskStep) -> Bool
+    func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
+    func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws
+    /// Returns true to skip this step's optimizer update (RigL's mask-update steps).
+    func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool
+    func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws
+    /// Sets the masks used for evaluation (default: leave the training masks).
+    func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
+    /// How many mask draws evaluation averages (sampling policies); 1 otherwise.
+    var evaluationDraws: Int { get }
+}
+
+extension MaskPolicy {
+    public var trainsWeights: Bool { true }
+    public func needsDenseGradient(at step: MaskStep) -> Bool { false }
+    public func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {}
+    public func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {}
+    public func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool { false }
+    public func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {}
+    public func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {}
+    public var evaluationDraws: Int { 1 }
+}
+
+/// Top-k mask writing shared by the policies.
+public enum MaskSelection {
+    public static func apply(_ layers: [MaskedLayer], scope: MaskScope, criterion: (MaskedLayer) -> Tensor) {
+        switch scope {
+        case .layer:
+            for l in layers {
+                let c = criterion(l)
+                TopK.mask(c.data, count: c.count, k: l.keepCount, into: l.mask.data)
+            }
+        case .global:
+            let total = layers.reduce(0) { $0 + $1.count }
+            let keep = layers.reduce(0) { $0 + $1.keepCount }
+            let all = Tensor(uninitialized: [total])
+            var o = 0
+            for l in layers {
+                let c = criterion(l)
+                (all.data + o).update(from: c.data, count: c.count)
+                o += c.count
+            }
+            let m = Tensor(uninitialized: [total])
+            TopK.mask(all.data, count: total, k: keep, into: m.data)
+            o = 0
+            for l in layers {
+                l.mask.data.update(from: m.data + o, count: l.count)
+                o += l.count
+            }
+        }
+    }
+}
+
+/// |x| as a new tensor.
+public func absolute(_ t: Tensor) -> Tensor {
+    let out = Tensor(uninitialized: t.shape)
+    for i in 0..<t.count { out.data[i] = Swift.abs(t.data[i]) }
+    return out
+}

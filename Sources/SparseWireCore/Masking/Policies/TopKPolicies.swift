@@ -1,0 +1,55 @@
+/// No mask at all: the dense baseline.
+final class DensePolicy: MaskPolicy {
+    var routing: GradientRouting { .none }
+}
+
+/// DNW (Wortsman et al. 2019): the forward pass uses the top-k weights by |w|; the backward
+/// pass gives the gradient to ALL weights (the update rule), so unused edges can grow and swap in.
+/// With `update: false` it is the "no update" baseline: gradient only to the chosen weights.
+final class DNWPolicy: MaskPolicy {
+    let update: Bool
+    init(update: Bool) { self.update = update }
+    var routing: GradientRouting { update ? .straightThrough : .maskedWeights }
+
+    func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws { select(layers, ctx) }
+    func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws { select(layers, ctx) }
+    func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws { select(layers, ctx) }
+
+    private func select(_ layers: [MaskedLayer], _ ctx: PolicyContext) {
+        ctx.selectTopK(layers) { absolute($0.weight) }
+    }
+}
+
+/// A fixed random mask with exactly the target count per layer (DNW's "Random Graph"); only
+/// the kept weights train.
+final class RandomStaticPolicy: MaskPolicy {
+    var routing: GradientRouting { .maskedWeights }
+    func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
+        // Per-layer counts (even with scope: global a random mask has nothing to rank globally).
+        for l in layers {
+            let r = Tensor(uninitialized: l.parameter.shape)
+            for i in 0..<r.count { r[i] = ctx.rng.uniform() }
+            TopK.mask(r.data, count: r.count, k: l.keepCount, into: l.mask.data)
+        }
+    }
+}
+
+/// Targeted dropout (Gomez et al.) as DNW's baseline: the top-k weights by |w| are always kept;
+/// each of the others is dropped with probability ρ in training. Evaluation keeps the top-k only.
+final class TargetedDropoutPolicy: MaskPolicy {
+    let rho: Float
+    init(rho: Float) { self.rho = rho }
+    var routing: GradientRouting { .maskedWeights }
+
+    func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
+        ctx.selectTopK(layers) { absolute($0.weight) }
+        for l in layers {
+            let m = l.mask.data
+            for i in 0..<l.count where m[i] == 0 { m[i] = ctx.rng.uniform() < rho ? 0 : 1 }
+        }
+    }
+
+    func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
+        ctx.selectTopK(layers) { absolute($0.weight) }
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One-shot set-up for a fresh Debian machine: system packages (OpenBLAS, libffi, zlib, the
+# Fashion-MNIST dataset), Python test dependencies, and the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq libopenblas-dev libffi-dev zlib1g-dev dataset-fashion-mnist >/dev/null
+python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+swift build -c release
+swift build -c release --build-tests
+echo "setup: done (release build in .build/release)"
