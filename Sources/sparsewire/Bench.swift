@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override a config key (repeatable).") var overrides: [String] = []
     @Option(help: "Model name (mlp, conv2, conv4, conv6, conv8).") var model: String?
     @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = 128
-    @Option(help: "BLAS threads.") var threads = 2
+    @Option(help: "Engine threads.") var threads = 2
     @Option(help: "Untimed warm-up steps.") var warmup = 3
     @Option(help: "Timed steps.") var repeats = 10
 

@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Fraction of weights kept (same as --set density=K).") var density: Double?
     @Option(help: "Training epochs.") var epochs: Int?
     @Option(help: "Random seed.") var seed: Int?
-    @Option(help: "BLAS threads (0 = all cores).") var threads: Int?
+    @Option(help: "Engine threads (0 = all cores).") var threads: Int?
     @Option(name: .customLong("batch-size"), help: "Training batch size.") var batchSize: Int?
     @Option(help: "Base learning rate.") var lr: Double?
     @Option(help: "Write JSON-lines metrics (one object per epoch) to this file.") var metrics: String?
@@ -41,7 +41,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let cfg = try reportingErrors { try resolvedConfig() }
         let threads = cfg.int("threads") > 0 ? cfg.int("threads") : ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(threads)
+        BLAS.setThreads(max(threads, 1))
         if verbose {
             stderrWrite("sparsewire \(SparseWireVersion.string): OpenBLAS core \(BLAS.coreName) "
                 + "(OPENBLAS_CORETYPE=\(BLAS.coreTypeEnvironment ?? "unset")), \(BLAS.threads) thread(s)\n")
@@ -141,7 +141,7 @@ struct Info: ParsableCommand {
     func run() throws {
         print(jsonLine([
             "version": SparseWireVersion.string, "blas_core": BLAS.coreName,
-            "openblas_coretype": BLAS.coreTypeEnvironment ?? NSNull(), "blas_threads": BLAS.threads,
+            "openblas_coretype": BLAS.coreTypeEnvironment ?? NSNull(), "threads": BLAS.threads, "openblas_threads": BLAS.openBLASThreads,
             "cores": ProcessInfo.processInfo.activeProcessorCount,
         ] as [String: Any]))
     }

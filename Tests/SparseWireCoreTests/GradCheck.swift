@@ -9,9 +9,21 @@ import SparseWireCore
 /// The bound: |analytic − numeric| ≤ tol · max(1, |analytic|, |numeric|) per element, with
 /// tol = 2e-2 by default — the Float32 rounding of a central difference with h = 1e-2 on O(1)
 /// values is ~1e-3, so a wrong formula (errors O(1)) cannot pass.
+///
+/// Every check runs with the engine's threads at 1 and at 2: layers split samples (and linear's
+/// output rows) over the threads, and both paths must give correct gradients.
 func gradCheck(_ inputs: [Tensor], h: Float = 1e-2, tol: Float = 2e-2, training: Bool = true,
                file: StaticString = #filePath, line: UInt = #line,
                _ f: ([Var], Context) throws -> Var) throws {
+    defer { BLAS.setThreads(1) }
+    for threads in [1, 2] {
+        BLAS.setThreads(threads)
+        try gradCheckOnce(inputs, h: h, tol: tol, training: training, file: file, line: line, f)
+    }
+}
+
+private func gradCheckOnce(_ inputs: [Tensor], h: Float, tol: Float, training: Bool,
+                           file: StaticString, line: UInt, _ f: ([Var], Context) throws -> Var) throws {
     var rng = RNG(seed: 99)
     let leaves = inputs.map { Var($0, requiresGrad: true) }
     let out = try f(leaves, Context(training: training))

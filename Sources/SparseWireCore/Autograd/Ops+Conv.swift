@@ -105,41 +105,42 @@ extension Context {
         }
         let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
         let K = g.k, P = g.p, O = g.o
-        let nb = g.isPointwise ? 1 : max(1, min(g.n, Context.im2colBudget / max(K * P, 1)))
+        let workers = Parallel.workers(for: g.n)
+        let nb = g.isPointwise ? 1 : max(1, min(g.n, Context.im2colBudget / workers / max(K * P, 1)))
         let xp = x.value.data, wp = w.value.data, op = out.data
         let inStride = g.c * g.h * g.w, outStride = O * P
-        let cols = g.isPointwise ? nil : Tensor(uninitialized: [K * nb * P])
-        let res = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
-        var n0 = 0
-        while n0 < g.n {
-            let cnt = min(nb, g.n - n0)
-            let ld = cnt * P
-            if g.isPointwise {
-                BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: xp + n0 * inStride, ldb: P,
-                          c: op + n0 * outStride, ldc: P)
-            } else {
-                let cp = cols!.data
-                Parallel.forEach(cnt) { s in im2col(xp + (n0 + s) * inStride, g, cp, ld: ld, col0: s * P) }
-                if cnt == 1 {
-                    BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: cols!.data, ldb: ld, c: op + n0 * outStride, ldc: P)
+        // Each worker owns a contiguous range of samples and its own scratch.
+        Parallel.forEachRange(g.n, workers: workers) { lo, hi in
+            let cols = g.isPointwise ? nil : Tensor(uninitialized: [K * nb * P])
+            let res = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
+            var n0 = lo
+            while n0 < hi {
+                let cnt = min(nb, hi - n0)
+                let ld = cnt * P
+                if g.isPointwise {
+                    BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: xp + n0 * inStride, ldb: P, c: op + n0 * outStride, ldc: P)
                 } else {
-                    let rp = res!.data
-                    BLAS.gemm(m: O, n: ld, k: K, a: wp, lda: K, b: cols!.data, ldb: ld, c: rp, ldc: ld)
-                    Parallel.forEach(cnt) { s in
-                        for oc in 0..<O {
+                    let cp = cols!.data
+                    for s in 0..<cnt { im2col(xp + (n0 + s) * inStride, g, cp, ld: ld, col0: s * P) }
+                    if cnt == 1 {
+                        BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: cp, ldb: ld, c: op + n0 * outStride, ldc: P)
+                    } else {
+                        let rp = res!.data
+                        BLAS.gemm(m: O, n: ld, k: K, a: wp, lda: K, b: cp, ldb: ld, c: rp, ldc: ld)
+                        for s in 0..<cnt { for oc in 0..<O {
                             (op + (n0 + s) * outStride + oc * P).update(from: rp + oc * ld + s * P, count: P)
-                        }
+                        } }
                     }
                 }
+                if let b {
+                    let bp = b.value.data
+                    for s in n0..<(n0 + cnt) { for oc in 0..<O {
+                        let d = op + s * outStride + oc * P; let v = bp[oc]
+                        for i in 0..<P { d[i] += v }
+                    } }
+                }
+                n0 += cnt
             }
-            n0 += cnt
-        }
-        if let b {
-            let bp = b.value.data
-            for s in 0..<g.n { for oc in 0..<O {
-                let d = op + s * outStride + oc * P; let v = bp[oc]
-                for i in 0..<P { d[i] += v }
-            } }
         }
         var inputs = [x, w]
         if let b { inputs.append(b) }
@@ -156,51 +157,57 @@ extension Context {
                 b.accumulate(db)
             }
             guard x.requiresGrad || w.requiresGrad else { return }
-            let dw = w.requiresGrad ? Tensor(shape: w.shape) : nil
             let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil
-            let dres = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
-            let dcols = (x.requiresGrad && !g.isPointwise) ? Tensor(uninitialized: [K * nb * P]) : nil
-            var n0 = 0
-            while n0 < g.n {
-                let cnt = min(nb, g.n - n0)
-                let ld = cnt * P
-                // Gradient of this chunk as [O, cnt·P].
-                let gChunk: UnsafeMutablePointer<Float>
-                if cnt == 1 {
-                    gChunk = gp + n0 * outStride
-                } else {
-                    let gc = dres!.data
-                    gChunk = gc
-                    Parallel.forEach(cnt) { s in for oc in 0..<O {
-                        (gc + oc * ld + s * P).update(from: gp + (n0 + s) * outStride + oc * P, count: P)
-                    } }
+            // One partial dW per worker, summed in worker order afterwards (deterministic).
+            let dwParts = w.requiresGrad ? (0..<workers).map { _ in Tensor(shape: w.shape) } : []
+            Parallel.forEachRange(g.n, workers: workers) { lo, hi in
+                let worker = Parallel.workerIndex(lo, count: g.n, workers: workers)
+                let dw = dwParts.isEmpty ? nil : dwParts[worker]
+                let cols = (dw != nil && !g.isPointwise) ? Tensor(uninitialized: [K * nb * P]) : nil
+                let dres = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
+                let dcols = (dx != nil && !g.isPointwise) ? Tensor(uninitialized: [K * nb * P]) : nil
+                var n0 = lo
+                while n0 < hi {
+                    let cnt = min(nb, hi - n0)
+                    let ld = cnt * P
+                    // Gradient of this chunk as [O, cnt·P].
+                    let gChunk: UnsafeMutablePointer<Float>
+                    if cnt == 1 {
+                        gChunk = gp + n0 * outStride
+                    } else {
+                        gChunk = dres!.data
+                        for s in 0..<cnt { for oc in 0..<O {
+                            (gChunk + oc * ld + s * P).update(from: gp + (n0 + s) * outStride + oc * P, count: P)
+                        } }
+                    }
+                    if g.isPointwise {
+                        if let dw {
+                            BLAS.gemm(transB: true, m: O, n: K, k: P, a: gChunk, lda: P, b: xp + n0 * inStride, ldb: P,
+                                      beta: 1, c: dw.data, ldc: K)
+                        }
+                        if let dx {
+                            BLAS.gemm(transA: true, m: K, n: P, k: O, a: wp, lda: K, b: gChunk, ldb: P,
+                                      c: dx.data + n0 * inStride, ldc: P)
+                        }
+                    } else {
+                        if let dw, let cols {
+                            for s in 0..<cnt { im2col(xp + (n0 + s) * inStride, g, cols.data, ld: ld, col0: s * P) }
+                            BLAS.gemm(transB: true, m: O, n: K, k: ld, a: gChunk, lda: ld, b: cols.data, ldb: ld,
+                                      beta: 1, c: dw.data, ldc: K)
+                        }
+                        if let dx, let dcols {
+                            BLAS.gemm(transA: true, m: K, n: ld, k: O, a: wp, lda: K, b: gChunk, ldb: ld,
+                                      c: dcols.data, ldc: ld)
+                            for s in 0..<cnt { col2im(dcols.data, g, ld: ld, col0: s * P, dx.data + (n0 + s) * inStride) }
+                        }
+                    }
+                    n0 += cnt
                 }
-                if g.isPointwise {
-                    if let dw {
-                        BLAS.gemm(transB: true, m: O, n: K, k: P, a: gChunk, lda: P, b: xp + n0 * inStride, ldb: P,
-                                  beta: 1, c: dw.data, ldc: K)
-                    }
-                    if let dx {
-                        BLAS.gemm(transA: true, m: K, n: P, k: O, a: wp, lda: K, b: gChunk, ldb: P,
-                                  c: dx.data + n0 * inStride, ldc: P)
-                    }
-                } else {
-                    if let dw {
-                        let cp = cols!.data
-                        Parallel.forEach(cnt) { s in im2col(xp + (n0 + s) * inStride, g, cp, ld: ld, col0: s * P) }
-                        BLAS.gemm(transB: true, m: O, n: K, k: ld, a: gChunk, lda: ld, b: cols!.data, ldb: ld,
-                                  beta: 1, c: dw.data, ldc: K)
-                    }
-                    if let dx, let dcols {
-                        BLAS.gemm(transA: true, m: K, n: ld, k: O, a: wp, lda: K, b: gChunk, ldb: ld,
-                                  c: dcols.data, ldc: ld)
-                        let dcp = dcols.data, dxp = dx.data
-                        Parallel.forEach(cnt) { s in col2im(dcp, g, ld: ld, col0: s * P, dxp + (n0 + s) * inStride) }
-                    }
-                }
-                n0 += cnt
             }
-            if let dw { w.accumulate(dw) }
+            if let first = dwParts.first {
+                for part in dwParts.dropFirst() { BLAS.axpy(first.count, 1, part.data, first.data) }
+                w.accumulate(first)
+            }
             if let dx { x.accumulate(dx) }
         }
     }

@@ -16,21 +16,33 @@ extension Context {
             let bp = b.value.data, op = out.data
             for i in 0..<n { (op + i * fout).update(from: bp, count: fout) }
         }
-        BLAS.gemm(transB: true, m: n, n: fout, k: fin, a: x.value.data, lda: fin,
-                  b: w.value.data, ldb: fin, beta: b == nil ? 0 : 1, c: out.data, ldc: fout)
+        let xp = x.value.data, wp = w.value.data, op = out.data
+        // Rows of the batch are split over the engine's threads.
+        Parallel.forEachRange(n, workers: Parallel.workers(for: n)) { lo, hi in
+            BLAS.gemm(transB: true, m: hi - lo, n: fout, k: fin, a: xp + lo * fin, lda: fin,
+                      b: wp, ldb: fin, beta: b == nil ? 0 : 1, c: op + lo * fout, ldc: fout)
+        }
         var inputs = [x, w]
         if let b { inputs.append(b) }
         return node(out, inputs) { g in
+            let gp = g.data
             if x.requiresGrad {
-                let dx = Tensor(shape: x.shape)
-                BLAS.gemm(m: n, n: fin, k: fout, a: g.data, lda: fout, b: w.value.data, ldb: fin,
-                          c: dx.data, ldc: fin)
+                let dx = Tensor(uninitialized: x.shape)
+                let dxp = dx.data
+                Parallel.forEachRange(n, workers: Parallel.workers(for: n)) { lo, hi in
+                    BLAS.gemm(m: hi - lo, n: fin, k: fout, a: gp + lo * fout, lda: fout, b: wp, ldb: fin,
+                              c: dxp + lo * fin, ldc: fin)
+                }
                 x.accumulate(dx)
             }
             if w.requiresGrad {
-                let dw = Tensor(shape: w.shape)
-                BLAS.gemm(transA: true, m: fout, n: fin, k: n, a: g.data, lda: fout,
-                          b: x.value.data, ldb: fin, c: dw.data, ldc: fin)
+                // dW = gᵀx: rows of dW (output features) are split over the threads.
+                let dw = Tensor(uninitialized: w.shape)
+                let dwp = dw.data
+                Parallel.forEachRange(fout, workers: Parallel.workers(for: fout)) { lo, hi in
+                    BLAS.gemm(transA: true, m: hi - lo, n: fin, k: n, a: gp + lo, lda: fout,
+                              b: xp, ldb: fin, c: dwp + lo * fin, ldc: fin)
+                }
                 w.accumulate(dw)
             }
             if let b, b.requiresGrad {

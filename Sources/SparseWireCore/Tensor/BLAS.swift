@@ -25,13 +25,19 @@ public enum BLAS {
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
-    /// Sets the OpenBLAS thread count and the engine's own (`Parallel.threads`).
+    /// Sets the engine's thread count. The engine splits every layer's work over its own
+    /// threads (each calling a single-threaded sgemm), so OpenBLAS itself runs on one thread:
+    /// its idle workers would otherwise spin in sched_yield against ours.
     public static func setThreads(_ n: Int) {
-        openblas_set_num_threads(Int32(max(1, n)))
+        openblas_set_num_threads(1)
         Parallel.threads = n
     }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// The engine's thread count (see `setThreads`).
+    public static var threads: Int { Parallel.threads }
+
+    /// OpenBLAS's own thread count (1 once `setThreads` has run).
+    public static var openBLASThreads: Int { Int(openblas_get_num_threads()) }
 
     /// The kernel family OpenBLAS selected at load time (e.g. "Haswell", "SkylakeX", "Prescott").
     public static var coreName: String {

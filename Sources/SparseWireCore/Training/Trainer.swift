@@ -59,6 +59,10 @@ public final class Trainer {
         guard labelSmoothing >= 0 && labelSmoothing < 1 else {
             throw SparseWireError.config("loss.label_smoothing must be in [0, 1), got \(labelSmoothing)")
         }
+        let threads = config.int("threads")
+        guard threads >= 0 else { throw SparseWireError.config("threads must be ≥ 0 (0 = all cores), got \(threads)") }
+        // Process-wide: the engine's thread count is global (see BLAS.setThreads).
+        BLAS.setThreads(threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount)
         rng = RNG(seed: UInt64(bitPattern: Int64(config.int("seed"))))
         var initRNG = rng.fork()
         network = try Trainer.buildNetwork(config, spec: train.spec)
