@@ -141,8 +141,8 @@ struct Info: ParsableCommand {
     func run() throws {
         print(jsonLine([
             "version": SparseWireVersion.string, "blas_core": BLAS.coreName,
-            "openblas_coretype": BLAS.coreTypeEnvironment ?? NSNull(), "threads": BLAS.threads, "openblas_threads": BLAS.openBLASThreads,
-            "cores": ProcessInfo.processInfo.activeProcessorCount,
+            "openblas_coretype": BLAS.coreTypeEnvironment ?? NSNull(),
+            "cores": ProcessInfo.processInfo.activeProcessorCount, "default_threads": ProcessInfo.processInfo.activeProcessorCount,
         ] as [String: Any]))
     }
 }

@@ -8,6 +8,13 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    func testLinearLargeEnoughToSplitOverThreads() throws {
+        // 64·200·200 multiply-adds: above the size at which linear splits rows over threads.
+        try gradCheck([randomTensor([64, 200], seed: 42), randomTensor([200, 200], seed: 43, scale: 0.1), randomTensor([200], seed: 44)]) { v, c in
+            try c.linear(v[0], v[1], v[2])
+        }
+    }
+
     func testConv2dPadded() throws {
         try gradCheck([randomTensor([2, 3, 6, 5], seed: 1), randomTensor([4, 3, 3, 3], seed: 2), randomTensor([4], seed: 3)]) { v, c in
             try c.conv2d(v[0], v[1], v[2], stride: 1, padding: 1)

@@ -17,8 +17,11 @@ extension Context {
             for i in 0..<n { (op + i * fout).update(from: bp, count: fout) }
         }
         let xp = x.value.data, wp = w.value.data, op = out.data
-        // Rows of the batch are split over the engine's threads.
-        Parallel.forEachRange(n, workers: Parallel.workers(for: n)) { lo, hi in
+        // Rows of the batch are split over the engine's threads (not for tiny products, whose
+        // dispatch would cost more than the work).
+        let small = n * fin * fout < 1 << 21
+        let rowWorkers = small ? 1 : Parallel.workers(for: n), outWorkers = small ? 1 : Parallel.workers(for: fout)
+        Parallel.forEachRange(n, workers: rowWorkers) { lo, hi in
             BLAS.gemm(transB: true, m: hi - lo, n: fout, k: fin, a: xp + lo * fin, lda: fin,
                       b: wp, ldb: fin, beta: b == nil ? 0 : 1, c: op + lo * fout, ldc: fout)
         }
@@ -29,7 +32,7 @@ extension Context {
             if x.requiresGrad {
                 let dx = Tensor(uninitialized: x.shape)
                 let dxp = dx.data
-                Parallel.forEachRange(n, workers: Parallel.workers(for: n)) { lo, hi in
+                Parallel.forEachRange(n, workers: rowWorkers) { lo, hi in
                     BLAS.gemm(m: hi - lo, n: fin, k: fout, a: gp + lo * fout, lda: fout, b: wp, ldb: fin,
                               c: dxp + lo * fin, ldc: fin)
                 }
@@ -39,7 +42,7 @@ extension Context {
                 // dW = gᵀx: rows of dW (output features) are split over the threads.
                 let dw = Tensor(uninitialized: w.shape)
                 let dwp = dw.data
-                Parallel.forEachRange(fout, workers: Parallel.workers(for: fout)) { lo, hi in
+                Parallel.forEachRange(fout, workers: outWorkers) { lo, hi in
                     BLAS.gemm(transA: true, m: hi - lo, n: fin, k: n, a: gp + lo, lda: fout,
                               b: xp, ldb: fin, c: dwp + lo * fin, ldc: fin)
                 }
