@@ -50,6 +50,12 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try c.apply(assignment: "lr=3")) { e in
             XCTAssertTrue("\(e)".contains("optimizer.lr"), "\(e)")
         }
+        for (wrong, right) in [("optimizer.learning_rate", "optimizer.lr"), ("optimizer.wd", "optimizer.weight_decay"),
+                               ("batch-size", "batch_size"), ("model.widht", "model.width"), ("sparsity", "density")] {
+            XCTAssertThrowsError(try c.apply(assignment: "\(wrong)=1")) { e in
+                XCTAssertTrue("\(e)".contains("did you mean '\(right)'"), "\(wrong): \(e)")
+            }
+        }
     }
 
     func testWrongTypesAndValues() {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every key a config file or `--set` may hold, with its type, default and help text.
 /// Keys are dotted paths ("optimizer.lr"); `policy_options.*` is free-form and validated by the
 /// selected policy.
@@ -61,18 +63,44 @@ public enum ConfigSchema {
 
     public static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 
-    /// The closest known key to `key`, when one is close enough to be a likely typo.
+    /// Other names people use for a key's last part.
+    static let leafAliases: [String: String] = [
+        "learning_rate": "lr", "learningrate": "lr", "wd": "weight_decay", "decay": "weight_decay",
+        "bs": "batch_size", "batch": "batch_size", "batchsize": "batch_size", "epoch": "epochs",
+        "optim": "name", "optimiser": "name", "type": "name", "arch": "name", "architecture": "name",
+        "sparsity": "density", "prune_rate": "density", "k": "density", "num_threads": "threads",
+    ]
+
+    /// The closest known key to `key`, when one is close enough to be a likely typo or alias.
     public static func suggestion(for key: String) -> String? {
         let candidates = keys.map(\.path) + [policyOptionsPrefix]
+        let norm = key.lowercased().replacingOccurrences(of: "-", with: "_")
+        if candidates.contains(norm) { return norm }
+        let parts = norm.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let leaf = parts.last ?? norm
+        let section = parts.dropLast().joined(separator: ".")
+        let inSection = candidates.filter { section.isEmpty ? !$0.contains(".") : $0.hasPrefix(section + ".") }
+        let leaves = inSection.map { String($0.split(separator: ".").last!) }
+        // 1. A known alias of the last part, in the same section ("optimizer.wd").
+        if let alias = leafAliases[leaf], let i = leaves.firstIndex(of: alias) { return inSection[i] }
+        // 2. The whole path, by edit distance.
+        if let (c, d) = closest(norm, in: candidates), d <= max(2, norm.count / 3) { return c }
+        // 3. The closest last part in the same section.
+        if let (c, d) = closest(leaf, in: leaves), d <= max(2, leaf.count / 2) {
+            return inSection[leaves.firstIndex(of: c)!]
+        }
+        // 4. A bare or aliased leaf anywhere ("lr" → "optimizer.lr").
+        let target = leafAliases[leaf] ?? leaf
+        return candidates.first { $0 == target || $0.hasSuffix("." + target) }
+    }
+
+    private static func closest(_ s: String, in list: [String]) -> (String, Int)? {
         var best: (String, Int)?
-        for c in candidates {
-            let d = editDistance(key, c)
+        for c in list {
+            let d = editDistance(s, c)
             if best == nil || d < best!.1 { best = (c, d) }
         }
-        if let (c, d) = best, d <= max(2, key.count / 3) { return c }
-        // A bare leaf name ("lr") matches "optimizer.lr".
-        if let c = candidates.first(where: { $0.hasSuffix("." + key) }) { return c }
-        return nil
+        return best
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
