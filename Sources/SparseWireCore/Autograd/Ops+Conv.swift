@@ -81,7 +81,12 @@ private func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, ld: Int, co
                 for oy in ylo..<yhi {
                     let s = src + oy * g.ow
                     let d = plane + (oy * g.stride - g.pad + ki) * g.w
-                    for ox in xlo..<xhi { d[ox * g.stride - g.pad + kj] += s[ox] }
+                    if g.stride == 1 {
+                        let dd = d + (kj - g.pad)  // contiguous: lets the compiler vectorise
+                        for ox in xlo..<xhi { dd[ox] += s[ox] }
+                    } else {
+                        for ox in xlo..<xhi { d[ox * g.stride - g.pad + kj] += s[ox] }
+                    }
                 }
             }
         }
@@ -221,7 +226,7 @@ extension Context {
         if let b, b.shape != [g.c] {
             throw SparseWireError.shape("depthwise_conv2d: bias shape \(b.shape) should be [\(g.c)]")
         }
-        let out = Tensor(shape: [g.n, g.c, g.oh, g.ow])
+        let out = Tensor(uninitialized: [g.n, g.c, g.oh, g.ow])
         let xp = x.value.data, wp = w.value.data, op = out.data
         let HW = g.h * g.w, P = g.p, KK = g.kh * g.kw
         for s in 0..<g.n {

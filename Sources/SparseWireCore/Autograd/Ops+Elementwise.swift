@@ -4,11 +4,11 @@ extension Context {
     /// max(x, 0)
     public func relu(_ x: Var) -> Var {
         let n = x.value.count
-        let out = Tensor(shape: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data
         for i in 0..<n { op[i] = xp[i] > 0 ? xp[i] : 0 }
         return node(out, [x]) { g in
-            let dx = Tensor(shape: x.shape)
+            let dx = Tensor(uninitialized: x.shape)
             let gp = g.data, dp = dx.data
             for i in 0..<n { dp[i] = op[i] > 0 ? gp[i] : 0 }
             x.accumulate(dx)
@@ -18,11 +18,11 @@ extension Context {
     /// 1 / (1 + e^-x)
     public func sigmoid(_ x: Var) -> Var {
         let n = x.value.count
-        let out = Tensor(shape: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data
         for i in 0..<n { op[i] = 1 / (1 + expf(-xp[i])) }
         return node(out, [x]) { g in
-            let dx = Tensor(shape: x.shape)
+            let dx = Tensor(uninitialized: x.shape)
             let gp = g.data, dp = dx.data
             for i in 0..<n { dp[i] = gp[i] * op[i] * (1 - op[i]) }
             x.accumulate(dx)
@@ -48,18 +48,18 @@ extension Context {
             throw SparseWireError.shape("mul: shapes \(a.shape) and \(b.shape) differ")
         }
         let n = a.value.count
-        let out = Tensor(shape: a.shape)
+        let out = Tensor(uninitialized: a.shape)
         let ap = a.value.data, bp = b.value.data, op = out.data
         for i in 0..<n { op[i] = ap[i] * bp[i] }
         return node(out, [a, b]) { g in
             let gp = g.data
             if a.requiresGrad {
-                let da = Tensor(shape: a.shape); let dp = da.data
+                let da = Tensor(uninitialized: a.shape); let dp = da.data
                 for i in 0..<n { dp[i] = gp[i] * bp[i] }
                 a.accumulate(da)
             }
             if b.requiresGrad {
-                let db = Tensor(shape: b.shape); let dp = db.data
+                let db = Tensor(uninitialized: b.shape); let dp = db.data
                 for i in 0..<n { dp[i] = gp[i] * ap[i] }
                 b.accumulate(db)
             }
@@ -73,13 +73,13 @@ extension Context {
         }
         let n = x.value.count
         let k = s.value[0]
-        let out = Tensor(shape: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data
         for i in 0..<n { op[i] = xp[i] * k }
         return node(out, [x, s]) { g in
             let gp = g.data
             if x.requiresGrad {
-                let dx = Tensor(shape: x.shape); let dp = dx.data
+                let dx = Tensor(uninitialized: x.shape); let dp = dx.data
                 for i in 0..<n { dp[i] = gp[i] * k }
                 x.accumulate(dx)
             }
@@ -112,16 +112,16 @@ extension Context {
         guard p >= 0 && p < 1 else { throw SparseWireError.config("dropout probability must be in [0, 1), got \(p)") }
         if !training || p == 0 { return x }
         let n = x.value.count
-        let keep = Tensor(shape: x.shape)
+        let keep = Tensor(uninitialized: x.shape)
         let kp = keep.data
         let scaleKept = 1 / (1 - p)
         for i in 0..<n { kp[i] = rng.uniform() >= p ? scaleKept : 0 }
-        let out = Tensor(shape: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data
         for i in 0..<n { op[i] = xp[i] * kp[i] }
         return node(out, [x]) { g in
             let kp = keep.data  // keeps `keep` alive with the tape
-            let dx = Tensor(shape: x.shape)
+            let dx = Tensor(uninitialized: x.shape)
             let gp = g.data, dp = dx.data
             for i in 0..<n { dp[i] = gp[i] * kp[i] }
             x.accumulate(dx)

@@ -11,7 +11,7 @@ extension Context {
         if let b, b.shape != [fout] {
             throw SparseWireError.shape("linear: bias shape \(b.shape) should be [\(fout)]")
         }
-        let out = Tensor(shape: [n, fout])
+        let out = Tensor(uninitialized: [n, fout])
         if let b {
             let bp = b.value.data, op = out.data
             for i in 0..<n { (op + i * fout).update(from: bp, count: fout) }

@@ -17,7 +17,7 @@ extension Context {
             throw SparseWireError.data("cross_entropy: label \(bad) outside 0..<\(k)")
         }
         let lp = logits.value.data
-        let probs = Tensor(shape: logits.shape)
+        let probs = Tensor(uninitialized: logits.shape)
         let pp = probs.data
         var total: Double = 0
         for i in 0..<n {
@@ -40,7 +40,7 @@ extension Context {
         return node(out, [logits]) { g in
             let pp = probs.data  // keeps `probs` alive with the tape
             let scale = g[0] / Float(n)
-            let d = Tensor(shape: logits.shape)
+            let d = Tensor(uninitialized: logits.shape)
             let dp = d.data
             let off = eps / Float(k)
             for i in 0..<n {

@@ -82,8 +82,8 @@ extension Context {
                            batchStats: Bool,
                            members: @escaping (Int, (Int, Int) -> Void) -> Void,
                            channelOf: @escaping (Int) -> Int) -> Var {
-        let out = Tensor(shape: x.shape)
-        let xhat = Tensor(shape: x.shape)
+        let out = Tensor(uninitialized: x.shape)
+        let xhat = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data, hp = xhat.data
         let gp = gamma?.value.data, bp = beta?.value.data
         for gi in 0..<groups {
@@ -105,7 +105,7 @@ extension Context {
             let dyp = g.data
             let dgamma = (gamma?.requiresGrad ?? false) ? Tensor(shape: gamma!.shape) : nil
             let dbeta = (beta?.requiresGrad ?? false) ? Tensor(shape: beta!.shape) : nil
-            let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil
+            let dx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
             for gi in 0..<groups {
                 let ch = channelOf(gi)
                 let ga = gp?[ch] ?? 1, inv = invStd[gi]

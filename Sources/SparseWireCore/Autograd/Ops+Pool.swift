@@ -16,7 +16,7 @@ extension Context {
     public func maxPool2d(_ x: Var, kernel: Int, stride: Int? = nil, padding: Int = 0) throws -> Var {
         let s = stride ?? kernel
         let (planes, h, w, oh, ow, _) = try poolGeometry(x, kernel: kernel, stride: s, padding: padding, op: "max_pool2d")
-        let out = Tensor(shape: [x.shape[0], x.shape[1], oh, ow])
+        let out = Tensor(uninitialized: [x.shape[0], x.shape[1], oh, ow])
         var argmax = [Int32](repeating: 0, count: out.count)
         let xp = x.value.data, op = out.data
         argmax.withUnsafeMutableBufferPointer { am in
@@ -55,7 +55,7 @@ extension Context {
     public func avgPool2d(_ x: Var, kernel: Int, stride: Int? = nil) throws -> Var {
         let s = stride ?? kernel
         let (planes, h, w, oh, ow, _) = try poolGeometry(x, kernel: kernel, stride: s, padding: 0, op: "avg_pool2d")
-        let out = Tensor(shape: [x.shape[0], x.shape[1], oh, ow])
+        let out = Tensor(uninitialized: [x.shape[0], x.shape[1], oh, ow])
         let xp = x.value.data, op = out.data
         let inv = 1 / Float(kernel * kernel)
         for pl in 0..<planes {
@@ -85,7 +85,7 @@ extension Context {
         guard x.shape.count == 4 else { throw SparseWireError.shape("global_avg_pool: input must be [N, C, H, W], got \(x.shape)") }
         let planes = x.shape[0] * x.shape[1], hw = x.shape[2] * x.shape[3]
         guard hw > 0 else { throw SparseWireError.shape("global_avg_pool: empty spatial size in \(x.shape)") }
-        let out = Tensor(shape: [x.shape[0], x.shape[1]])
+        let out = Tensor(uninitialized: [x.shape[0], x.shape[1]])
         let xp = x.value.data, op = out.data
         let inv = 1 / Float(hw)
         for pl in 0..<planes {
@@ -94,7 +94,7 @@ extension Context {
             op[pl] = acc * inv
         }
         return node(out, [x]) { g in
-            let dx = Tensor(shape: x.shape)
+            let dx = Tensor(uninitialized: x.shape)
             let gp = g.data, dp = dx.data
             for pl in 0..<planes {
                 let v = gp[pl] * inv
