@@ -77,3 +77,30 @@ def test_missing_config_and_data_paths_are_named(tmp_path):
     bad.write_text("model: {name: conv4\n")
     p = run("train", "-c", str(bad))
     assert p.returncode == 2 and "bad.yaml" in p.stderr
+
+
+@pytest.mark.skipif(not FMNIST.exists(), reason="dataset-fashion-mnist not installed")
+@pytest.mark.parametrize("policy", ["dnw", "rigl", "edge-popup"])
+def test_masked_policy_swaps_by_flag_and_exports_masks(tmp_path, policy):
+    import base64
+    masks = tmp_path / "masks.json"
+    p = run("train", "-c", "configs/fmnist-fc.yaml", "--policy", policy, "--density", "0.1", "--epochs", "1",
+            "--set", "data.train_limit=6000", "--set", "data.test_limit=1000", "--save-masks", str(masks), check=True)
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    assert result["policy"] == policy and result["density"] == 0.1
+    exported = json.loads(masks.read_text())
+    assert exported["policy"] == policy
+    weights = {"fc1.weight": 784 * 300, "fc2.weight": 300 * 100, "fc3.weight": 100 * 10}
+    kept = 0
+    for name, size in weights.items():
+        entry = exported["layers"][name]
+        bits = base64.b64decode(entry["mask"])
+        assert len(bits) == size and sum(bits) == entry["kept"]
+        kept += entry["kept"]
+    if policy != "rigl":  # uniform: round(0.1 n) per layer
+        assert kept == sum(round(0.1 * n) for n in weights.values())
+    assert abs(kept - 0.1 * sum(weights.values())) <= 3
+    assert result["params_kept"] == result["params_total"] - sum(weights.values()) + kept
+    # 47 steps: weight-training policies pass 50 %; edge-popup only selects among frozen random
+    # weights and needs far more steps, so it is only required to be well above chance (10 %).
+    assert result["test_accuracy"] > (0.25 if policy == "edge-popup" else 0.5), result
