@@ -180,10 +180,7 @@ public final class Trainer {
         let d = data ?? test
         var noRNG = RNG(seed: 0)
         var total: Double = 0, correct = 0
-        let ctx = Context(training: false)
-        masking.install(on: ctx)
-        let draws = masking.policy.evaluationDraws
-        if draws == 1 { try masking.beforeEvaluation() }
+        let (ctx, draws) = try evaluationContext()
         for (x, y) in BatchIterator(d, batchSize: config.int("eval_batch_size"), shuffle: false, rng: &noRNG) {
             let logits = try forwardForEvaluation(x, ctx: ctx, draws: draws)
             let loss = try ctx.crossEntropy(logits, labels: y)
@@ -198,11 +195,18 @@ public final class Trainer {
         guard x.shape.count == 4, Array(x.shape.dropFirst()) == [train.spec.channels, train.spec.height, train.spec.width] else {
             throw SparseWireError.shape("predict: expected [N, \(train.spec.channels), \(train.spec.height), \(train.spec.width)], got \(x.shape)")
         }
+        let (ctx, draws) = try evaluationContext()
+        return try forwardForEvaluation(x, ctx: ctx, draws: draws).value
+    }
+
+    /// An evaluation-mode context with the policy's evaluation masks in place, and how many mask
+    /// draws to average (masks are drawn per forward pass when more than one).
+    private func evaluationContext() throws -> (Context, Int) {
         let ctx = Context(training: false)
         masking.install(on: ctx)
         let draws = masking.policy.evaluationDraws
         if draws == 1 { try masking.beforeEvaluation() }
-        return try forwardForEvaluation(x, ctx: ctx, draws: draws).value
+        return (ctx, draws)
     }
 
     /// Logits in evaluation mode; sampling policies average the logits of `draws` mask draws.
