@@ -115,7 +115,7 @@ extension Context {
         let xp = x.value.data, wp = w.value.data, op = out.data
         let inStride = g.c * g.h * g.w, outStride = O * P
         // Each worker owns a contiguous range of samples and its own scratch.
-        Parallel.forEachRange(g.n, workers: workers) { lo, hi in
+        Parallel.forEachRange(g.n, workers: workers) { _, lo, hi in
             let cols = g.isPointwise ? nil : Tensor(uninitialized: [K * nb * P])
             let res = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
             var n0 = lo
@@ -165,8 +165,7 @@ extension Context {
             let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil
             // One partial dW per worker, summed in worker order afterwards (deterministic).
             let dwParts = w.requiresGrad ? (0..<workers).map { _ in Tensor(shape: w.shape) } : []
-            Parallel.forEachRange(g.n, workers: workers) { lo, hi in
-                let worker = Parallel.workerIndex(lo, count: g.n, workers: workers)
+            Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
                 let dw = dwParts.isEmpty ? nil : dwParts[worker]
                 let cols = (dw != nil && !g.isPointwise) ? Tensor(uninitialized: [K * nb * P]) : nil
                 let dres = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil

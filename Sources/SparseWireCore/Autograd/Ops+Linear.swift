@@ -21,7 +21,7 @@ extension Context {
         // dispatch would cost more than the work).
         let small = n * fin * fout < 1 << 21
         let rowWorkers = small ? 1 : Parallel.workers(for: n), outWorkers = small ? 1 : Parallel.workers(for: fout)
-        Parallel.forEachRange(n, workers: rowWorkers) { lo, hi in
+        Parallel.forEachRange(n, workers: rowWorkers) { _, lo, hi in
             BLAS.gemm(transB: true, m: hi - lo, n: fout, k: fin, a: xp + lo * fin, lda: fin,
                       b: wp, ldb: fin, beta: b == nil ? 0 : 1, c: op + lo * fout, ldc: fout)
         }
@@ -32,7 +32,7 @@ extension Context {
             if x.requiresGrad {
                 let dx = Tensor(uninitialized: x.shape)
                 let dxp = dx.data
-                Parallel.forEachRange(n, workers: rowWorkers) { lo, hi in
+                Parallel.forEachRange(n, workers: rowWorkers) { _, lo, hi in
                     BLAS.gemm(m: hi - lo, n: fin, k: fout, a: gp + lo * fout, lda: fout, b: wp, ldb: fin,
                               c: dxp + lo * fin, ldc: fin)
                 }
@@ -42,7 +42,7 @@ extension Context {
                 // dW = gᵀx: rows of dW (output features) are split over the threads.
                 let dw = Tensor(uninitialized: w.shape)
                 let dwp = dw.data
-                Parallel.forEachRange(fout, workers: outWorkers) { lo, hi in
+                Parallel.forEachRange(fout, workers: outWorkers) { _, lo, hi in
                     BLAS.gemm(transA: true, m: hi - lo, n: fin, k: n, a: gp + lo, lda: fout,
                               b: xp, ldb: fin, c: dwp + lo * fin, ldc: fin)
                 }

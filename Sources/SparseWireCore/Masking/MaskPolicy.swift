@@ -35,11 +35,7 @@ public final class MaskedLayer {
     /// Target fraction kept in this layer (after uniform/ERK allocation).
     public internal(set) var density: Double
     /// Learned scores (edge-popup) or mask logits (supermask), created by the policy in `prepare`.
-    public var scores: Parameter? {
-        get { scoresParameter }
-        set { scoresParameter = newValue }
-    }
-    var scoresParameter: Parameter?
+    public var scores: Parameter?
     /// dL/dŵ of the last backward pass, kept only on steps where the policy asked for it.
     public internal(set) var denseGradient: Tensor?
     /// Policy-private tensors (e.g. RigL's gradient EMA).
