@@ -35,10 +35,14 @@ struct Train: ParsableCommand {
     @Option(help: "Base learning rate.") var lr: Double?
     @Option(help: "Write JSON-lines metrics (one object per epoch) to this file.") var metrics: String?
     @Option(name: .customLong("save-masks"), help: "Write the learned masks (JSON) to this file after training.") var saveMasks: String?
+    @Option(name: .customLong("plugin"), help: "Load a policy plugin (shared library) before resolving the policy (repeatable).")
+    var plugins: [String] = []
     @Flag(name: .shortAndLong, help: "Print the resolved config and the BLAS set-up.") var verbose = false
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
 
     func run() throws {
+        if verbose { PluginLoader.logLevel = .info }
+        try loadPlugins(plugins, verbose: verbose)
         let cfg = try reportingErrors { try resolvedConfig() }
         let threads = cfg.int("threads") > 0 ? cfg.int("threads") : ProcessInfo.processInfo.activeProcessorCount
         BLAS.setThreads(max(threads, 1))
@@ -123,8 +127,11 @@ struct Train: ParsableCommand {
 struct Policies: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the mask policies and their options.")
     @Flag(name: .shortAndLong, help: "Also list each policy's options.") var verbose = false
+    @Option(name: .customLong("plugin"), help: "Load a policy plugin (shared library) first (repeatable).")
+    var plugins: [String] = []
 
     func run() throws {
+        try loadPlugins(plugins, verbose: verbose)
         let all = PolicyRegistry.all
         let width = all.map(\.name.count).max() ?? 0
         for e in all {
@@ -132,6 +139,16 @@ struct Policies: ParsableCommand {
             if verbose {
                 for o in e.options { print(String(repeating: " ", count: width + 4) + "\(o.name): \(o.help)") }
             }
+        }
+    }
+}
+
+/// Loads each plugin and says what it registered (on stderr, so stdout stays machine-readable).
+func loadPlugins(_ paths: [String], verbose: Bool) throws {
+    for path in paths {
+        let (p, isNew) = try reportingErrors { try PluginLoader.load(path: path) }
+        if verbose || isNew {
+            stderrWrite("sparsewire: plugin \(p.name) \(p.version) (\(p.path)): \(p.policies.joined(separator: ", "))\n")
         }
     }
 }

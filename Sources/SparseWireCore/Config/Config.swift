@@ -166,6 +166,23 @@ public struct Config: Sendable, CustomStringConvertible {
         return out
     }
 
+    /// Parses a YAML/JSON mapping of policy options (empty text or `null`: no options).
+    public static func parseOptions(_ text: String, source: String = "options") throws -> [String: ConfigValue] {
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: text) } catch { throw SparseWireError.config("\(source): not valid YAML/JSON: \(error)") }
+        guard let loaded else { return [:] }
+        guard let m = loaded as? [String: Any] else { throw SparseWireError.config("\(source): must be a mapping of option: value") }
+        var out: [String: ConfigValue] = [:]
+        for (k, v) in m { out[k] = try ConfigValue.from(v, key: "\(source).\(k)") }
+        return out
+    }
+
+    /// Replaces every `policy_options.*` key.
+    public mutating func replacePolicyOptions(_ options: [String: ConfigValue]) {
+        for k in values.keys where k.hasPrefix(ConfigSchema.policyOptionsPrefix + ".") { values[k] = nil }
+        for (k, v) in options { values[ConfigSchema.policyOptionsPrefix + "." + k] = v }
+    }
+
     /// Every key with its effective value (defaults included), for reports.
     public var resolved: [String: ConfigValue] {
         var out = values

@@ -18,13 +18,19 @@ public enum PolicyRegistry {
     public static var names: [String] { all.map(\.name) }
 
     /// Adds a policy; refuses a name that is already taken.
-    public static func register(_ d: PolicyDescriptor) throws {
+    public static func register(_ d: PolicyDescriptor) throws { try register(contentsOf: [d]) }
+
+    /// Adds several policies, all or none; refuses a name already taken (or repeated).
+    public static func register(contentsOf ds: [PolicyDescriptor]) throws {
         lock.lock(); defer { lock.unlock() }
-        guard !d.name.isEmpty else { throw SparseWireError.config("a policy needs a non-empty name") }
-        if (builtIn + extra).contains(where: { $0.name == d.name }) {
-            throw SparseWireError.config("a policy named '\(d.name)' is already registered")
+        var taken = Set((builtIn + extra).map(\.name))
+        for d in ds {
+            guard !d.name.isEmpty else { throw SparseWireError.config("a policy needs a non-empty name") }
+            guard taken.insert(d.name).inserted else {
+                throw SparseWireError.config("a policy named '\(d.name)' is already registered (duplicate policy name)")
+            }
         }
-        extra.append(d)
+        extra += ds
     }
 
     public static func descriptor(_ name: String) throws -> PolicyDescriptor {

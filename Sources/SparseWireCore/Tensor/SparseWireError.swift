@@ -2,7 +2,7 @@
 /// `message` names the offending input (a path, a key, a shape, a value).
 public struct SparseWireError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Kind: String, Sendable {
-        case shape, config, data, io, numeric, state, unsupported
+        case shape, config, data, io, numeric, state, unsupported, plugin
     }
     public let kind: Kind
     public let message: String
@@ -14,7 +14,7 @@ public struct SparseWireError: Error, CustomStringConvertible, Equatable, Sendab
 
     public var description: String { "\(kind.rawValue) error: \(message)" }
 
-    static func shape(_ m: String) -> SparseWireError { .init(.shape, m) }
-    static func config(_ m: String) -> SparseWireError { .init(.config, m) }
-    static func data(_ m: String) -> SparseWireError { .init(.data, m) }
+    public static func shape(_ m: String) -> SparseWireError { .init(.shape, m) }
+    public static func config(_ m: String) -> SparseWireError { .init(.config, m) }
+    public static func data(_ m: String) -> SparseWireError { .init(.data, m) }
 }

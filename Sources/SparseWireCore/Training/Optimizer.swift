@@ -5,6 +5,30 @@ public protocol Optimizer: AnyObject {
     func step(lr: Float)
     /// Forget the state (momentum, moments) of `indices` of parameter `p` (RigL regrowth).
     func resetState(of p: Parameter, indices: [Int])
+    /// The state as named tensors (e.g. "momentum/fc1.weight"), for checkpoints.
+    func stateTensors() -> [String: Tensor]
+    /// Restores state written by `stateTensors` (names and shapes checked first).
+    func loadState(_ tensors: [String: Tensor]) throws
+}
+
+extension Optimizer {
+    /// Maps "<slot>/<parameter name>" tensors back to parameters, checking names and shapes.
+    func resolveState(_ tensors: [String: Tensor], slots: Set<String>) throws -> [(slot: String, parameter: Parameter, tensor: Tensor)] {
+        let byName = Dictionary(parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return try tensors.keys.sorted().compactMap { key in
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, slots.contains(parts[0]) else {
+                if slots.contains(key) { return nil }
+                throw SparseWireError(.data, "optimizer state '\(key)' does not belong to \(type(of: self))")
+            }
+            guard let p = byName[parts[1]] else { throw SparseWireError(.data, "optimizer state '\(key)': no parameter '\(parts[1])'") }
+            let t = tensors[key]!
+            guard t.shape == p.shape else {
+                throw SparseWireError.shape("optimizer state '\(key)' has shape \(t.shape), parameter has \(p.shape)")
+            }
+            return (parts[0], p, t)
+        }
+    }
 }
 
 extension Optimizer {
@@ -59,6 +83,18 @@ public final class SGD: Optimizer {
         for i in indices { buf[i] = 0 }
     }
 
+    public func stateTensors() -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for p in parameters { if let b = buffers[ObjectIdentifier(p)] { out["momentum/" + p.name] = b.copy() } }
+        return out
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws {
+        let items = try resolveState(tensors, slots: ["momentum"])
+        buffers = [:]
+        for (_, p, t) in items { buffers[ObjectIdentifier(p)] = t.copy() }
+    }
+
     /// The momentum buffer of `p`, if one exists yet.
     public func momentumBuffer(of p: Parameter) -> Tensor? { buffers[ObjectIdentifier(p)] }
 }
@@ -101,6 +137,26 @@ public final class Adam: Optimizer {
     public func resetState(of p: Parameter, indices: [Int]) {
         let id = ObjectIdentifier(p)
         for i in indices { m[id]?[i] = 0; v[id]?[i] = 0 }
+    }
+
+    public func stateTensors() -> [String: Tensor] {
+        var out: [String: Tensor] = ["adam_t": Tensor(shape: [1], repeating: Float(t))]
+        for p in parameters {
+            let id = ObjectIdentifier(p)
+            if let a = m[id] { out["adam_m/" + p.name] = a.copy() }
+            if let b = v[id] { out["adam_v/" + p.name] = b.copy() }
+        }
+        return out
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws {
+        let items = try resolveState(tensors, slots: ["adam_m", "adam_v", "adam_t"])
+        guard let steps = tensors["adam_t"], steps.count == 1, steps[0] >= 0, steps[0].rounded() == steps[0] else {
+            throw SparseWireError(.data, "adam state needs a scalar 'adam_t' step count")
+        }
+        m = [:]; v = [:]
+        for (slot, p, x) in items { if slot == "adam_m" { m[ObjectIdentifier(p)] = x.copy() } else { v[ObjectIdentifier(p)] = x.copy() } }
+        t = Int(steps[0])
     }
 }
 

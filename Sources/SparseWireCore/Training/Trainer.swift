@@ -25,20 +25,22 @@ public enum TrainEvent {
 
 /// Builds the network, data, optimizer and schedule from a config and trains.
 public final class Trainer {
-    public let config: Config
+    public private(set) var config: Config
     public let network: Network
-    public let optimizer: any Optimizer
+    public private(set) var optimizer: any Optimizer
     public let schedule: LRSchedule
     public let train: Dataset
     public let test: Dataset
-    public private(set) var rng: RNG
-    public private(set) var globalStep = 0
-    public private(set) var epochsDone = 0
+    public internal(set) var rng: RNG
+    public internal(set) var globalStep = 0
+    public internal(set) var epochsDone = 0
     public private(set) var history: [EpochMetrics] = []
     public let batchSize: Int
     public let labelSmoothing: Float
     /// The mask policy bound to the network (an engine with no layers for `dense`).
-    public let masking: MaskingEngine
+    public private(set) var masking: MaskingEngine
+    /// The pass `nextStep()` draws batches from.
+    private var stepBatches: BatchIterator?
 
     public init(config: Config, train: Dataset, test: Dataset) throws {
         try PolicyRegistry.validate(config)
@@ -226,6 +228,43 @@ public final class Trainer {
     func maskStep(training: Bool) -> MaskStep {
         MaskStep(step: globalStep, epoch: globalStep / max(stepsPerEpoch, 1), stepsPerEpoch: stepsPerEpoch,
                  totalSteps: totalSteps, training: training)
+    }
+
+    /// One step on the next batch of a shuffled pass over the train set that restarts when used
+    /// up (independent of the passes `trainEpoch` makes).
+    @discardableResult
+    public func nextStep() throws -> (loss: Double, correct: Int) {
+        if stepBatches == nil {
+            var shuffle = rng.fork()
+            stepBatches = BatchIterator(train, batchSize: batchSize, shuffle: true, rng: &shuffle)
+        }
+        guard let (x, y) = stepBatches!.next() else {
+            stepBatches = nil
+            return try nextStep()
+        }
+        return try step(images: x, labels: y)
+    }
+
+    /// Binds another policy to the trained network (between epochs): masks, scores and frozen
+    /// flags of the old policy are dropped, the new policy's `prepare` sees the current weights,
+    /// and the optimizer starts fresh. On any error the old policy stays in place.
+    public func switchPolicy(_ name: String, options: [String: ConfigValue], density: Double?) throws {
+        var next = config
+        try next.set("policy", value: .string(name))
+        next.replacePolicyOptions(options)
+        if let density { try next.set("density", value: .double(density)) }
+        try PolicyRegistry.validate(next)
+        let saved = network.parameters.map { ($0, $0.trainable, $0.mask) }
+        for p in network.parameters { p.trainable = true; p.mask = nil }
+        do {
+            let engine = try MaskingEngine(network: network, config: next, rng: rng.fork())
+            let opt = try Trainer.buildOptimizer(next, parameters: network.parameters + engine.scoreParameters)
+            engine.attach(optimizer: opt)
+            masking = engine; optimizer = opt; config = next
+        } catch {
+            for (p, t, m) in saved { p.trainable = t; p.mask = m }
+            throw error
+        }
     }
 
     /// Trains one epoch. `observer` sees every step and the epoch's end; returning false stops

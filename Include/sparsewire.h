@@ -1,0 +1,273 @@
+/*
+ * sparsewire.h — the stable C ABI of SparseWire (libsparsewire.so).
+ *
+ * Conventions (they hold for every function below unless its comment says otherwise):
+ *
+ * - Status: every function that can fail returns an sw_status; SW_OK (0) is success. On
+ *   failure sw_last_error() returns a message naming the offending input. Nothing throws,
+ *   traps or exits across this boundary: NULL pointers, sizes, names, UTF-8 and shapes are
+ *   checked first.
+ * - Handles: opaque (sw_engine, sw_policy), made through an out-parameter and released by the
+ *   matching *_destroy, which accepts NULL. A failed create leaves *out = NULL.
+ * - Buffers are BORROWED for the duration of the call and copied if kept.
+ * - Variable-size outputs use the two-call pattern: call with buf = NULL (or too small) to
+ *   learn the size in *needed (status SW_ERR_BUFFER_TOO_SMALL when buf is non-NULL and too
+ *   small, SW_OK when buf is NULL), then call again with a buffer of that size.
+ * - Strings are UTF-8, NUL-terminated. Returned `const char *` are owned by the library.
+ * - Threads: one engine or policy object must be used by one thread at a time (the host
+ *   serialises calls); different objects may be used from different threads. The engine's
+ *   compute thread count (`threads` in the config) is process-wide: the last engine created
+ *   sets it. Callbacks are called on the thread that made the call.
+ * - Config: a YAML or JSON document with the same keys as `sparsewire train --config`
+ *   (docs/CONFIG.md). Density means the fraction of weights KEPT.
+ * - Growth: functions are added, never changed (a changed signature gets a `_v2` name);
+ *   structs start with `struct_size` (set it to sizeof) and only grow at the end.
+ *
+ * OpenBLAS: set OPENBLAS_CORETYPE (SkylakeX on AVX-512, Haswell on AVX2) in the environment
+ * BEFORE this library is loaded, or OpenBLAS 0.3.21 may pick a slow kernel on some CPUs; the
+ * Python binding and the CLI do this for you. sw_blas_core() says what was picked.
+ */
+#ifndef SPARSEWIRE_H
+#define SPARSEWIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sparsewire_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this C ABI; compare with sw_abi_version() at run time. */
+#define SW_ABI_VERSION 1u
+
+/** Status codes. */
+typedef int32_t sw_status;
+#define SW_OK 0
+#define SW_ERR_INVALID_ARGUMENT 1   /**< NULL pointer, bad enum, not UTF-8 */
+#define SW_ERR_CONFIG 2             /**< bad config key or value, unknown policy or option */
+#define SW_ERR_SHAPE 3              /**< a size or shape does not match */
+#define SW_ERR_DATA 4               /**< bad dataset content */
+#define SW_ERR_IO 5                 /**< a file cannot be read or written */
+#define SW_ERR_NUMERIC 6            /**< loss became NaN/inf */
+#define SW_ERR_STATE 7              /**< call not valid now (e.g. training before data) */
+#define SW_ERR_UNSUPPORTED 8
+#define SW_ERR_NOT_FOUND 9          /**< no tensor / layer of that name */
+#define SW_ERR_BUFFER_TOO_SMALL 10  /**< two-call pattern: *needed says how much */
+#define SW_ERR_PLUGIN 11            /**< a plugin cannot be loaded or a plugin callback failed */
+#define SW_ERR_INTERNAL 12
+
+/** Tensor kinds for the tensor accessors. */
+typedef int32_t sw_tensor_kind;
+#define SW_TENSOR_VALUE 0   /**< the parameter itself */
+#define SW_TENSOR_MASK 1    /**< the forward mask (masked layers only) */
+#define SW_TENSOR_SCORES 2  /**< learned scores (policies with scores only) */
+#define SW_TENSOR_GRAD 3    /**< gradient of the last step (read only) */
+
+typedef struct sw_engine sw_engine;
+typedef struct sw_policy sw_policy;
+
+/* ---------------------------------------------------------------- version and errors -- */
+
+/** The ABI version the library implements (SW_ABI_VERSION it was built with). Any thread. */
+uint32_t sw_abi_version(void);
+/** The library version, e.g. "0.1.0". Static string. Any thread. */
+const char *sw_version_string(void);
+/** The message of the last failed call ON THIS THREAD ("" if none). Valid until the next
+ *  failing call on this thread. Any thread. */
+const char *sw_last_error(void);
+/** A static name for a status code, e.g. "SW_ERR_CONFIG". Any thread. */
+const char *sw_status_name(sw_status status);
+/** The OpenBLAS core type in use (e.g. "SkylakeX"). Static string. Any thread. */
+const char *sw_blas_core(void);
+
+/* ------------------------------------------------------------------------ engine life -- */
+
+/** Creates an engine from a YAML/JSON config (NULL or "" = all defaults). The config is
+ *  validated now (unknown keys, policy name and options, value ranges). No data is loaded. */
+sw_status sw_engine_create(const char *config, sw_engine **out);
+/** Destroys an engine and everything it owns. NULL is fine. */
+void sw_engine_destroy(sw_engine *engine);
+/** Overrides one config key before training starts, e.g. ("optimizer.lr", "0.05"). The value
+ *  is parsed like `--set key=value`. SW_ERR_STATE once the network exists. */
+sw_status sw_engine_set(sw_engine *engine, const char *key, const char *value);
+
+/* ------------------------------------------------------------------------------- data -- */
+
+/** Loads a dataset from files: name "fashion-mnist", "mnist" (IDX layout, .gz or plain) or
+ *  "cifar10" (binary batches directory). NULL name / path = the config's data.dataset /
+ *  data.path (fashion-mnist defaults to /usr/share/datasets/fashion-mnist). Applies the
+ *  config's data.train_limit, data.test_limit and data.normalize. */
+sw_status sw_engine_load_dataset(sw_engine *engine, const char *name, const char *path);
+
+/** Hands over train and test data as raw buffers, COPIED before the call returns.
+ *  x: n × channels × height × width floats (NCHW, row-major), y: n labels in [0, classes).
+ *  Normalisation follows data.normalize (statistics of the train set). */
+sw_status sw_engine_set_data(sw_engine *engine,
+                             const float *train_x, const int32_t *train_y, uint64_t train_n,
+                             const float *test_x, const int32_t *test_y, uint64_t test_n,
+                             uint32_t channels, uint32_t height, uint32_t width, uint32_t classes);
+
+/* --------------------------------------------------------------------------- training -- */
+
+/** What a progress callback sees. */
+typedef struct sw_progress {
+    uint32_t struct_size;
+    int32_t epoch_end;       /**< 1 on the event that closes an epoch (test metrics set) */
+    int32_t epoch;           /**< 1-based epoch being trained */
+    int64_t step;            /**< step within the epoch, 1-based */
+    int64_t steps_in_epoch;
+    double loss;             /**< running mean train loss of the epoch */
+    double accuracy;         /**< running train accuracy of the epoch */
+    double lr;
+    double test_loss;        /**< only when epoch_end */
+    double test_accuracy;    /**< only when epoch_end */
+} sw_progress;
+
+/** Called after every step and at the end of every epoch, on the calling thread. Return 0 to
+ *  go on, nonzero to stop after this step (the epoch is then evaluated and counted). The
+ *  sw_progress pointer is valid during the call only. */
+typedef int32_t (*sw_progress_fn)(const sw_progress *progress, void *user_data);
+
+/** Metrics of one epoch. */
+typedef struct sw_epoch_result {
+    uint32_t struct_size;
+    int32_t epoch;           /**< 1-based */
+    double train_loss;
+    double train_accuracy;
+    double test_loss;
+    double test_accuracy;
+    double seconds;
+    double ms_per_step;
+} sw_epoch_result;
+
+/** One optimisation step on the next training batch (a shuffled pass over the train set that
+ *  restarts when used up; independent of the passes sw_engine_train_epoch makes). Builds the
+ *  network on first use. loss / correct may be NULL. */
+sw_status sw_engine_train_step(sw_engine *engine, double *loss, int64_t *correct);
+/** One epoch; progress may be NULL; result may be NULL (else set its struct_size). */
+sw_status sw_engine_train_epoch(sw_engine *engine, sw_progress_fn progress, void *user_data,
+                                sw_epoch_result *result);
+/** `epochs` more epochs (epochs ≤ 0: until the config's `epochs` are done), stopping early
+ *  when the callback asks. */
+sw_status sw_engine_train(sw_engine *engine, int32_t epochs, sw_progress_fn progress, void *user_data);
+/** Epochs and steps done so far. Either pointer may be NULL. */
+sw_status sw_engine_progress(const sw_engine *engine, int64_t *epochs_done, int64_t *steps_done);
+
+/* ------------------------------------------------------------------------- evaluation -- */
+
+/** Loss and accuracy on the test set in evaluation mode. Either pointer may be NULL. */
+sw_status sw_engine_evaluate(sw_engine *engine, double *loss, double *accuracy);
+/** Logits for n inputs: x holds x_count = n·C·H·W floats (NCHW), logits must hold
+ *  logits_count = n·classes floats. Evaluation mode. */
+sw_status sw_engine_predict(sw_engine *engine, const float *x, uint64_t n, uint64_t x_count,
+                            float *logits, uint64_t logits_count);
+
+/* ---------------------------------------------------------------------------- tensors -- */
+
+/** Parameter names separated by '\n', NUL-terminated; two-call pattern (*needed counts the
+ *  NUL). Needs the network (data loaded). */
+sw_status sw_engine_parameter_names(sw_engine *engine, char *buf, uint64_t capacity, uint64_t *needed);
+/** Shape of a tensor: rank in *rank; dims written if shape has room for `capacity` dims. */
+sw_status sw_engine_tensor_shape(sw_engine *engine, const char *name, sw_tensor_kind kind,
+                                 int64_t *shape, uint32_t capacity, uint32_t *rank);
+/** Copies a tensor out; two-call pattern on the element count. */
+sw_status sw_engine_get_tensor(sw_engine *engine, const char *name, sw_tensor_kind kind,
+                               float *out, uint64_t capacity, uint64_t *needed);
+/** Overwrites a tensor (copy); count must equal its element count. Masks must be 0/1 (or in
+ *  [0,1] for sampling policies); the policy may rewrite them on the next step. GRAD is read
+ *  only. */
+sw_status sw_engine_set_tensor(sw_engine *engine, const char *name, sw_tensor_kind kind,
+                               const float *values, uint64_t count);
+
+/** One masked layer in the density report. `name` is owned by the engine and valid until the
+ *  engine is destroyed or its policy changed. */
+typedef struct sw_layer_density {
+    uint32_t struct_size;
+    const char *name;
+    uint64_t count;          /**< weights in the layer */
+    uint64_t kept;           /**< nonzero mask entries now */
+    double target_density;   /**< the layer's target fraction kept */
+} sw_layer_density;
+
+/** Number of masked layers (0 for the dense policy). */
+sw_status sw_engine_layer_count(sw_engine *engine, uint32_t *count);
+/** Density of masked layer `index`; set out->struct_size first. */
+sw_status sw_engine_layer_density(sw_engine *engine, uint32_t index, sw_layer_density *out);
+/** Parameters in total and in use (masked-out weights not counted). Either may be NULL. */
+sw_status sw_engine_parameter_counts(sw_engine *engine, uint64_t *total, uint64_t *kept);
+
+/* --------------------------------------------------------------------------- policies -- */
+
+/** Registered policy names (built in, plugins, callbacks) separated by '\n'; two-call. */
+sw_status sw_policy_names(char *buf, uint64_t capacity, uint64_t *needed);
+/** Switches the engine's policy (options: YAML/JSON mapping or NULL). Before training this
+ *  only changes the config; after, the masks are rebuilt on the trained weights and the
+ *  optimizer state is reset — call it between epochs. density < 0 keeps the current one. */
+sw_status sw_engine_set_policy(sw_engine *engine, const char *name, const char *options, double density);
+/** The engine's current policy name (static until the next set_policy on this engine). */
+const char *sw_engine_policy(const sw_engine *engine);
+/** Loads a plugin (dlopen RTLD_NOW|RTLD_LOCAL, never unloaded) and registers its policies,
+ *  all or none. Loading the same file again is a no-op. *added (may be NULL) = policies
+ *  registered by this call. Any thread; registration is process-wide. */
+sw_status sw_load_plugin(const char *path, uint32_t *added);
+/** Registers a policy defined by host callbacks (see sparsewire_plugin.h). The struct and
+ *  strings are copied; the callbacks and user_data must stay valid for the process life. */
+sw_status sw_register_policy(const sw_policy_def *def);
+
+/* ---------------------------------------------------------------- mask-only use -- */
+
+/** Host-owned buffers of one layer for a stand-alone policy. */
+typedef struct sw_layer_buffers {
+    uint32_t struct_size;
+    float *weights;          /**< `count` weights (required): read before each call and written
+                                  back after it (edge-popup initialises them, RigL zeroes
+                                  regrown ones) */
+    float *scores;           /**< in/out for policies with scores: written by the first
+                                  before_forward (initialisation), read by every later call;
+                                  may be NULL otherwise */
+    const float *grad;       /**< dL/dŵ (after_backward); may be NULL */
+    float *mask;             /**< out: `count` floats (required) */
+} sw_layer_buffers;
+
+/** A stand-alone policy: masks for host-owned buffers, no engine, no network. `config` may
+ *  set density, seed, policy_options, masking.scope and masking.distribution. */
+sw_status sw_policy_create(const char *name, const char *config, sw_policy **out);
+void sw_policy_destroy(sw_policy *policy);
+/** Declares the next masked layer (in order) before the first step. */
+sw_status sw_policy_add_layer(sw_policy *policy, const char *name, const int64_t *shape, uint32_t rank);
+/** The policy's gradient routing (SW_ROUTE_*) and flags (SW_POLICY_*); either may be NULL. */
+sw_status sw_policy_info(const sw_policy *policy, uint32_t *routing, uint32_t *flags);
+/** Before the forward pass of step `step` (0-based) of `total_steps`: reads weights (and
+ *  scores), runs the policy, writes every mask (and, the first time, the initial scores).
+ *  `layers` has one entry per declared layer. */
+sw_status sw_policy_before_forward(sw_policy *policy, int64_t step, int64_t total_steps,
+                                   const sw_layer_buffers *layers, uint32_t n);
+/** After backward: reads weights and grads, lets the policy update its topology, writes the
+ *  masks. *skip_update (may be NULL) = 1 if the optimizer must skip this step. */
+sw_status sw_policy_after_backward(sw_policy *policy, int64_t step, int64_t total_steps,
+                                   const sw_layer_buffers *layers, uint32_t n, int32_t *skip_update);
+/** After the host's optimizer update of step `step`; reads weights, writes masks. */
+sw_status sw_policy_after_step(sw_policy *policy, int64_t step, int64_t total_steps,
+                               const sw_layer_buffers *layers, uint32_t n);
+/** Before evaluation: the masks evaluation uses (e.g. the supermask's expected mask). */
+sw_status sw_policy_evaluation_masks(sw_policy *policy, const sw_layer_buffers *layers, uint32_t n);
+/** Whether the policy wants grad at after_backward of this step (1/0 in *needed). */
+sw_status sw_policy_needs_gradient(sw_policy *policy, int64_t step, int64_t total_steps, int32_t *needed);
+
+/* ------------------------------------------------------------------------- checkpoints -- */
+
+/** Saves parameters, masks, scores, optimizer state, step counters and the config as a
+ *  safetensors file (written to a temporary name, then renamed). */
+sw_status sw_engine_save(sw_engine *engine, const char *path);
+/** Loads a checkpoint written by sw_engine_save into an engine whose network has the same
+ *  tensors (same model config, data loaded). Every name and shape is checked before anything
+ *  is changed. */
+sw_status sw_engine_load(sw_engine *engine, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPARSEWIRE_H */

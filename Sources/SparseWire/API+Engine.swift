@@ -1,0 +1,188 @@
+import CSparseWire
+import Foundation
+import SparseWireCore
+
+@c @implementation
+public func sw_engine_create(_ config: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> sw_status {
+    out?.pointee = nil
+    return guarded("sw_engine_create") {
+        let out = try require(out, "out")
+        let cfg = try parseConfig(config)
+        try PolicyRegistry.validate(cfg)
+        out.pointee = EngineHandle.table.add(EngineHandle(config: cfg))
+    }
+}
+
+@c @implementation
+public func sw_engine_destroy(_ engine: OpaquePointer?) {
+    _ = EngineHandle.table.remove(engine)
+}
+
+@c @implementation
+public func sw_engine_set(_ engine: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> sw_status {
+    guarded("sw_engine_set") {
+        let e = try EngineHandle.table.get(engine)
+        let k = try string(key, "key"), v = try string(value, "value")
+        try e.requireNotBuilt("set '\(k)'")
+        var next = e.config
+        try next.set(k, v)
+        try PolicyRegistry.validate(next)
+        e.config = next
+    }
+}
+
+@c @implementation
+public func sw_engine_load_dataset(_ engine: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?) -> sw_status {
+    guarded("sw_engine_load_dataset") {
+        let e = try EngineHandle.table.get(engine)
+        try e.requireNotBuilt("load a dataset")
+        var cfg = e.config
+        if let n = try optionalString(name, "name") { try cfg.set("data.dataset", value: .string(n)) }
+        if let p = try optionalString(path, "path") { try cfg.set("data.path", value: .string(p)) }
+        let (train, test) = try Trainer.loadData(cfg)
+        e.config = cfg
+        e.train = train; e.test = test
+    }
+}
+
+@c @implementation
+public func sw_engine_set_data(_ engine: OpaquePointer?,
+                               _ trainX: UnsafePointer<Float>?, _ trainY: UnsafePointer<Int32>?, _ trainN: UInt64,
+                               _ testX: UnsafePointer<Float>?, _ testY: UnsafePointer<Int32>?, _ testN: UInt64,
+                               _ channels: UInt32, _ height: UInt32, _ width: UInt32, _ classes: UInt32) -> sw_status {
+    guarded("sw_engine_set_data") {
+        let e = try EngineHandle.table.get(engine)
+        try e.requireNotBuilt("set data")
+        let tx = try require(trainX, "train_x"), ty = try require(trainY, "train_y")
+        let vx = try require(testX, "test_x"), vy = try require(testY, "test_y")
+        guard trainN > 0, testN > 0 else { throw SparseWireError.data("train_n (\(trainN)) and test_n (\(testN)) must be > 0") }
+        guard channels > 0, height > 0, width > 0 else {
+            throw SparseWireError.shape("channels × height × width must be positive, got \(channels)×\(height)×\(width)")
+        }
+        guard classes >= 2, classes <= 1_000_000 else { throw SparseWireError.data("classes must be in 2…1000000, got \(classes)") }
+        let per = UInt64(channels) * UInt64(height) * UInt64(width)
+        guard trainN < (1 << 40) / per, testN < (1 << 40) / per else { throw SparseWireError.shape("dataset too large: \(trainN)+\(testN) × \(per) floats") }
+        let shape = [Int(channels), Int(height), Int(width)]
+        let train = try Dataset(name: "train", features: tx, shape: [Int(trainN)] + shape, labels: ty, classes: Int(classes))
+        let test = try Dataset(name: "test", features: vx, shape: [Int(testN)] + shape, labels: vy, classes: Int(classes))
+        if e.config.bool("data.normalize") ?? true {
+            let (m, s) = train.channelStats()
+            try train.normalize(mean: m, std: s)
+            try test.normalize(mean: m, std: s)
+        }
+        e.train = train; e.test = test
+    }
+}
+
+private func progressObserver(_ fn: sw_progress_fn?, _ user: UnsafeMutableRawPointer?) -> (TrainEvent) -> Bool {
+    guard let fn else { return { _ in true } }
+    return { event in
+        var p = sw_progress()
+        p.struct_size = UInt32(MemoryLayout<sw_progress>.size)
+        switch event {
+        case let .step(epoch, step, of, loss, accuracy, lr):
+            p.epoch = Int32(epoch); p.step = Int64(step); p.steps_in_epoch = Int64(of)
+            p.loss = loss; p.accuracy = accuracy; p.lr = lr
+        case let .epochEnd(m):
+            p.epoch_end = 1; p.epoch = Int32(m.epoch); p.loss = m.trainLoss; p.accuracy = m.trainAccuracy
+            p.lr = m.lr; p.test_loss = m.testLoss; p.test_accuracy = m.testAccuracy
+        }
+        return fn(&p, user) == 0
+    }
+}
+
+private func checkSize(_ out: UnsafeMutablePointer<sw_epoch_result>?) throws {
+    guard let out else { return }
+    guard out.pointee.struct_size >= UInt32(MemoryLayout<sw_epoch_result>.size) else {
+        throw BoundaryError.argument("result->struct_size is \(out.pointee.struct_size); set it to sizeof(sw_epoch_result) = \(MemoryLayout<sw_epoch_result>.size)")
+    }
+}
+
+private func fill(_ out: UnsafeMutablePointer<sw_epoch_result>?, _ m: EpochMetrics) {
+    guard let out else { return }
+    out.pointee.epoch = Int32(m.epoch); out.pointee.train_loss = m.trainLoss; out.pointee.train_accuracy = m.trainAccuracy
+    out.pointee.test_loss = m.testLoss; out.pointee.test_accuracy = m.testAccuracy
+    out.pointee.seconds = m.seconds; out.pointee.ms_per_step = m.msPerStep
+}
+
+@c @implementation
+public func sw_engine_train_step(_ engine: OpaquePointer?, _ loss: UnsafeMutablePointer<Double>?, _ correct: UnsafeMutablePointer<Int64>?) -> sw_status {
+    guarded("sw_engine_train_step") {
+        let t = try EngineHandle.table.get(engine).requireTrainer("training")
+        let (l, c) = try t.nextStep()
+        loss?.pointee = l
+        correct?.pointee = Int64(c)
+    }
+}
+
+@c @implementation
+public func sw_engine_train_epoch(_ engine: OpaquePointer?, _ progress: sw_progress_fn?, _ userData: UnsafeMutableRawPointer?,
+                                  _ result: UnsafeMutablePointer<sw_epoch_result>?) -> sw_status {
+    guarded("sw_engine_train_epoch") {
+        let t = try EngineHandle.table.get(engine).requireTrainer("training")
+        try checkSize(result)
+        do {
+            fill(result, try t.trainEpoch(observer: progressObserver(progress, userData)))
+        } catch is TrainingStopped {
+            if let m = t.history.last { fill(result, m) }
+        }
+    }
+}
+
+@c @implementation
+public func sw_engine_train(_ engine: OpaquePointer?, _ epochs: Int32, _ progress: sw_progress_fn?, _ userData: UnsafeMutableRawPointer?) -> sw_status {
+    guarded("sw_engine_train") {
+        let t = try EngineHandle.table.get(engine).requireTrainer("training")
+        let n = epochs > 0 ? Int(epochs) : Swift.max(0, t.config.int("epochs") - t.epochsDone)
+        let observe = progressObserver(progress, userData)
+        for _ in 0..<n {
+            do { try t.trainEpoch(observer: observe) } catch is TrainingStopped { return }
+        }
+    }
+}
+
+@c @implementation
+public func sw_engine_progress(_ engine: OpaquePointer?, _ epochsDone: UnsafeMutablePointer<Int64>?, _ stepsDone: UnsafeMutablePointer<Int64>?) -> sw_status {
+    guarded("sw_engine_progress") {
+        let e = try EngineHandle.table.get(engine)
+        epochsDone?.pointee = Int64(e.trainer?.epochsDone ?? 0)
+        stepsDone?.pointee = Int64(e.trainer?.globalStep ?? 0)
+    }
+}
+
+@c @implementation
+public func sw_engine_evaluate(_ engine: OpaquePointer?, _ loss: UnsafeMutablePointer<Double>?, _ accuracy: UnsafeMutablePointer<Double>?) -> sw_status {
+    guarded("sw_engine_evaluate") {
+        let t = try EngineHandle.table.get(engine).requireTrainer("evaluation")
+        let (l, a) = try t.evaluate()
+        loss?.pointee = l
+        accuracy?.pointee = a
+    }
+}
+
+@c @implementation
+public func sw_engine_predict(_ engine: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: UInt64, _ xCount: UInt64,
+                              _ logits: UnsafeMutablePointer<Float>?, _ logitsCount: UInt64) -> sw_status {
+    guarded("sw_engine_predict") {
+        let t = try EngineHandle.table.get(engine).requireTrainer("predict")
+        let x = try require(x, "x"), logits = try require(logits, "logits")
+        let spec = t.train.spec
+        guard n > 0, n < (1 << 32) else { throw SparseWireError.shape("n must be in 1…2^32, got \(n)") }
+        guard xCount == n * UInt64(spec.features) else {
+            throw SparseWireError.shape("x_count is \(xCount); n × C×H×W = \(n) × \(spec.channels)×\(spec.height)×\(spec.width) = \(n * UInt64(spec.features))")
+        }
+        guard logitsCount == n * UInt64(spec.classes) else {
+            throw SparseWireError.shape("logits_count is \(logitsCount); n × classes = \(n) × \(spec.classes) = \(n * UInt64(spec.classes))")
+        }
+        let chunk = Swift.max(1, t.config.int("eval_batch_size"))
+        var start = 0
+        while start < Int(n) {
+            let m = Swift.min(chunk, Int(n) - start)
+            let batch = Tensor(shape: [m, spec.channels, spec.height, spec.width])
+            batch.data.update(from: x + start * spec.features, count: batch.count)
+            let out = try t.predict(batch)
+            (logits + start * spec.classes).update(from: out.data, count: m * spec.classes)
+            start += m
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import CSparseWire
+import Foundation
+import SparseWireCore
+
+/// What an `sw_policy*` points at: a stand-alone policy over host-owned buffers.
+final class PolicyHandle {
+    static let table = HandleTable<PolicyHandle>(kind: "sw_policy")
+    let masking: StandaloneMasking
+    init(_ m: StandaloneMasking) { masking = m }
+
+    /// Checks the host's buffer table against the declared layers.
+    func buffers(_ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32, needScores: Bool) throws -> [sw_layer_buffers] {
+        let declared = masking.parameters.count
+        guard declared > 0 else { throw SparseWireError(.state, "no layer declared (call sw_policy_add_layer first)") }
+        guard Int(n) == declared else { throw SparseWireError.shape("n is \(n), but \(declared) layers are declared") }
+        let layers = try require(layers, "layers")
+        return try (0..<Int(n)).map { i in
+            let b = layers[i]
+            let name = masking.parameters[i].name
+            guard b.struct_size >= UInt32(MemoryLayout<sw_layer_buffers>.size) else {
+                throw BoundaryError.argument("layers[\(i)] ('\(name)').struct_size is \(b.struct_size); set it to sizeof(sw_layer_buffers) = \(MemoryLayout<sw_layer_buffers>.size)")
+            }
+            guard b.weights != nil else { throw BoundaryError.argument("layers[\(i)] ('\(name)').weights is NULL") }
+            guard b.mask != nil else { throw BoundaryError.argument("layers[\(i)] ('\(name)').mask is NULL") }
+            if needScores, b.scores == nil {
+                throw BoundaryError.argument("layers[\(i)] ('\(name)').scores is NULL; policy '\(masking.descriptor.name)' learns scores")
+            }
+            return b
+        }
+    }
+
+    var usesScores: Bool {
+        switch masking.policy.routing { case .scores, .sigmoidScores: return true; default: return false }
+    }
+
+    /// Host → engine: weights (and scores once they exist).
+    func copyIn(_ bufs: [sw_layer_buffers]) {
+        for (p, b) in zip(masking.parameters, bufs) { p.value.data.update(from: b.weights!, count: p.count) }
+        guard masking.prepared else { return }
+        for (l, b) in zip(masking.layers, bufs) {
+            if let s = l.scores, let hs = b.scores { s.value.data.update(from: hs, count: s.count) }
+        }
+    }
+
+    /// Engine → host: masks, weights, scores.
+    func copyOut(_ bufs: [sw_layer_buffers]) {
+        for (l, b) in zip(masking.layers, bufs) {
+            b.mask!.update(from: l.mask.data, count: l.count)
+            b.weights!.update(from: l.parameter.value.data, count: l.count)
+            if let s = l.scores, let hs = b.scores { hs.update(from: s.value.data, count: s.count) }
+        }
+    }
+
+    func run(_ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32, _ body: () throws -> Void) throws {
+        let bufs = try buffers(layers, n, needScores: usesScores)
+        copyIn(bufs)
+        try masking.prepareIfNeeded()
+        try body()
+        copyOut(bufs)
+    }
+}
+
+private func maskStep(_ p: PolicyHandle, _ step: Int64, _ total: Int64) throws -> MaskStep {
+    guard step >= 0, total >= 0 else { throw BoundaryError.argument("step (\(step)) and total_steps (\(total)) must be ≥ 0") }
+    return p.masking.step(Int(step), of: Int(total))
+}
+
+@c @implementation
+public func sw_policy_create(_ name: UnsafePointer<CChar>?, _ config: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> sw_status {
+    out?.pointee = nil
+    return guarded("sw_policy_create") {
+        let out = try require(out, "out")
+        var cfg = try parseConfig(config)
+        try cfg.set("policy", value: .string(try string(name, "name")))
+        out.pointee = PolicyHandle.table.add(PolicyHandle(try StandaloneMasking(config: cfg)))
+    }
+}
+
+@c @implementation
+public func sw_policy_destroy(_ policy: OpaquePointer?) {
+    _ = PolicyHandle.table.remove(policy)
+}
+
+@c @implementation
+public func sw_policy_add_layer(_ policy: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ shape: UnsafePointer<Int64>?, _ rank: UInt32) -> sw_status {
+    guarded("sw_policy_add_layer") {
+        let p = try PolicyHandle.table.get(policy)
+        let n = try string(name, "name")
+        let s = try require(shape, "shape")
+        guard rank >= 1, rank <= 8 else { throw SparseWireError.shape("layer '\(n)': rank must be 1…8, got \(rank)") }
+        let dims = (0..<Int(rank)).map { s[$0] }
+        guard dims.allSatisfy({ $0 > 0 && $0 < (1 << 32) }) else { throw SparseWireError.shape("layer '\(n)': shape \(dims) needs positive dimensions") }
+        try p.masking.addLayer(name: n, shape: dims.map { Int($0) })
+    }
+}
+
+@c @implementation
+public func sw_policy_info(_ policy: OpaquePointer?, _ routing: UnsafeMutablePointer<UInt32>?, _ flags: UnsafeMutablePointer<UInt32>?) -> sw_status {
+    guarded("sw_policy_info") {
+        let p = try PolicyHandle.table.get(policy)
+        let r: UInt32
+        switch p.masking.policy.routing {
+        case .none: r = SW_ROUTE_NONE
+        case .straightThrough: r = SW_ROUTE_STRAIGHT_THROUGH
+        case .maskedWeights: r = SW_ROUTE_MASKED_WEIGHTS
+        case let .scores(absolute): r = absolute ? SW_ROUTE_ABS_SCORES : SW_ROUTE_SCORES
+        case .sigmoidScores: r = SW_ROUTE_SIGMOID_SCORES
+        }
+        routing?.pointee = r
+        var f: UInt32 = 0
+        if !p.masking.policy.trainsWeights { f |= SW_POLICY_FROZEN_WEIGHTS }
+        if p.usesScores { f |= SW_POLICY_USES_SCORES }
+        if p.masking.descriptor.preferredDistribution == .erk { f |= SW_POLICY_PREFERS_ERK }
+        flags?.pointee = f
+    }
+}
+
+@c @implementation
+public func sw_policy_before_forward(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                     _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
+    guarded("sw_policy_before_forward") {
+        let p = try PolicyHandle.table.get(policy)
+        let s = try maskStep(p, step, totalSteps)
+        try p.run(layers, n) { try p.masking.beforeForward(s) }
+    }
+}
+
+@c @implementation
+public func sw_policy_after_backward(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                     _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32,
+                                     _ skipUpdate: UnsafeMutablePointer<Int32>?) -> sw_status {
+    skipUpdate?.pointee = 0
+    return guarded("sw_policy_after_backward") {
+        let p = try PolicyHandle.table.get(policy)
+        let s = try maskStep(p, step, totalSteps)
+        let bufs = try p.buffers(layers, n, needScores: p.usesScores)
+        let grads: [Tensor?] = zip(p.masking.parameters, bufs).map { param, b in
+            guard let g = b.grad else { return nil }
+            let t = Tensor(shape: param.shape)
+            t.data.update(from: g, count: t.count)
+            return t
+        }
+        var skip = false
+        try p.run(layers, n) { skip = try p.masking.afterBackward(s, grads: grads) }
+        skipUpdate?.pointee = skip ? 1 : 0
+    }
+}
+
+@c @implementation
+public func sw_policy_after_step(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                 _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
+    guarded("sw_policy_after_step") {
+        let p = try PolicyHandle.table.get(policy)
+        let s = try maskStep(p, step, totalSteps)
+        try p.run(layers, n) { try p.masking.afterStep(s) }
+    }
+}
+
+@c @implementation
+public func sw_policy_evaluation_masks(_ policy: OpaquePointer?, _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
+    guarded("sw_policy_evaluation_masks") {
+        let p = try PolicyHandle.table.get(policy)
+        try p.run(layers, n) { try p.masking.evaluationMasks() }
+    }
+}
+
+@c @implementation
+public func sw_policy_needs_gradient(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64, _ needed: UnsafeMutablePointer<Int32>?) -> sw_status {
+    guarded("sw_policy_needs_gradient") {
+        let p = try PolicyHandle.table.get(policy)
+        let s = try maskStep(p, step, totalSteps)
+        try require(needed, "needed").pointee = p.masking.policy.needsDenseGradient(at: s) ? 1 : 0
+    }
+}
