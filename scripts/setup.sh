@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-shot set-up for a fresh Debian machine: system packages (OpenBLAS, libffi, zlib, the
-# Fashion-MNIST dataset), Python test dependencies, and the release build.
+# Fashion-MNIST dataset), Python test dependencies, and the release build (CLI, C library,
+# plugins).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -11,4 +12,7 @@ $SUDO apt-get install -y -qq libopenblas-dev libffi-dev zlib1g-dev dataset-fashi
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 swift build -c release
 swift build -c release --build-tests
-echo "setup: done (release build in .build/release)"
+# SwiftPM cannot name a library product like the `sparsewire` executable: the C library is built
+# as libSparseWire.so (soname libsparsewire.so); give it the name C hosts link with.
+ln -sf libSparseWire.so .build/release/libsparsewire.so
+echo "setup: done (release build in .build/release: sparsewire, libsparsewire.so, libsw_gmp.so, libsw_snip.so)"

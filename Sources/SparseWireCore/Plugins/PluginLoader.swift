@@ -80,7 +80,9 @@ public enum PluginLoader {
     /// Registers one policy defined by host callbacks (the struct is copied).
     public static func register(definition: UnsafePointer<sw_policy_def>?) throws -> String {
         let def = try CPolicyDefinition(definition, origin: "host callbacks")
-        try PolicyRegistry.register(contentsOf: [def.descriptor])
+        do { try PolicyRegistry.register(contentsOf: [def.descriptor]) } catch let e as SparseWireError {
+            throw SparseWireError(.plugin, "host callbacks: \(e.message)")
+        }
         return def.name
     }
 }
