@@ -110,6 +110,8 @@ static void train_policy(const char *policy) {
     int dense = strcmp(policy, "dense") == 0;
     /* Sampled masks (supermask) and a prune epoch after the first (lottery) have no exact count. */
     int exact = strcmp(policy, "supermask") != 0 && strcmp(policy, "lottery-one-shot") != 0;
+    /* gmp reaches its final density at 75 % of the run: not within a 2-step (valgrind) run. */
+    if (strcmp(policy, "gmp") == 0 && atoi(train_limit()) < 5000) exact = 0;
     sw_engine *e = fc_engine(policy, dense ? 1.0 : 0.1);
     int64_t steps = 0;
     sw_epoch_result r = {.struct_size = sizeof r};
@@ -118,7 +120,9 @@ static void train_policy(const char *policy) {
     OK(sw_engine_progress(e, &epochs, &done));
     CHECK(epochs == 1 && done == steps && steps > 0, "%s: %lld epochs, %lld steps, callback saw %lld",
           policy, (long long)epochs, (long long)done, (long long)steps);
-    CHECK(r.epoch == 1 && r.test_accuracy > 0.1 && isfinite(r.train_loss),
+    /* Better than chance (0.1) on real data; a tiny run (valgrind) only has to finish. */
+    double floor = atoi(train_limit()) >= 5000 ? 0.1 : 0.0;
+    CHECK(r.epoch == 1 && r.test_accuracy > floor && isfinite(r.train_loss),
           "%s: epoch %d test accuracy %.4f", policy, r.epoch, r.test_accuracy);
     printf("ok   %-18s 1 epoch: test accuracy %.4f, %.2f ms/step\n", policy, r.test_accuracy, r.ms_per_step);
     uint32_t layers = 0;

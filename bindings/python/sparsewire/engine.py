@@ -1,0 +1,277 @@
+"""sparsewire.Engine: the training engine of libsparsewire.so."""
+import ctypes
+import json
+import os
+
+import numpy as np
+
+from . import _abi
+from ._arrays import pointer
+from ._lib import Error, check, lib, two_call_string
+from ._progress import Progress
+
+
+def config_text(config):
+    """A dict (→ JSON), a path to a YAML/JSON file, YAML/JSON text, or None (defaults)."""
+    if config is None:
+        return None
+    if isinstance(config, dict):
+        return json.dumps(config)
+    if isinstance(config, os.PathLike) or (isinstance(config, str) and "\n" not in config and ":" not in config):
+        path = os.fspath(config)
+        if not os.path.isfile(path):
+            raise Error(f"config file {path}: no such file")
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    if isinstance(config, str):
+        return config
+    raise Error(f"config must be a dict, a YAML/JSON string or a path, got {type(config).__name__}")
+
+
+def _b(s):
+    return None if s is None else str(s).encode("utf-8")
+
+
+class Engine:
+    """Trains a network with a mask policy.
+
+        with sparsewire.Engine({"model": {"name": "mlp"}, "policy": "rigl", "density": 0.1}) as e:
+            e.fit(1)
+            print(e.evaluate(), e.density())
+
+    Data: the config's `data.*` keys (loaded on first use), `load_dataset(name, path)`, or NumPy
+    arrays through `set_data`. One engine is used from one thread at a time.
+    """
+
+    def __init__(self, config=None, **overrides):
+        self._lib = lib()
+        self._h = ctypes.c_void_p()
+        check(self._lib.sw_engine_create(_b(config_text(config)), ctypes.byref(self._h)))
+        self._has_data = False
+        self.history = []
+        for key, value in overrides.items():
+            self.set(key.replace("__", "."), value)
+
+    # -- life cycle --------------------------------------------------------------------------
+    def close(self):
+        if getattr(self, "_h", None) and self._h.value:
+            self._lib.sw_engine_destroy(self._h)
+            self._h = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def handle(self):
+        if not self._h.value:
+            raise Error("the engine is closed")
+        return self._h
+
+    def set(self, key, value):
+        """Overrides one config key before training, e.g. set("optimizer.lr", 0.05)."""
+        text = json.dumps(value) if not isinstance(value, str) else value
+        check(self._lib.sw_engine_set(self.handle, _b(key), _b(text)))
+
+    # -- data --------------------------------------------------------------------------------
+    def load_dataset(self, name=None, path=None):
+        """Loads fashion-mnist / mnist (IDX) or cifar10 from files (default: the config's data.*)."""
+        check(self._lib.sw_engine_load_dataset(self.handle, _b(name), _b(path)))
+        self._has_data = True
+
+    def set_data(self, x_train, y_train, x_test, y_test, classes=None):
+        """Train/test data from arrays: x float32 [N, C, H, W] (or [N, features]), y int32 [N].
+        The library copies them during the call."""
+        for nm, x in (("x_train", x_train), ("x_test", x_test)):
+            if getattr(x, "ndim", 0) not in (2, 4):
+                raise Error(f"{nm} must be [N, C, H, W] or [N, features], got shape {getattr(x, 'shape', None)}")
+        shape = tuple(x_train.shape[1:]) if x_train.ndim == 4 else (1, 1, x_train.shape[1])
+        test_shape = tuple(x_test.shape[1:]) if x_test.ndim == 4 else (1, 1, x_test.shape[1])
+        if shape != test_shape:
+            raise Error(f"x_train and x_test differ in shape: {shape} vs {test_shape}")
+        n, m = x_train.shape[0], x_test.shape[0]
+        px = pointer(x_train, "x_train")
+        py = pointer(y_train, "y_train", dtype=np.int32, shape=(n,))
+        tx = pointer(x_test, "x_test")
+        ty = pointer(y_test, "y_test", dtype=np.int32, shape=(m,))
+        if classes is None:
+            classes = int(max(np.max(np.asarray(y_train)), np.max(np.asarray(y_test)))) + 1
+        check(self._lib.sw_engine_set_data(self.handle, px, py, n, tx, ty, m, *shape, max(int(classes), 2)))
+        self._has_data = True
+
+    def _ensure_data(self):
+        if not self._has_data:
+            self.load_dataset()
+
+    # -- training ----------------------------------------------------------------------------
+    def step(self):
+        """One optimisation step on the next batch: {"loss", "correct"}."""
+        self._ensure_data()
+        loss, correct = ctypes.c_double(), ctypes.c_int64()
+        check(self._lib.sw_engine_train_step(self.handle, ctypes.byref(loss), ctypes.byref(correct)))
+        return {"loss": loss.value, "correct": correct.value}
+
+    def fit(self, epochs=None, progress=True, callback=None):
+        """Trains `epochs` more epochs (None: until the config's `epochs` are done).
+        `callback(event)` gets a dict per step and per epoch end; returning False stops after
+        that step. Shows a progress bar (tqdm if installed) unless progress=False. Returns the
+        epoch results (also appended to `history`)."""
+        self._ensure_data()
+        start = self.progress()["epochs"]
+        show = Progress(progress, start + epochs if epochs else None)
+        errors, results = [], []
+
+        def on_progress(p_ptr, _user):
+            try:
+                p = p_ptr.contents
+                if p.epoch_end:
+                    show.epoch_end(p)
+                    event = {"event": "epoch_end", "epoch": p.epoch, "train_loss": p.loss, "train_accuracy": p.accuracy,
+                             "test_loss": p.test_loss, "test_accuracy": p.test_accuracy}
+                    results.append({k: v for k, v in event.items() if k != "event"})
+                else:
+                    show.step(p)
+                    event = {"event": "step", "epoch": p.epoch, "step": p.step, "steps": p.steps_in_epoch,
+                             "loss": p.loss, "accuracy": p.accuracy, "lr": p.lr}
+                if callback is not None and callback(event) is False:
+                    return 1
+                return 0
+            except BaseException as e:  # never let an exception unwind through C
+                errors.append(e)
+                return 1
+
+        fn = _abi.PROGRESS_FN(on_progress)
+        status = self._lib.sw_engine_train(self.handle, int(epochs or 0), fn, None)
+        if errors:
+            raise errors[0]
+        check(status)
+        self.history += results
+        return results
+
+    def progress(self):
+        e, s = ctypes.c_int64(), ctypes.c_int64()
+        check(self._lib.sw_engine_progress(self.handle, ctypes.byref(e), ctypes.byref(s)))
+        return {"epochs": e.value, "steps": s.value}
+
+    # -- evaluation --------------------------------------------------------------------------
+    def evaluate(self):
+        """Test-set loss and accuracy in evaluation mode."""
+        self._ensure_data()
+        loss, acc = ctypes.c_double(), ctypes.c_double()
+        check(self._lib.sw_engine_evaluate(self.handle, ctypes.byref(loss), ctypes.byref(acc)))
+        return {"loss": loss.value, "accuracy": acc.value}
+
+    def predict(self, x):
+        """Logits [N, classes] for float32 inputs [N, C, H, W] (or [N, features])."""
+        self._ensure_data()
+        if getattr(x, "ndim", 0) not in (2, 4):
+            raise Error(f"x must be [N, C, H, W] or [N, features], got shape {getattr(x, 'shape', None)}")
+        n = int(x.shape[0])
+        px = pointer(x, "x")
+        classes = self._classes()
+        out = np.empty((n, classes), dtype=np.float32)
+        check(self._lib.sw_engine_predict(self.handle, px, n, int(np.prod(x.shape)), pointer(out, "logits"), out.size))
+        return out
+
+    def _classes(self):
+        shape = self.shape(self.parameter_names()[-1])
+        return int(shape[0])
+
+    # -- tensors -----------------------------------------------------------------------------
+    def parameter_names(self):
+        self._ensure_data()
+        text = two_call_string(self._lib.sw_engine_parameter_names, self.handle)
+        return text.split("\n") if text else []
+
+    def shape(self, name, kind="value"):
+        k = self._kind(kind)
+        rank = ctypes.c_uint32()
+        dims = (ctypes.c_int64 * 8)()
+        check(self._lib.sw_engine_tensor_shape(self.handle, _b(name), k, dims, 8, ctypes.byref(rank)))
+        return tuple(dims[i] for i in range(rank.value))
+
+    @staticmethod
+    def _kind(kind):
+        if kind not in _abi.TENSOR_KINDS:
+            raise Error(f"tensor kind must be one of {', '.join(_abi.TENSOR_KINDS)}, got {kind!r}")
+        return _abi.TENSOR_KINDS[kind]
+
+    def get(self, name, kind="value"):
+        """A copy of a tensor ("value", "mask", "scores", "grad") as a float32 array."""
+        self._ensure_data()
+        shape = self.shape(name, kind)
+        out = np.empty(shape, dtype=np.float32)
+        needed = ctypes.c_uint64()
+        check(self._lib.sw_engine_get_tensor(self.handle, _b(name), self._kind(kind), pointer(out, "out"),
+                                             out.size, ctypes.byref(needed)))
+        return out
+
+    def set_tensor(self, name, values, kind="value"):
+        """Overwrites a tensor (copied) from a float32 array of its shape."""
+        self._ensure_data()
+        shape = self.shape(name, kind)
+        p = pointer(values, "values", shape=shape)
+        check(self._lib.sw_engine_set_tensor(self.handle, _b(name), self._kind(kind), p, int(np.prod(shape))))
+
+    def parameters(self):
+        """{name: float32 array} of every parameter (copies)."""
+        return {n: self.get(n) for n in self.parameter_names()}
+
+    def density(self):
+        """Per masked layer: {"name", "count", "kept", "target_density"}."""
+        self._ensure_data()
+        n = ctypes.c_uint32()
+        check(self._lib.sw_engine_layer_count(self.handle, ctypes.byref(n)))
+        out = []
+        for i in range(n.value):
+            d = _abi.sized(_abi.LayerDensity)
+            check(self._lib.sw_engine_layer_density(self.handle, i, ctypes.byref(d)))
+            out.append({"name": d.name.decode(), "count": d.count, "kept": d.kept, "target_density": d.target_density})
+        return out
+
+    def mask(self, name):
+        """The current mask of a masked layer."""
+        return self.get(name, "mask")
+
+    def masks(self):
+        """{layer name: mask} for every masked layer."""
+        return {d["name"]: self.mask(d["name"]) for d in self.density()}
+
+    def scores(self, name):
+        return self.get(name, "scores")
+
+    def parameter_counts(self):
+        total, kept = ctypes.c_uint64(), ctypes.c_uint64()
+        self._ensure_data()
+        check(self._lib.sw_engine_parameter_counts(self.handle, ctypes.byref(total), ctypes.byref(kept)))
+        return {"total": total.value, "kept": kept.value}
+
+    # -- policies and checkpoints ------------------------------------------------------------
+    @property
+    def policy(self):
+        name = self._lib.sw_engine_policy(self.handle)
+        if name is None:
+            raise Error((self._lib.sw_last_error() or b"").decode())
+        return name.decode()
+
+    def set_policy(self, name, density=None, **options):
+        """Switches the policy (between epochs: masks rebuilt on the current weights, optimizer reset)."""
+        opts = json.dumps(options) if options else None
+        check(self._lib.sw_engine_set_policy(self.handle, _b(name), _b(opts), -1.0 if density is None else float(density)))
+
+    def save(self, path):
+        """A safetensors checkpoint (parameters, masks, scores, optimizer state, counters, config)."""
+        self._ensure_data()
+        check(self._lib.sw_engine_save(self.handle, _b(os.fspath(path))))
+
+    def load(self, path):
+        self._ensure_data()
+        check(self._lib.sw_engine_load(self.handle, _b(os.fspath(path))))
