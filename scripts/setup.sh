@@ -15,4 +15,6 @@ swift build -c release --build-tests
 # SwiftPM cannot name a library product like the `sparsewire` executable: the C library is built
 # as libSparseWire.so (soname libsparsewire.so); give it the name C hosts link with.
 ln -sf libSparseWire.so .build/release/libsparsewire.so
+# The Python binding (ctypes + numpy), editable: it finds .build/release/libsparsewire.so.
+python3 -m pip install -q --disable-pip-version-check -e bindings/python
 echo "setup: done (release build in .build/release: sparsewire, libsparsewire.so, libsw_gmp.so, libsw_snip.so)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Swift unit/gradient/data/masking/training tests in release mode, then
-# end-to-end tests of the CLI on real Fashion-MNIST (pytest).
+# end-to-end tests on real Fashion-MNIST (pytest): the CLI, the C ABI (a C program), plugins, the
+# C++ wrapper and the Python binding.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # The XCTest runner links OpenBLAS directly and cannot re-exec itself: set the core type here.
@@ -12,4 +13,4 @@ status=${PIPESTATUS[0]}
 if [ "$status" != 0 ]; then
   echo "swift test failed (exit $status); last lines:"; tail -40 "$log"; exit "$status"
 fi
-python3 -m pytest -q tests_cli
+python3 -m pytest -q -rs tests_cli bindings/python/tests

@@ -91,10 +91,11 @@ class Engine:
         """Train/test data from arrays: x float32 [N, C, H, W] (or [N, features]), y int32 [N].
         The library copies them during the call."""
         for nm, x in (("x_train", x_train), ("x_test", x_test)):
-            if getattr(x, "ndim", 0) not in (2, 4):
+            pointer(x, nm)
+            if len(x.shape) not in (2, 4):
                 raise Error(f"{nm} must be [N, C, H, W] or [N, features], got shape {getattr(x, 'shape', None)}")
-        shape = tuple(x_train.shape[1:]) if x_train.ndim == 4 else (1, 1, x_train.shape[1])
-        test_shape = tuple(x_test.shape[1:]) if x_test.ndim == 4 else (1, 1, x_test.shape[1])
+        shape = tuple(x_train.shape[1:]) if len(x_train.shape) == 4 else (1, 1, x_train.shape[1])
+        test_shape = tuple(x_test.shape[1:]) if len(x_test.shape) == 4 else (1, 1, x_test.shape[1])
         if shape != test_shape:
             raise Error(f"x_train and x_test differ in shape: {shape} vs {test_shape}")
         n, m = x_train.shape[0], x_test.shape[0]
@@ -172,10 +173,10 @@ class Engine:
     def predict(self, x):
         """Logits [N, classes] for float32 inputs [N, C, H, W] (or [N, features])."""
         self._ensure_data()
-        if getattr(x, "ndim", 0) not in (2, 4):
-            raise Error(f"x must be [N, C, H, W] or [N, features], got shape {getattr(x, 'shape', None)}")
-        n = int(x.shape[0])
         px = pointer(x, "x")
+        if len(x.shape) not in (2, 4):
+            raise Error(f"x must be [N, C, H, W] or [N, features], got shape {tuple(x.shape)}")
+        n = int(x.shape[0])
         classes = self._classes()
         out = np.empty((n, classes), dtype=np.float32)
         check(self._lib.sw_engine_predict(self.handle, px, n, int(np.prod(x.shape)), pointer(out, "logits"), out.size))
