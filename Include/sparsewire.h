@@ -90,7 +90,9 @@ sw_status sw_engine_create(const char *config, sw_engine **out);
 /** Destroys an engine and everything it owns. NULL is fine. */
 void sw_engine_destroy(sw_engine *engine);
 /** Overrides one config key before training starts, e.g. ("optimizer.lr", "0.05"). The value
- *  is parsed like `--set key=value`. SW_ERR_STATE once the network exists. */
+ *  is parsed like `--set key=value`; the key and the value's type are checked now, how keys
+ *  combine (policy, policy options, density) when the network is built (first train/evaluate
+ *  call), so keys may be set in any order. SW_ERR_STATE once the network exists. */
 sw_status sw_engine_set(sw_engine *engine, const char *key, const char *value);
 
 /* ------------------------------------------------------------------------------- data -- */

@@ -24,9 +24,10 @@ public func sw_engine_set(_ engine: OpaquePointer?, _ key: UnsafePointer<CChar>?
         let e = try EngineHandle.table.get(engine)
         let k = try string(key, "key"), v = try string(value, "value")
         try e.requireNotBuilt("set '\(k)'")
+        // The key and its value are checked now; how keys combine (policy, its options, density)
+        // when the network is built, so keys can be set in any order.
         var next = e.config
         try next.set(k, v)
-        try PolicyRegistry.validate(next)
         e.config = next
     }
 }
