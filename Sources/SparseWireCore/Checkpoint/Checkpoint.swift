@@ -1,6 +1,6 @@
 import Foundation
 
-/// Trainer checkpoints as safetensors: `param/<name>`, `mask/<layer>`, `scores/<layer>`,
+/// Trainer checkpoints as safetensors: `param/<name>`, `buffer/<name>` (BN running stats), `mask/<layer>`, `scores/<layer>`,
 /// `policy/<layer>/<key>` (policy state), `optim/<slot>/<name>`; metadata holds the format,
 /// the policy, density, step counters, the RNG state and the resolved config as JSON.
 extension Trainer {
@@ -9,6 +9,7 @@ extension Trainer {
     public func checkpointTensors() -> (tensors: [String: Tensor], metadata: [String: String]) {
         var t: [String: Tensor] = [:]
         for p in network.parameters { t["param/" + p.name] = p.value }
+        for (name, b) in network.buffers { t["buffer/" + name] = b }
         for l in masking.layers {
             t["mask/" + l.name] = l.mask
             if let s = l.scores { t["scores/" + l.name] = s.value }
@@ -54,6 +55,7 @@ extension Trainer {
             targets.append((src, dst))
         }
         for p in network.parameters { try want("param/" + p.name, p.value) }
+        for (name, b) in network.buffers { try want("buffer/" + name, b) }
         for l in masking.layers {
             try want("mask/" + l.name, l.mask)
             if let s = l.scores { try want("scores/" + l.name, s.value) }

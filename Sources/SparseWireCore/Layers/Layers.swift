@@ -3,8 +3,8 @@ public final class Linear: Module {
     public let weight: Parameter
     public let bias: Parameter?
 
-    public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
-        weight = Parameter(name: "\(name).weight", shape: [outFeatures, inFeatures], role: .weight, maskable: true)
+    public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true, maskable: Bool = true) {
+        weight = Parameter(name: "\(name).weight", shape: [outFeatures, inFeatures], role: .weight, maskable: maskable)
         self.bias = bias ? Parameter(name: "\(name).bias", shape: [outFeatures], role: .bias, maskable: false) : nil
     }
 
@@ -20,8 +20,9 @@ public final class Conv2d: Module {
     public let bias: Parameter?
     public let stride: Int, padding: Int
 
-    public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
-        weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], role: .weight, maskable: true)
+    public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
+                maskable: Bool = true) {
+        weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], role: .weight, maskable: maskable)
         self.bias = bias ? Parameter(name: "\(name).bias", shape: [outChannels], role: .bias, maskable: false) : nil
         self.stride = stride
         self.padding = padding

@@ -24,7 +24,7 @@ public final class Network: Module {
 }
 
 public enum Models {
-    public static let names = ["mlp", "conv2", "conv4", "conv6", "conv8"]
+    public static let names = ["mlp", "conv2", "conv4", "conv6", "conv8", "randwire", "dnw"]
 
     /// Fully connected net: flatten → (linear → [BN] → ReLU)* → linear.
     /// `hidden: [300, 100]` is LeNet-300-100; `[256, 256]` is edge-popup's FC net.

@@ -83,6 +83,21 @@ public final class Trainer {
             let hidden = config.intList("model.hidden")
             guard hidden.allSatisfy({ $0 > 0 }) else { throw SparseWireError.config("model.hidden widths must be > 0, got \(hidden)") }
             return Models.mlp(input: spec, hidden: hidden, bias: config.bool("model.bias") ?? true, norm: norm)
+        case "randwire":
+            let n = config.int("graph.n")
+            let gen: GraphGenerator
+            switch config.string("graph.model") {
+            case "er": gen = .er(n: n, p: config.double("graph.p"))
+            case "ba": gen = .ba(n: n, m: config.int("graph.m"))
+            default: gen = .ws(n: n, k: config.int("graph.k"), p: config.double("graph.p"))
+            }
+            return try Models.randWire(input: spec, spec: RandWireSpec(
+                generator: gen, seed: UInt64(bitPattern: Int64(config.int("graph.seed"))), channels: config.int("model.channels"),
+                stages: config.int("model.stages"), head: config.int("model.head"), edgeDrop: config.double("model.edge_drop")))
+        case "dnw":
+            let setting = DNWSetting(rawValue: config.string("model.setting")) ?? .staticGraph
+            return try Models.dnwTiny(input: spec, spec: DNWSpec(setting: setting, blocks: config.intList("model.blocks"),
+                                                                 steps: config.int("model.steps"), readout: config.int("model.readout")))
         case let name where name.hasPrefix("conv"):
             return try Models.convNet(depth: Int(name.dropFirst(4)) ?? 0, input: spec, width: config.double("model.width"),
                                       bias: config.bool("model.bias") ?? false, norm: norm)
