@@ -7,7 +7,7 @@ struct SparseWireCommand: ParsableCommand {
         commandName: "sparsewire",
         abstract: "Train neural networks that learn which connections exist.",
         version: SparseWireVersion.string,
-        subcommands: [Train.self, Policies.self, Info.self, Bench.self]
+        subcommands: [Train.self, Policies.self, Info.self, Bench.self, GraphCommand.self, DamageCommand.self]
     )
 }
 
@@ -35,6 +35,8 @@ struct Train: ParsableCommand {
     @Option(help: "Base learning rate.") var lr: Double?
     @Option(help: "Write JSON-lines metrics (one object per epoch) to this file.") var metrics: String?
     @Option(name: .customLong("save-masks"), help: "Write the learned masks (JSON) to this file after training.") var saveMasks: String?
+    @Option(name: .customLong("save-checkpoint"), help: "Write a safetensors checkpoint (weights, masks, optimizer, config) after training.")
+    var saveCheckpoint: String?
     @Option(name: .customLong("plugin"), help: "Load a policy plugin (shared library) before resolving the policy (repeatable).")
     var plugins: [String] = []
     @Flag(name: .shortAndLong, help: "Print the resolved config and the BLAS set-up.") var verbose = false
@@ -85,6 +87,10 @@ struct Train: ParsableCommand {
         if !masksPath.isEmpty {
             try reportingErrors { try trainer.masking.exportMasks(to: masksPath) }
             if !quiet { stderrWrite("masks written to \(masksPath)\n") }
+        }
+        if let saveCheckpoint {
+            try reportingErrors { try trainer.save(to: saveCheckpoint) }
+            if !quiet { stderrWrite("checkpoint written to \(saveCheckpoint)\n") }
         }
         if verbose {
             for r in trainer.masking.report {

@@ -13,7 +13,8 @@
 ///   RK4; gradients by exact backpropagation through every solver stage (not the adjoint).
 ///
 /// In every setting the state starts as [stem output, zeros] and the classifier reads the last
-/// `readout` channels: average pool → FC.
+/// `readout` channels: ReLU → average pool → FC (the ReLU of the node op; an instance-normalised
+/// channel averages to exactly zero).
 public enum DNWSetting: String, Sendable, CaseIterable {
     case staticGraph = "static", discrete, continuous
 }
@@ -168,7 +169,8 @@ extension Models {
                 return try ctx.concatChannels([x, ctx.zeros([x.shape[0], nodes - stemOut, x.shape[2], x.shape[3]])])
             },
             graph,
-            Lambda { z, ctx in try ctx.sliceChannels(z, (nodes - readout)..<nodes) },
+            // ReLU first: the states are instance-normalised, so their spatial mean is exactly 0.
+            Lambda { z, ctx in ctx.relu(try ctx.sliceChannels(z, (nodes - readout)..<nodes)) },
             Lambda.globalAvgPool, Lambda.flatten,
             Linear(name: "fc", inFeatures: readout, outFeatures: input.classes, maskable: false),
         ]
