@@ -64,6 +64,7 @@ public enum ConfigSchema {
         .init("eval_batch_size", .int, .int(1000), "evaluation batch size"),
         .init("seed", .int, .int(0), "seed of every random draw (init, shuffling, dropout, masks)"),
         .init("threads", .int, .int(0), "engine threads; each layer splits its work over them, OpenBLAS runs single-threaded inside (0 = all cores)"),
+        .init("on_nan", .string, .string("error"), "NaN/Inf in the loss or a gradient: stop with an error naming the step and parameter, or skip that step's update", allowed: ["error", "skip"]),
         .init("policy", .string, .string("dense"), "mask policy name (see `sparsewire policies`)"),
         .init("density", .double, .double(1), "fraction of weights KEPT in masked layers (0, 1]"),
         .init("masking.scope", .string, .string("layer"), "top-k per layer or over all masked layers at once", allowed: MaskScope.allCases.map(\.rawValue)),

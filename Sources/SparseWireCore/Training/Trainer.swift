@@ -33,6 +33,8 @@ public final class Trainer {
     public let test: Dataset
     public internal(set) var rng: RNG
     public internal(set) var globalStep = 0
+    /// Steps skipped because of NaN/Inf (`on_nan: skip`).
+    public private(set) var skippedSteps = 0
     public internal(set) var epochsDone = 0
     public private(set) var history: [EpochMetrics] = []
     public let batchSize: Int
@@ -62,6 +64,9 @@ public final class Trainer {
             throw SparseWireError.config("loss.label_smoothing must be in [0, 1), got \(labelSmoothing)")
         }
         let threads = config.int("threads")
+        guard ["error", "skip"].contains(config.string("on_nan")) else {
+            throw SparseWireError.config("on_nan must be error or skip, got '\(config.string("on_nan"))'")
+        }
         guard threads >= 0 else { throw SparseWireError.config("threads must be ≥ 0 (0 = all cores), got \(threads)") }
         // Process-wide: the engine's thread count is global (see BLAS.setThreads).
         BLAS.setThreads(threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount)
@@ -181,15 +186,51 @@ public final class Trainer {
         let logits = try network.forward(Var(images), ctx)
         let loss = try ctx.crossEntropy(logits, labels: labels, labelSmoothing: labelSmoothing)
         let lv = Double(loss.value[0])
-        guard lv.isFinite else {
-            throw SparseWireError(.numeric, "loss is \(lv) at step \(globalStep) (epoch \(epochsDone + 1)); lower optimizer.lr or check the data")
+        let skipNaN = config.string("on_nan") == "skip"
+        if !lv.isFinite {
+            let culprit = firstNonFiniteParameter(values: true)
+            let msg = "loss is \(lv) at step \(globalStep) (epoch \(epochsDone + 1))"
+                + (culprit.map { "; parameter \($0) holds non-finite values" } ?? largestParameter())
+            guard skipNaN else { throw SparseWireError(.numeric, msg + "; lower optimizer.lr, or set on_nan: skip") }
+            skippedSteps += 1
+            globalStep += 1
+            return (lv, 0)
         }
         optimizer.zeroGrad()
         try loss.backward()
-        if try !masking.afterBackward(ms) { optimizer.step(lr: Float(currentLR)) }
+        if let bad = firstNonFiniteParameter(values: false) {
+            let msg = "non-finite gradient in \(bad) at step \(globalStep) (epoch \(epochsDone + 1))"
+            guard skipNaN else { throw SparseWireError(.numeric, msg + "; lower optimizer.lr, or set on_nan: skip") }
+            optimizer.zeroGrad()
+            skippedSteps += 1
+        } else if try !masking.afterBackward(ms) {
+            optimizer.step(lr: Float(currentLR))
+        }
         try masking.afterStep(ms)
         globalStep += 1
         return (lv, countCorrect(logits: logits.value, labels: labels))
+    }
+
+    /// The first parameter (or score tensor) whose value (`values`) or gradient holds NaN/Inf.
+    func firstNonFiniteParameter(values: Bool) -> String? {
+        for p in optimizer.parameters {
+            guard let t = values ? p.value : p.grad else { continue }
+            let d = t.data
+            var bad = false
+            for i in 0..<t.count where !d[i].isFinite { bad = true; break }
+            if bad { return p.name }
+        }
+        return nil
+    }
+
+    /// "; largest |value| 3.1e+29 in fc1.weight" — where a finite model overflowed.
+    func largestParameter() -> String {
+        var best: (Float, String) = (0, "")
+        for p in network.parameters {
+            let d = p.value.data
+            for i in 0..<p.count where abs(d[i]) > best.0 { best = (abs(d[i]), p.name) }
+        }
+        return "; parameters are finite, the largest |value| is \(best.0) in \(best.1)"
     }
 
     /// Loss and accuracy on a dataset, in evaluation mode.
@@ -295,7 +336,8 @@ public final class Trainer {
         for (x, y) in BatchIterator(train, batchSize: batchSize, shuffle: true, rng: &shuffleRNG) {
             let lr = currentLR
             let (l, c) = try step(images: x, labels: y)
-            lossSum += l * Double(y.count); correct += c; seen += y.count; steps += 1
+            if l.isFinite { lossSum += l * Double(y.count); correct += c; seen += y.count }  // NaN steps skipped (on_nan: skip)
+            steps += 1
             if !observer(.step(epoch: epochsDone + 1, step: steps, of: n, loss: lossSum / Double(seen),
                                accuracy: Double(correct) / Double(seen), lr: lr)) { stop = true; break }
         }
