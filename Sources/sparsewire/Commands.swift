@@ -37,6 +37,10 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("save-masks"), help: "Write the learned masks (JSON) to this file after training.") var saveMasks: String?
     @Option(name: .customLong("save-checkpoint"), help: "Write a safetensors checkpoint (weights, masks, optimizer, config) after training.")
     var saveCheckpoint: String?
+    @Option(help: "Resume from a checkpoint of the same config and train until --epochs (exact: same threads ⇒ bit-identical to an uninterrupted run).")
+    var resume: String?
+    @Option(name: .customLong("stop-after"), help: "Stop after this many epochs in total (the LR schedule still spans --epochs); save with --save-checkpoint and continue later with --resume.")
+    var stopAfter: Int?
     @Option(name: .customLong("plugin"), help: "Load a policy plugin (shared library) before resolving the policy (repeatable).")
     var plugins: [String] = []
     @Flag(name: .shortAndLong, help: "Print the resolved config and the BLAS set-up.") var verbose = false
@@ -57,6 +61,10 @@ struct Train: ParsableCommand {
         let (trainer, metricsFile) = try reportingErrors { () throws -> (Trainer, FileHandle?) in
             let (train, test) = try Trainer.loadData(cfg)
             let t = try Trainer(config: cfg, train: train, test: test)
+            if let resume {
+                try t.load(from: resume)
+                if !quiet { stderrWrite("resumed from \(resume) at epoch \(t.epochsDone), step \(t.globalStep)\n") }
+            }
             var handle: FileHandle?
             let path = metrics ?? cfg.string("log.metrics")
             if !path.isEmpty {
@@ -74,7 +82,7 @@ struct Train: ParsableCommand {
         }
         let printer = ProgressPrinter(totalEpochs: cfg.int("epochs"), every: cfg.int("log.every"), terminal: stderrIsTerminal, quiet: quiet)
         try reportingErrors {
-            try trainer.fit { event in
+            try trainer.fit(until: stopAfter) { event in
                 printer.handle(event)
                 if case let .epochEnd(m) = event, let metricsFile {
                     metricsFile.write((jsonLine(m.json) + "\n").data(using: .utf8)!)

@@ -21,7 +21,9 @@ extension Trainer {
         let meta = ["format": Trainer.checkpointFormat, "format_version": "1", "sparsewire_version": SparseWireVersion.string,
                     "policy": masking.descriptor.name, "density": String(config.double("density")),
                     "global_step": String(globalStep), "epochs_done": String(epochsDone),
-                    "rng": rng.state.map { String($0) }.joined(separator: ","), "config": cfg]
+                    "rng": rng.state.map { String($0) }.joined(separator: ","),
+                    "policy_rng": masking.context.rng.state.map { String($0) }.joined(separator: ","),
+                    "skipped_steps": String(skippedSteps), "config": cfg]
         return (t, meta)
     }
 
@@ -46,6 +48,7 @@ extension Trainer {
         }
         let rngWords = (meta["rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }
         guard rngWords.count == 4 else { throw SparseWireError(.data, "\(path): missing or bad rng metadata") }
+        let policyRNG = (meta["policy_rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }
         var targets: [(Tensor, Tensor)] = []
         var expected = Set<String>()
         func want(_ key: String, _ dst: Tensor) throws {
@@ -74,5 +77,8 @@ extension Trainer {
         for (l, k, v) in policyState { l.state[k] = v }
         globalStep = step; epochsDone = epochs
         rng.state = rngWords
+        if policyRNG.count == 4 { masking.context.rng.state = policyRNG }
+        skippedSteps = meta["skipped_steps"].flatMap(Int.init) ?? 0
+        history = []
     }
 }

@@ -34,9 +34,9 @@ public final class Trainer {
     public internal(set) var rng: RNG
     public internal(set) var globalStep = 0
     /// Steps skipped because of NaN/Inf (`on_nan: skip`).
-    public private(set) var skippedSteps = 0
+    public internal(set) var skippedSteps = 0
     public internal(set) var epochsDone = 0
-    public private(set) var history: [EpochMetrics] = []
+    public internal(set) var history: [EpochMetrics] = []
     public let batchSize: Int
     public let labelSmoothing: Float
     /// The mask policy bound to the network (an engine with no layers for `dense`).
@@ -355,8 +355,11 @@ public final class Trainer {
     }
 
     /// Trains the configured number of epochs (or until the observer asks to stop).
-    public func fit(observer: (TrainEvent) -> Bool = { _ in true }) throws {
-        while epochsDone < config.int("epochs") {
+    /// `until` stops earlier (after that many epochs in total) without changing the schedule, so
+    /// a run can be checkpointed and resumed exactly.
+    public func fit(until: Int? = nil, observer: (TrainEvent) -> Bool = { _ in true }) throws {
+        let last = min(config.int("epochs"), until ?? Int.max)
+        while epochsDone < last {
             do { try trainEpoch(observer: observer) } catch is TrainingStopped { return }
         }
     }
