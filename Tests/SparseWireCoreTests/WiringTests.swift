@@ -21,20 +21,30 @@ func moduleGradCheck(_ module: any Module, input: Tensor, h: Float = 1e-2, tol: 
     }
     var targets: [(String, Tensor, Tensor)] = [("input", input, x.grad ?? Tensor(shape: input.shape))]
     for p in module.parameters { targets.append((p.name, p.value, p.grad ?? Tensor(shape: p.shape))) }
+    // At a ReLU kink crossed by ±h (instance norm re-centres its input, so "away from zero"
+    // inputs do not keep every unit off the kink) the central difference mixes two slopes and the
+    // analytic gradient equals one of the one-sided differences instead. Such points pass on a
+    // one-sided match, at most a fifth of them; every other point must match the central one.
     for (name, t, analytic) in targets {
         let stride = max(1, t.count / 25)
+        var checked = 0, kinks = 0
         for i in Swift.stride(from: 0, to: t.count, by: stride) {
             let saved = t[i]
+            let mid = try objective()
             t[i] = saved + h; let up = try objective()
             t[i] = saved - h; let down = try objective()
             t[i] = saved
+            let fwd = Float((up - mid) / Double(h)), bwd = Float((mid - down) / Double(h))
             let numeric = Float((up - down) / Double(2 * h))
             let a = analytic[i]
-            if abs(a - numeric) > tol * max(1, abs(a), abs(numeric)) {
-                XCTFail("\(label) \(name)[\(i)]: analytic \(a) vs numeric \(numeric)", file: file, line: line)
-                return
-            }
+            func close(_ n: Float) -> Bool { abs(a - n) <= tol * max(1, abs(a), abs(n)) }
+            checked += 1
+            if close(numeric) { continue }
+            if close(fwd) || close(bwd) { kinks += 1; continue }
+            XCTFail("\(label) \(name)[\(i)]: analytic \(a) vs numeric \(numeric) (one-sided \(fwd), \(bwd))", file: file, line: line)
+            return
         }
+        XCTAssertLessThanOrEqual(kinks * 5, checked, "\(label) \(name): \(kinks) of \(checked) points at a kink", file: file, line: line)
     }
 }
 
@@ -161,7 +171,13 @@ final class WiringGradientTests: XCTestCase {
             // Weights away from zero: a channel whose inputs nearly cancel has a tiny variance, and
             // instance norm's 1/σ then makes finite differences ill-conditioned.
             var seed: UInt64 = 6
-            for p in module.parameters { seed += 1; let t = awayFromZero(p.shape, seed: seed); for i in 0..<p.count { p.value[i] = 0.8 * t[i] } }
+            // The norm's γ near 1 and β near 0 (their initial values), so ReLU kinks stay rare.
+            for p in module.parameters {
+                seed += 1; let t = awayFromZero(p.shape, seed: seed)
+                for i in 0..<p.count {
+                    p.value[i] = p === module.normWeight ? 1 + 0.2 * t[i] : p === module.normBias ? 0.1 * t[i] : 0.8 * t[i]
+                }
+            }
             let x = awayFromZero([4, 8, 6, 6], seed: 9)
             try moduleGradCheck(module, input: x, h: 1e-3, label: setting.rawValue)
         }

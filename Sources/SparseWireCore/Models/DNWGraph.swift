@@ -6,15 +6,17 @@
 /// (aggregation through the graph) → instance norm. Three settings:
 ///
 /// - static: blocks of channels [b₀, b₁, …]; block 0 is the stem output, every later block
-///   reads only earlier blocks (a DAG). One graph matrix per block, masked together.
+///   reads only earlier blocks (a DAG). Block i's state is the raw sum of what earlier blocks
+///   sent it; its node op IN → ReLU → dw feeds every later block. One graph matrix per block,
+///   masked together.
 /// - discrete time: one graph over all channels (cycles allowed) applied T times with shared
 ///   weights: Z ← IN(A · dw(ReLU(Z))).
 /// - continuous time: dZ/dt = IN(A · dw(ReLU(Z))) on t ∈ [0, 1], integrated with fixed-step
 ///   RK4; gradients by exact backpropagation through every solver stage (not the adjoint).
 ///
-/// In every setting the state starts as [stem output, zeros] and the classifier reads the last
-/// `readout` channels: ReLU → average pool → FC (the ReLU of the node op; an instance-normalised
-/// channel averages to exactly zero).
+/// IN is an affine instance norm (one γ, β per node), as in the reference implementation. In
+/// every setting the state starts as [stem output, zeros] and the classifier reads the last
+/// `readout` channels: ReLU → average pool → FC.
 public enum DNWSetting: String, Sendable, CaseIterable {
     case staticGraph = "static", discrete, continuous
 }
@@ -41,10 +43,17 @@ public final class DNWGraphModule: Module {
     public let adjacency: [Parameter]
     /// One 3×3 depthwise filter per node.
     let depthwise: DepthwiseConv2d
+    /// Affine instance norm, one (γ, β) per node (as the reference's `InstanceNorm2d(affine=True)`):
+    /// without them every normalised state has spatial mean 0 and unit variance, and the readout
+    /// loses the per-sample magnitude of each channel.
+    public let normWeight: Parameter, normBias: Parameter
 
     public init(spec: DNWSpec) {
         self.spec = spec
         depthwise = DepthwiseConv2d(name: "graph.dw", channels: spec.nodes, kernel: 3, padding: 1)
+        normWeight = Parameter(name: "graph.norm.weight", shape: [spec.nodes], role: .normWeight, maskable: false)
+        normBias = Parameter(name: "graph.norm.bias", shape: [spec.nodes], role: .normBias, maskable: false)
+        normWeight.value.fill(1)
         switch spec.setting {
         case .staticGraph:
             var before = spec.blocks[0]
@@ -61,7 +70,7 @@ public final class DNWGraphModule: Module {
     func field(_ z: Var, _ ctx: Context) throws -> Var {
         let h = try depthwise.forward(ctx.relu(z), ctx)
         let a = try ctx.conv2d(h, ctx.effective(adjacency[0]), nil)
-        return try ctx.instanceNorm(a, gamma: nil, beta: nil)
+        return try ctx.instanceNorm(a, gamma: normWeight.variable, beta: normBias.variable)
     }
 
     /// `x` is the full initial state [N, nodes, H, W].
@@ -71,17 +80,21 @@ public final class DNWGraphModule: Module {
         }
         switch spec.setting {
         case .staticGraph:
-            // Block i's node transform dw(ReLU(Z_i)) feeds every later block through A_i.
+            // As the reference's static graph: a block's state is the raw sum of what earlier
+            // blocks sent it; its node op IN → ReLU → dw runs when the block's turn comes, and the
+            // result feeds every later block through Aᵢ. The last block stays a raw sum (readout).
             var z = try ctx.sliceChannels(x, 0..<spec.blocks[0])
             var states = [z]
             var transformed: [Var] = []
-            var dwStart = 0
+            var start = 0
             for i in 0..<(spec.blocks.count - 1) {
-                let w = try ctx.sliceDepthwise(depthwise.weight.variable, dwStart..<(dwStart + spec.blocks[i]))
-                transformed.append(try ctx.depthwiseConv2d(ctx.relu(z), w, nil, stride: 1, padding: 1))
-                dwStart += spec.blocks[i]
-                let a = try ctx.conv2d(ctx.concatChannels(transformed), ctx.effective(adjacency[i]), nil)
-                z = try ctx.instanceNorm(a, gamma: nil, beta: nil)
+                let range = start..<(start + spec.blocks[i])
+                let w = try ctx.sliceDepthwise(depthwise.weight.variable, range)
+                let normed = try ctx.instanceNorm(z, gamma: ctx.slice1D(normWeight.variable, range),
+                                                  beta: ctx.slice1D(normBias.variable, range))
+                transformed.append(try ctx.depthwiseConv2d(ctx.relu(normed), w, nil, stride: 1, padding: 1))
+                start += spec.blocks[i]
+                z = try ctx.conv2d(ctx.concatChannels(transformed), ctx.effective(adjacency[i]), nil)
                 states.append(z)
             }
             return try ctx.concatChannels(states)
@@ -105,7 +118,7 @@ public final class DNWGraphModule: Module {
         }
     }
 
-    public var parameters: [Parameter] { depthwise.parameters + adjacency }
+    public var parameters: [Parameter] { depthwise.parameters + [normWeight, normBias] + adjacency }
 
     /// Kept edges (u → v) of the current masks, as (from channel, to channel, weight).
     public func edges() -> [(from: Int, to: Int, weight: Float)] {
@@ -138,6 +151,12 @@ extension Context {
         let r = try reshape(w, [1, w.shape[0], w.shape[2], w.shape[3]])
         let s = try sliceChannels(r, range)
         return try reshape(s, [range.count, 1, w.shape[2], w.shape[3]])
+    }
+
+    /// Elements `range` of a vector [C] (gradient flows back to the slice).
+    func slice1D(_ v: Var, _ range: Range<Int>) throws -> Var {
+        guard v.shape.count == 1, range.upperBound <= v.shape[0] else { throw SparseWireError.shape("slice1D: \(range) of \(v.shape)") }
+        return try reshape(sliceChannels(reshape(v, [1, v.shape[0], 1, 1]), range), [range.count])
     }
 }
 
