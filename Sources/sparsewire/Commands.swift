@@ -34,7 +34,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Training batch size.") var batchSize: Int?
     @Option(help: "Base learning rate.") var lr: Double?
     @Option(help: "Write JSON-lines metrics (one object per epoch) to this file.") var metrics: String?
-    @Option(name: .customLong("save-masks"), help: "Write the learned masks (JSON) to this file after training.") var saveMasks: String?
+    @Option(name: .customLong("save-masks"), help: "Write the learned masks after training: .safetensors gives torch-prune <layer>_orig/<layer>_mask pairs, any other name JSON.") var saveMasks: String?
     @Option(name: .customLong("save-checkpoint"), help: "Write a safetensors checkpoint (weights, masks, optimizer, config) after training.")
     var saveCheckpoint: String?
     @Option(help: "Resume from a checkpoint of the same config and train until --epochs (exact: same threads ⇒ bit-identical to an uninterrupted run).")

@@ -22,6 +22,36 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(t["b"]![0], 42)
     }
 
+    func testSafeTensorsBoolAndU8RoundTrip() throws {
+        let m = try Tensor(shape: [2, 2], values: [1, 0, 0, 1])
+        let u = try Tensor(shape: [3], values: [0, 1, 1])
+        let w = try Tensor(shape: [1], values: [0.5])
+        let data = try SafeTensors.encode(["m": m, "u": u, "w": w], metadata: [:], dtypes: ["m": .bool, "u": .u8])
+        let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        XCTAssertEqual(data.count, 8 + n + 4 + 3 + 4, "one byte per BOOL/U8 element")
+        let header = String(decoding: data[8..<(8 + n)], as: UTF8.self)
+        XCTAssertTrue(header.contains(#""m":{"data_offsets":[0,4],"dtype":"BOOL""#), header)
+        XCTAssertTrue(header.contains(#""dtype":"U8""#), header)
+        let (t, _) = try SafeTensors.decode(data, source: "mem")
+        XCTAssertEqual((0..<4).map { t["m"]![$0] }, [1, 0, 0, 1])
+        XCTAssertEqual((0..<3).map { t["u"]![$0] }, [0, 1, 1])
+        XCTAssertEqual(t["w"]![0], 0.5)
+    }
+
+    func testAtomicWriteReplacesAndLeavesNoTemporaryFile() throws {
+        let dir = NSTemporaryDirectory() + "sw-atomic-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AtomicFile.write(Data("old".utf8), to: dir + "/f")
+        try AtomicFile.write(Data("new".utf8), to: dir + "/f")
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/f"), Data("new".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["f"])
+        XCTAssertThrowsError(try AtomicFile.write(Data("x".utf8), to: dir + "/missing/f")) { e in
+            XCTAssertTrue("\(e)".contains("missing/f"), "\(e)")
+        }
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/f"), Data("new".utf8))
+    }
+
     func testSafeTensorsRejectsCorruptFiles() throws {
         func header(_ json: String, body: Int) -> Data {
             var d = Data()
@@ -38,7 +68,13 @@ final class CheckpointTests: XCTestCase {
             (header(#"{"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, body: 8), "a hole before tensor 'x'"),
             (header(#"{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, body: 8), "4 trailing bytes"),
             (header(#"{"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, body: 4), "bad dimension"),
-            (header(#"{"x": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}"#, body: 4), "only F32"),
+            (header(#"{"x": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}"#, body: 4), "reads F32, BOOL and U8"),
+            (header(#"{"x": {"dtype": "BOOL", "shape": [4], "data_offsets": [0, 16]}}"#, body: 16), "holds 16 bytes, shape [4] needs 4"),
+            (header(#"{"x": {"dtype": "U8", "shape": [2], "data_offsets": [0, 4]}}"#, body: 4), "shape [2] needs 2"),
+            ({ var d = header(#"{"x": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}"#, body: 0); d.append(contentsOf: [1, 2]); return d }(),
+             "holds byte 2 at element 1"),
+            (header(#"{"__metadata__": {"k": 1}}"#, body: 0), "metadata 'k' is not a string"),
+            (header(#"{"x": {"dtype": "F32", "shape": [1]}}"#, body: 4), "needs dtype, shape and two data_offsets"),
             (header(#"{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "y": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, body: 4), "overlaps"),
         ]
         for (data, needle) in cases {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Trainer checkpoints as safetensors: `param/<name>`, `buffer/<name>` (BN running stats), `mask/<layer>`, `scores/<layer>`,
+/// Trainer checkpoints as safetensors: `param/<name>`, `buffer/<name>` (BN running stats), `mask/<layer>` (BOOL), `scores/<layer>`,
 /// `policy/<layer>/<key>` (policy state), `optim/<slot>/<name>`; metadata holds the format,
 /// the policy, density, step counters, the RNG state and the resolved config as JSON.
 extension Trainer {
@@ -29,7 +29,9 @@ extension Trainer {
 
     public func save(to path: String) throws {
         let (t, m) = checkpointTensors()
-        try SafeTensors.write(t, metadata: m, to: path)
+        // Masks are 0/1: one byte each (BOOL), a quarter of F32's size.
+        let dtypes = Dictionary(uniqueKeysWithValues: masking.layers.map { ("mask/" + $0.name, SafeTensors.DType.bool) })
+        try SafeTensors.write(t, metadata: m, dtypes: dtypes, to: path)
     }
 
     /// Restores a checkpoint of the same network and policy. Everything is checked before

@@ -3,22 +3,30 @@ import Foundation
 /// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N,
 /// N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {k: v}},
 /// then the raw little-endian data. Offsets are relative to the data start; tensors tile the
-/// data without holes or overlaps. SparseWire reads and writes F32 tensors.
+/// data without holes or overlaps. SparseWire writes F32 tensors, and masks as BOOL or U8 (one
+/// byte per weight); it reads F32, BOOL (bytes 0 or 1 only) and U8 into Float tensors.
 public enum SafeTensors {
     /// Largest header accepted (the reference implementation's limit is 100 MB).
     static let maxHeader = 100_000_000
 
-    /// Serialises tensors (sorted by name) and string metadata.
-    public static func encode(_ tensors: [String: Tensor], metadata: [String: String]) throws -> Data {
+    /// Element types SparseWire reads and writes.
+    public enum DType: String, Sendable {
+        case f32 = "F32", u8 = "U8", bool = "BOOL"
+        var size: Int { self == .f32 ? 4 : 1 }
+    }
+
+    /// Serialises tensors (sorted by name) and string metadata. `dtypes` names the tensors stored
+    /// as BOOL or U8 (any non-zero value becomes 1); the others are F32.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String], dtypes: [String: DType] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         let names = tensors.keys.sorted()
         for name in names {
             guard name != "__metadata__", !name.isEmpty else { throw SparseWireError(.io, "safetensors: bad tensor name '\(name)'") }
-            let t = tensors[name]!
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]]
-            offset += 4 * t.count
+            let t = tensors[name]!, dt = dtypes[name] ?? .f32
+            header[name] = ["dtype": dt.rawValue, "shape": t.shape, "data_offsets": [offset, offset + dt.size * t.count]]
+            offset += dt.size * t.count
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces to align the data
@@ -27,7 +35,10 @@ public enum SafeTensors {
         out.append(json)
         for name in names {
             let t = tensors[name]!
-            out.append(Data(bytes: t.data, count: 4 * t.count))  // Float32 is little-endian here
+            switch dtypes[name] ?? .f32 {
+            case .f32: out.append(Data(bytes: t.data, count: 4 * t.count))  // Float32 is little-endian here
+            case .u8, .bool: out.append(contentsOf: (0..<t.count).map { t.data[$0] != 0 ? UInt8(1) : 0 })
+            }
         }
         return out
     }
@@ -61,7 +72,9 @@ public enum SafeTensors {
                   let shapeAny = e["shape"] as? [Any], let offAny = e["data_offsets"] as? [Any], offAny.count == 2 else {
                 throw bad("entry '\(name)' needs dtype, shape and two data_offsets")
             }
-            guard dtype == "F32" else { throw SparseWireError(.unsupported, "\(source): tensor '\(name)' has dtype \(dtype); only F32 is supported") }
+            guard let dt = DType(rawValue: dtype) else {
+                throw SparseWireError(.unsupported, "\(source): tensor '\(name)' has dtype \(dtype); SparseWire reads F32, BOOL and U8")
+            }
             let shape = try shapeAny.map { x -> Int in
                 guard let i = x as? Int, i >= 0, i < (1 << 40) else { throw bad("tensor '\(name)' has a bad dimension \(x)") }
                 return i
@@ -79,13 +92,19 @@ public enum SafeTensors {
             guard offs[0] <= offs[1], offs[1] <= bodyCount else {
                 throw bad("tensor '\(name)' data_offsets \(offs) outside the \(bodyCount)-byte data section")
             }
-            guard offs[1] - offs[0] == 4 * count else {
-                throw bad("tensor '\(name)' holds \(offs[1] - offs[0]) bytes, shape \(shape) needs \(4 * count)")
+            guard offs[1] - offs[0] == dt.size * count else {
+                throw bad("tensor '\(name)' holds \(offs[1] - offs[0]) bytes, shape \(shape) needs \(dt.size * count)")
             }
             let t = Tensor(shape: shape)
             if count > 0 {
-                data.withUnsafeBytes { raw in
-                    UnsafeMutableRawPointer(t.data).copyMemory(from: raw.baseAddress! + (body - data.startIndex) + offs[0], byteCount: 4 * count)
+                try data.withUnsafeBytes { raw in
+                    let src = raw.baseAddress! + (body - data.startIndex) + offs[0]
+                    if dt == .f32 { UnsafeMutableRawPointer(t.data).copyMemory(from: src, byteCount: 4 * count); return }
+                    let bytes = src.assumingMemoryBound(to: UInt8.self)
+                    for i in 0..<count {
+                        if dt == .bool, bytes[i] > 1 { throw bad("BOOL tensor '\(name)' holds byte \(bytes[i]) at element \(i)") }
+                        t.data[i] = Float(bytes[i])
+                    }
                 }
             }
             tensors[name] = t
@@ -101,12 +120,10 @@ public enum SafeTensors {
         return (tensors, metadata)
     }
 
-    /// Writes atomically (temporary file in the same directory, then rename).
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String], to path: String) throws {
-        let data = try encode(tensors, metadata: metadata)
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw SparseWireError(.io, "cannot write \(path): \(error.localizedDescription)")
-        }
+    /// Writes atomically: a temporary file in the same directory, fsync, rename over `path`,
+    /// fsync of the directory. A crash at any point leaves either the old file or the new one.
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String], dtypes: [String: DType] = [:], to path: String) throws {
+        try AtomicFile.write(try encode(tensors, metadata: metadata, dtypes: dtypes), to: path)
     }
 
     public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {

@@ -71,7 +71,7 @@ public enum ConfigSchema {
         .init("masking.distribution", .string, .string("auto"), "per-layer densities: uniform, erk, or auto (the policy's choice: erk for rigl/set/snfs)", allowed: ["auto"] + DensityDistribution.allCases.map(\.rawValue)),
         .init("masking.first_layer_dense", .bool, .bool(false), "leave the first maskable layer dense"),
         .init("masking.last_layer_dense", .bool, .bool(false), "leave the last maskable layer dense"),
-        .init("masking.save", .string, .string(""), "write the learned masks (JSON) to this file after training"),
+        .init("masking.save", .string, .string(""), "write the learned masks to this file after training (.safetensors: torch-prune <layer>_orig/_mask pairs; else JSON)"),
         .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
         .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
     ]
