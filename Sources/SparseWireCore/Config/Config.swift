@@ -14,7 +14,7 @@ public struct Config: Sendable, CustomStringConvertible {
     public init(yaml text: String, source: String = "config") throws {
         let loaded: Any?
         do {
-            loaded = try Yams.load(yaml: text)
+            loaded = try YAMLText.load(text)
         } catch {
             throw SparseWireError.config("\(source): not valid YAML/JSON: \(error)")
         }
@@ -58,7 +58,7 @@ public struct Config: Sendable, CustomStringConvertible {
     /// Sets `path` from command-line text such as "0.05", "true", "[300, 100]" or "conv4".
     public mutating func set(_ path: String, _ text: String) throws {
         let parsed: Any?
-        do { parsed = try Yams.load(yaml: text) } catch {
+        do { parsed = try YAMLText.load(text) } catch {
             throw SparseWireError.config("--set \(path)=\(text): value is not valid YAML: \(error)")
         }
         try set(path, value: ConfigValue.from(parsed ?? "", key: path), source: "--set")
@@ -92,10 +92,15 @@ public struct Config: Sendable, CustomStringConvertible {
         func bad() -> SparseWireError {
             SparseWireError.config("\(source): key '\(key.path)' expects \(key.type.rawValue), got '\(v)'")
         }
+        /// A whole Double as Int; 1e300 or infinity is an error, not a trap.
+        func exactInt(_ d: Double) throws -> Int {
+            guard let i = Int(exactly: d) else { throw SparseWireError.config("\(source): key '\(key.path)': \(d) is out of the integer range") }
+            return i
+        }
         switch (key.type, v) {
         case (.int, .int), (.double, .double), (.bool, .bool): return v
         case let (.double, .int(i)): return .double(Double(i))
-        case let (.int, .double(d)) where d.rounded() == d: return .int(Int(d))
+        case let (.int, .double(d)) where d.rounded() == d: return .int(try exactInt(d))
         case let (.string, .string(s)):
             if let allowed = key.allowed, !allowed.contains(s) {
                 throw SparseWireError.config("\(source): '\(s)' is not a valid \(key.path); choose one of \(allowed.joined(separator: ", "))")
@@ -105,7 +110,7 @@ public struct Config: Sendable, CustomStringConvertible {
         case let (.intList, .list(items)):
             return .list(try items.map { item -> ConfigValue in
                 if case .int = item { return item }
-                if case let .double(d) = item, d.rounded() == d { return .int(Int(d)) }
+                if case let .double(d) = item, d.rounded() == d { return .int(try exactInt(d)) }
                 throw bad()
             })
         case let (.intList, .int(i)): return .list([.int(i)])
@@ -169,7 +174,7 @@ public struct Config: Sendable, CustomStringConvertible {
     /// Parses a YAML/JSON mapping of policy options (empty text or `null`: no options).
     public static func parseOptions(_ text: String, source: String = "options") throws -> [String: ConfigValue] {
         let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch { throw SparseWireError.config("\(source): not valid YAML/JSON: \(error)") }
+        do { loaded = try YAMLText.load(text) } catch { throw SparseWireError.config("\(source): not valid YAML/JSON: \(error)") }
         guard let loaded else { return [:] }
         guard let m = loaded as? [String: Any] else { throw SparseWireError.config("\(source): must be a mapping of option: value") }
         var out: [String: ConfigValue] = [:]

@@ -27,7 +27,12 @@ public enum IDXReader {
             let o = 4 + 4 * d
             dims.append(Int(raw[o]) << 24 | Int(raw[o + 1]) << 16 | Int(raw[o + 2]) << 8 | Int(raw[o + 3]))
         }
-        let expected = dims.reduce(1, *)
+        var expected = 1
+        for d in dims {
+            let (c, o) = expected.multipliedReportingOverflow(by: d)
+            guard !o, c <= Int(UInt32.max) * 16 else { throw SparseWireError.data("\(path): header dimensions \(dims) are too large") }
+            expected = c
+        }
         let have = raw.count - headerSize
         guard have == expected else {
             throw SparseWireError.data("\(path): header says \(dims) = \(expected) bytes of data, file has \(have)"
