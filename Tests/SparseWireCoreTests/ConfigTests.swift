@@ -81,4 +81,20 @@ final class ConfigTests: XCTestCase {
         try c.apply(assignment: "policy_options.alpha=1")
         XCTAssertThrowsError(try PolicyRegistry.validate(c)) { XCTAssertTrue("\($0)".contains("alpha")) }
     }
+
+    /// Inputs the fuzzer (fuzz/run.sh) found crashing the process; now errors.
+    func testFuzzFindingsAreErrorsNotTraps() {
+        let cases: [(String, String)] = [
+            ("? [a, b]\n: 1\n", "is a sequence; keys must be plain names"),
+            ("model: {? {x: 1}: 2}\n", "is a mapping; keys must be plain names"),
+            ("epochs: 1e300\n", "out of the integer range"),
+            ("model: {hidden: [1e30]}\n", "out of the integer range"),
+            (String(repeating: "[", count: 100) + String(repeating: "]", count: 100), "nested deeper than 64 levels"),
+        ]
+        for (text, needle) in cases {
+            XCTAssertThrowsError(try Config(yaml: text, source: "fuzzed.yaml")) { e in
+                XCTAssertTrue("\(e)".contains(needle), "expected '\(needle)' in \(e)")
+            }
+        }
+    }
 }
