@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Reproduces the papers' trends on Fashion-MNIST on a 2-core machine, through the Python binding.
+
+Each experiment trains a list of configurations (scaled down so all five finish in minutes:
+subsets of the data, few epochs, narrower nets where said), prints a markdown table and draws a
+PNG plot. Results are appended to docs/results/<experiment>.jsonl (finished runs are skipped on a
+rerun, so an interrupted run resumes); the table goes to docs/results/<experiment>.md.
+
+    python3 experiments/reproduce.py                 # all five
+    python3 experiments/reproduce.py edge_popup_k rigl_set_static --seeds 0 1
+
+1 edge_popup_k     edge-popup accuracy vs k on Conv4, kaiming-normal vs signed-constant weights,
+                   dense-trained Conv4 as a line (Ramanujan et al., Fig. 2)
+2 edge_popup_width edge-popup (k = 0.5) vs width multiplier, dense at each width (Fig. 4)
+3 dnw_baselines    DNW vs random graph, no update rule, lottery one-shot, targeted dropout and
+                   L1 + anneal at one edge count (Wortsman et al., Table 3)
+4 rigl_set_static  RigL vs SET vs static random sparsity at densities 0.5 / 0.2 / 0.1 (Evci et al.)
+5 randwire_graphs  RandWire with ER vs BA vs WS graphs (Xie et al., Fig. 3)
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bindings" / "python"))
+import sparsewire as sw  # noqa: E402  (sets OPENBLAS_CORETYPE before the library loads)
+
+RESULTS = ROOT / "docs" / "results"
+
+CONV4 = dict(model={"name": "conv4"}, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0001},
+             schedule={"name": "cosine"}, batch_size=128, data={"train_limit": 12000, "test_limit": 2000})
+FC = dict(model={"name": "mlp", "hidden": [300, 100]}, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9,
+          "weight_decay": 0.0001}, schedule={"name": "cosine"}, batch_size=128, epochs=3)
+
+
+def merge(base, **over):
+    out = json.loads(json.dumps(base))
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def edge_popup(k, init, width=1.0, epochs=1):
+    return merge(CONV4, model={"name": "conv4", "width": width}, epochs=epochs, policy="edge-popup", density=k,
+                 policy_options={"weight_init": init, "scale_fan": init == "signed_constant"})
+
+
+def dense_conv4(width=1.0, epochs=1):
+    return merge(CONV4, model={"name": "conv4", "width": width}, epochs=epochs, optimizer={"lr": 0.01})
+
+
+EXPERIMENTS = {
+    "edge_popup_k": {
+        "title": "edge-popup on Conv4: accuracy vs k (fraction of weights kept), 12k train images, 1 epoch",
+        "x": "k", "series": "init",
+        "runs": [({"k": k, "init": init}, edge_popup(k, init)) for init in ("kaiming_normal", "signed_constant")
+                 for k in (0.1, 0.3, 0.5, 0.7, 0.9)] + [({"k": 1.0, "init": "dense (learned weights)"}, dense_conv4())],
+        "line": "dense (learned weights)",
+    },
+    "edge_popup_width": {
+        "title": "edge-popup (k = 0.5, signed constant) vs width multiplier on Conv4, dense at each width, 12k train images, 1 epoch",
+        "x": "width", "series": "method",
+        "runs": [({"width": w, "method": "edge-popup k=0.5"}, edge_popup(0.5, "signed_constant", width=w)) for w in (0.25, 0.5, 1.0)]
+        + [({"width": w, "method": "dense"}, dense_conv4(width=w)) for w in (0.25, 0.5, 1.0)],
+    },
+    "dnw_baselines": {
+        "title": "Discovering wirings at one edge count (10 % of FC 300-100 weights), 3 epochs",
+        "x": "policy", "series": None,
+        "runs": [({"policy": p}, merge(FC, policy=p, density=0.1)) for p in
+                 ("dnw", "random-static", "dnw-no-update", "lottery-one-shot", "targeted-dropout", "l1-anneal")]
+        + [({"policy": "dense"}, merge(FC, policy="dense"))],
+    },
+    "rigl_set_static": {
+        "title": "Dynamic sparse training on FC 300-100, 3 epochs: RigL vs SET vs static random mask",
+        "x": "density", "series": "policy",
+        "runs": [({"density": d, "policy": p}, merge(FC, policy=p, density=d, policy_options={"delta_t": 50} if p != "random-static" else {}))
+                 for p in ("rigl", "set", "random-static") for d in (0.5, 0.2, 0.1)],
+    },
+    "randwire_graphs": {
+        "title": "RandWire (C = 16, 2 stages of 32 nodes) with ER(0.2), BA(5), WS(4, 0.75) graphs, 20k train images, 1 epoch",
+        "x": "graph", "series": None,
+        "runs": [({"graph": name}, {"model": {"name": "randwire", "channels": 16, "stages": 2, "head": 128, "edge_drop": 0.1},
+                                    "graph": {"model": g, "n": 32, "k": 4, "p": p, "m": 5, "seed": 1},
+                                    "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.00005},
+                                    "schedule": {"name": "cosine"}, "loss": {"label_smoothing": 0.1}, "epochs": 1, "batch_size": 128,
+                                    "data": {"train_limit": 20000, "test_limit": 2000}})
+                 for name, g, p in (("ER(0.2)", "er", 0.2), ("BA(5)", "ba", 0.75), ("WS(4, 0.75)", "ws", 0.75))],
+    },
+}
+
+
+def run_one(cfg, seed, threads):
+    cfg = merge(cfg, seed=seed, threads=threads)
+    t0 = time.time()
+    with sw.Engine(cfg) as e:
+        last = e.fit(progress=False)[-1]
+        counts = e.parameter_counts()
+    return {"test_accuracy": last["test_accuracy"], "train_loss": last["train_loss"], "params_kept": counts["kept"],
+            "params_total": counts["total"], "seconds": round(time.time() - t0, 1)}
+
+
+def table(name, exp, rows):
+    keys = [k for k in rows[0]["label"]]
+    lines = [f"### {exp['title']}", "", "| " + " | ".join(keys) + " | test accuracy (mean) | per seed | kept / total params |",
+             "|" + "---|" * (len(keys) + 3)]
+    for label, group in grouped(rows):
+        accs = [r["test_accuracy"] for r in group]
+        lines.append("| " + " | ".join(str(label[k]) for k in keys) + f" | {100 * statistics.mean(accs):.2f} % | "
+                     + ", ".join(f"{100 * a:.2f}" for a in accs) + f" | {group[0]['params_kept']:,} / {group[0]['params_total']:,} |")
+    return "\n".join(lines)
+
+
+def grouped(rows):
+    out = {}
+    for r in rows:
+        out.setdefault(json.dumps(r["label"], sort_keys=True), []).append(r)
+    return [(json.loads(k), v) for k, v in out.items()]
+
+
+def plot(name, exp, rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    groups = grouped(rows)
+    x, series = exp["x"], exp["series"]
+    if series is None:  # bar chart over categories
+        labels = [str(l[x]) for l, _ in groups]
+        means = [100 * statistics.mean(r["test_accuracy"] for r in g) for _, g in groups]
+        errs = [100 * statistics.pstdev([r["test_accuracy"] for r in g]) for _, g in groups]
+        ax.bar(labels, means, yerr=errs, color="#4c72b0")
+        ax.set_ylim(min(means) - 5, min(100, max(means) + 2))
+        ax.tick_params(axis="x", rotation=20)
+    else:
+        for s in sorted({l[series] for l, _ in groups}):
+            pts = sorted((l[x], 100 * statistics.mean(r["test_accuracy"] for r in g)) for l, g in groups if l[series] == s)
+            if exp.get("line") == s:
+                ax.axhline(pts[0][1], color="k", ls="--", label=s)
+            else:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=s)
+        ax.set_xlabel(x)
+        ax.legend()
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(exp["title"], fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("experiments", nargs="*", choices=[[], *EXPERIMENTS], default=[])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in args.experiments or list(EXPERIMENTS):
+        exp = EXPERIMENTS[name]
+        out = RESULTS / f"{name}.jsonl"
+        done = [json.loads(l) for l in out.read_text().splitlines()] if out.exists() else []
+        have = {(json.dumps(r["label"], sort_keys=True), r["seed"]) for r in done}
+        for label, cfg in exp["runs"]:
+            for seed in args.seeds:
+                if (json.dumps(label, sort_keys=True), seed) in have:
+                    continue
+                print(f"{name}: {label} seed {seed} ...", file=sys.stderr, flush=True)
+                r = {"label": label, "seed": seed, "config": cfg, **run_one(cfg, seed, args.threads)}
+                print(f"  {100 * r['test_accuracy']:.2f} % in {r['seconds']} s", file=sys.stderr, flush=True)
+                with out.open("a") as f:
+                    f.write(json.dumps(r) + "\n")
+                done.append(r)
+        rows = [r for r in done if r["seed"] in args.seeds]
+        md = table(name, exp, rows)
+        cmd = "python3 experiments/reproduce.py " + name + " --seeds " + " ".join(map(str, args.seeds))
+        (RESULTS / f"{name}.md").write_text(md + f"\n\nMade by `{cmd}`; raw runs in `{name}.jsonl`, plot `{name}.png`.\n")
+        plot(name, exp, rows, RESULTS / f"{name}.png")
+        print(md + "\n")
+
+
+if __name__ == "__main__":
+    main()
