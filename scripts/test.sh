@@ -13,9 +13,10 @@ status=${PIPESTATUS[0]}
 if [ "$status" != 0 ]; then
   echo "swift test failed (exit $status); last lines:"; tail -40 "$log"; exit "$status"
 fi
-python3 -m pytest -q -rs tests_cli bindings/python/tests
-pytest_status=$?
 # Short fuzzing run (the full one: fuzz/run.sh 100000, docs/FUZZING.md).
 fuzz/run.sh 3000 "${FUZZ_SEED:-$(date +%j)}" | grep -v "^  [0-9]*×"
 fuzz_status=${PIPESTATUS[0]}
-[ "$pytest_status" = 0 ] && [ "$fuzz_status" = 0 ]
+# pytest last, so its summary line closes the output.
+python3 -m pytest -q -rs tests_cli bindings/python/tests
+pytest_status=$?
+[ "$fuzz_status" = 0 ] && [ "$pytest_status" = 0 ]
