@@ -83,6 +83,9 @@ func corpus() throws -> (seeds: [[UInt8]], dictionary: [String]) {
     }
 }
 
+/// A valid 3-label IDX file, the partner of every fuzzed image file in `loadPair`.
+let labelsPath = writeFile(idx([3]) { UInt8($0) }, "labels.idx")
+
 /// Feeds one input to the target; true when it was accepted.
 func feed(_ input: [UInt8]) throws -> Bool {
     switch target {
@@ -95,7 +98,7 @@ func feed(_ input: [UInt8]) throws -> Bool {
         let path = writeFile(input, "input.idx")
         _ = try IDXReader.read(path)
         // as the image file of a pair, with a label file of matching length when it parses
-        _ = try IDXReader.loadPair(images: path, labels: writeFile(idx([3]) { UInt8($0) }, "labels.idx"), name: "fuzz")
+        _ = try IDXReader.loadPair(images: path, labels: labelsPath, name: "fuzz")
         return true
     case "cifar":
         _ = try CIFAR10Reader.readBatch(writeFile(input, "batch.bin"))
