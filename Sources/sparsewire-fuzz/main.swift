@@ -95,10 +95,8 @@ func feed(_ input: [UInt8]) throws -> Bool {
         _ = cfg.resolved.count
         return true
     case "idx":
-        let path = writeFile(input, "input.idx")
-        _ = try IDXReader.read(path)
-        // as the image file of a pair, with a label file of matching length when it parses
-        _ = try IDXReader.loadPair(images: path, labels: labelsPath, name: "fuzz")
+        // as the image file of a pair (loadPair reads it with IDXReader.read, then checks the pair)
+        _ = try IDXReader.loadPair(images: writeFile(input, "input.idx"), labels: labelsPath, name: "fuzz")
         return true
     case "cifar":
         _ = try CIFAR10Reader.readBatch(writeFile(input, "batch.bin"))
