@@ -115,6 +115,19 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual((0..<before.count).map { before[$0] }, (0..<before.count).map { b.network.parameters[0].value[$0] })
     }
 
+    func testBadPolicyRNGMetadataIsRefused() throws {
+        let a = try trainer("model: {name: mlp, hidden: [16]}\nepochs: 1\npolicy: supermask")
+        var (t, m) = a.checkpointTensors()
+        m["policy_rng"] = "1,2,3"
+        let path = NSTemporaryDirectory() + "sw-ckpt3-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafeTensors.write(t, metadata: m, to: path)
+        XCTAssertThrowsError(try a.load(from: path)) { e in XCTAssertTrue("\(e)".contains("bad policy_rng metadata"), "\(e)") }
+        m["policy_rng"] = nil  // older checkpoints have none: accepted
+        try SafeTensors.write(t, metadata: m, to: path)
+        XCTAssertNoThrow(try a.load(from: path))
+    }
+
     func testSwitchPolicyKeepsWeightsAndFailsAtomically() throws {
         let t = try trainer("model: {name: mlp, hidden: [16]}\noptimizer: {lr: 0.1}\nepochs: 2\nbatch_size: 32")
         try t.trainEpoch()

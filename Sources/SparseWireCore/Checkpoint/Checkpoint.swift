@@ -50,7 +50,9 @@ extension Trainer {
         }
         let rngWords = (meta["rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }
         guard rngWords.count == 4 else { throw SparseWireError(.data, "\(path): missing or bad rng metadata") }
-        let policyRNG = (meta["policy_rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }
+        // policy_rng is absent from checkpoints older than exact resume; present, it must be whole.
+        let policyRNG = meta["policy_rng"].map { $0.split(separator: ",").compactMap { UInt64($0) } }
+        if let policyRNG, policyRNG.count != 4 { throw SparseWireError(.data, "\(path): bad policy_rng metadata") }
         var targets: [(Tensor, Tensor)] = []
         var expected = Set<String>()
         func want(_ key: String, _ dst: Tensor) throws {
@@ -79,7 +81,7 @@ extension Trainer {
         for (l, k, v) in policyState { l.state[k] = v }
         globalStep = step; epochsDone = epochs
         rng.state = rngWords
-        if policyRNG.count == 4 { masking.context.rng.state = policyRNG }
+        if let policyRNG { masking.context.rng.state = policyRNG }
         skippedSteps = meta["skipped_steps"].flatMap(Int.init) ?? 0
         history = []
     }
