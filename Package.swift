@@ -36,9 +36,12 @@ let package = Package(
         ),
         // Publishes Include/sparsewire.h and Include/sparsewire_plugin.h as a Clang module.
         .target(name: "CSparseWire", path: "Sources/CSparseWire"),
+        // Hot elementwise and sparse kernels in C, each built for AVX2+FMA and for baseline
+        // x86-64 and picked at load time (docs/BENCHMARKS.md).
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "SparseWireCore",
-            dependencies: ["COpenBLAS", "CZlib", "CSparseWire", .product(name: "Yams", package: "Yams")],
+            dependencies: ["COpenBLAS", "CZlib", "CSparseWire", "CKernels", .product(name: "Yams", package: "Yams")],
             path: "Sources/SparseWireCore",
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),

@@ -17,6 +17,41 @@ final class TopKTests: XCTestCase {
             XCTAssertEqual(m.array.filter { $0 != 0 }.count, k)
         }
     }
+
+    /// Radix select against a sort, on signed values spread over many exponents (so every
+    /// histogram round matters), by value and by magnitude, over one and several segments, with
+    /// one reused workspace.
+    func testRadixSelectMatchesSortOnSignedValuesMagnitudesAndSegments() {
+        var rng = RNG(seed: 7)
+        let ws = TopK.Workspace()
+        for trial in 0..<60 {
+            let n = 1 + rng.int(below: trial < 30 ? 400 : 40_000)
+            var vals: [Float] = (0..<n).map { _ in
+                switch rng.int(below: 4) {
+                case 0: return Float(rng.int(below: 7)) - 3              // ties, both signs, ±0 below
+                case 1: return rng.normal() * 1e-6
+                case 2: return rng.normal() * 1e4
+                default: return rng.normal()
+                }
+            }
+            if n > 2 { vals[0] = -0.0; vals[1] = 0.0 }
+            let k = rng.int(below: n + 1)
+            let magnitude = trial % 2 == 1
+            let rank: (Float) -> Float = { magnitude ? abs($0) : ($0 == 0 ? 0 : $0) }
+            let reference = Set((0..<n).sorted { rank(vals[$0]) != rank(vals[$1]) ? rank(vals[$0]) > rank(vals[$1]) : $0 < $1 }.prefix(k))
+            var mask = [Float](repeating: -1, count: n)
+            let cut = rng.int(below: n + 1)  // split in two segments: ties go to the first one first
+            vals.withUnsafeBufferPointer { v in
+                mask.withUnsafeMutableBufferPointer { m in
+                    let segs = [TopK.Segment(values: v.baseAddress!, mask: m.baseAddress!, count: cut),
+                                TopK.Segment(values: v.baseAddress! + cut, mask: m.baseAddress! + cut, count: n - cut)]
+                    TopK.select(segs, k: k, order: magnitude ? .magnitude : .value, workspace: ws)
+                }
+            }
+            XCTAssertEqual(Set((0..<n).filter { mask[$0] == 1 }), reference, "trial \(trial) n \(n) k \(k)")
+            XCTAssertTrue(mask.allSatisfy { $0 == 0 || $0 == 1 }, "every entry written")
+        }
+    }
 }
 
 final class DensityAllocationTests: XCTestCase {

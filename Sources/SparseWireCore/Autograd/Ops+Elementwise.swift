@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Context {
@@ -6,11 +7,11 @@ extension Context {
         let n = x.value.count
         let out = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data
-        for i in 0..<n { op[i] = xp[i] > 0 ? xp[i] : 0 }
+        Parallel.forEachChunk(n) { lo, hi in swk_relu(xp + lo, op + lo, hi - lo) }
         return node(out, [x]) { g in
             let dx = Tensor(uninitialized: x.shape)
             let gp = g.data, dp = dx.data
-            for i in 0..<n { dp[i] = op[i] > 0 ? gp[i] : 0 }
+            Parallel.forEachChunk(n) { lo, hi in swk_relu_backward(op + lo, gp + lo, dp + lo, hi - lo) }
             x.accumulate(dx)
         }
     }

@@ -1,3 +1,5 @@
+import CKernels
+
 extension Context {
     private func poolGeometry(_ x: Var, kernel: Int, stride: Int, padding: Int, op: String) throws -> (Int, Int, Int, Int, Int, Int) {
         guard x.shape.count == 4 else { throw SparseWireError.shape("\(op): input must be [N, C, H, W], got \(x.shape)") }
@@ -16,6 +18,9 @@ extension Context {
     public func maxPool2d(_ x: Var, kernel: Int, stride: Int? = nil, padding: Int = 0) throws -> Var {
         let s = stride ?? kernel
         let (planes, h, w, oh, ow, _) = try poolGeometry(x, kernel: kernel, stride: s, padding: padding, op: "max_pool2d")
+        if kernel == 2 && s == 2 && padding == 0 && x.value.count < Int(Int32.max) {
+            return maxPool2x2(x, planes: planes, h: h, w: w)
+        }
         let out = Tensor(uninitialized: [x.shape[0], x.shape[1], oh, ow])
         var argmax = [Int32](repeating: 0, count: out.count)
         let xp = x.value.data, op = out.data
@@ -46,6 +51,30 @@ extension Context {
             let per = oh * ow
             for pl in 0..<planes {
                 for i in 0..<per { dp[pl * h * w + Int(argmax[pl * per + i])] += gp[pl * per + i] }
+            }
+            x.accumulate(dx)
+        }
+    }
+
+    /// The common 2×2/2 case: vectorised C kernel, planes split over the threads.
+    private func maxPool2x2(_ x: Var, planes: Int, h: Int, w: Int) -> Var {
+        let oh = h / 2, ow = w / 2
+        let out = Tensor(uninitialized: [x.shape[0], x.shape[1], oh, ow])
+        let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: max(out.count, 1))
+        let holder = ScratchOwner(argmax)
+        let xp = x.value.data, op = out.data
+        let per = oh * ow, grain = max(1, (1 << 15) / max(h * w, 1))
+        Parallel.forEachChunk(planes, grain: grain) { lo, hi in
+            swk_maxpool2x2(xp + lo * h * w, hi - lo, h, w, op + lo * per, argmax + lo * per)
+            // The kernel writes indices relative to its first plane.
+            let shift = Int32(lo * h * w)
+            if shift != 0 { for i in (lo * per)..<(hi * per) { argmax[i] += shift } }
+        }
+        return node(out, [x]) { g in
+            let dx = Tensor(shape: x.shape)
+            let gp = g.data, dp = dx.data
+            Parallel.forEachChunk(planes, grain: grain) { lo, hi in
+                for i in (lo * per)..<(hi * per) { dp[Int(holder.pointer[i])] += gp[i] }
             }
             x.accumulate(dx)
         }

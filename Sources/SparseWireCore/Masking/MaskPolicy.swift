@@ -70,9 +70,13 @@ public final class PolicyContext {
         self.rng = rng; self.density = density; self.scope = scope
     }
 
+    /// Scratch reused by every selection of this policy (no allocation per step).
+    let topKWorkspace = TopK.Workspace()
+
     /// Writes top-k masks from a per-layer criterion, per layer or globally as `scope` says.
-    public func selectTopK(_ layers: [MaskedLayer], criterion: (MaskedLayer) -> Tensor) {
-        MaskSelection.apply(layers, scope: scope, criterion: criterion)
+    /// `order: .magnitude` ranks |criterion| without materialising it.
+    public func selectTopK(_ layers: [MaskedLayer], order: TopK.Order = .value, criterion: (MaskedLayer) -> Tensor) {
+        MaskSelection.apply(layers, scope: scope, order: order, workspace: topKWorkspace, criterion: criterion)
     }
 }
 
@@ -115,29 +119,19 @@ extension MaskPolicy {
 
 /// Top-k mask writing shared by the policies.
 public enum MaskSelection {
-    public static func apply(_ layers: [MaskedLayer], scope: MaskScope, criterion: (MaskedLayer) -> Tensor) {
-        switch scope {
-        case .layer:
-            for l in layers {
-                let c = criterion(l)
-                TopK.mask(c.data, count: c.count, k: l.keepCount, into: l.mask.data)
-            }
-        case .global:
-            let total = layers.reduce(0) { $0 + $1.count }
-            let keep = layers.reduce(0) { $0 + $1.keepCount }
-            let all = Tensor(uninitialized: [total])
-            var o = 0
-            for l in layers {
-                let c = criterion(l)
-                (all.data + o).update(from: c.data, count: c.count)
-                o += c.count
-            }
-            let m = Tensor(uninitialized: [total])
-            TopK.mask(all.data, count: total, k: keep, into: m.data)
-            o = 0
-            for l in layers {
-                l.mask.data.update(from: m.data + o, count: l.count)
-                o += l.count
+    public static func apply(_ layers: [MaskedLayer], scope: MaskScope, order: TopK.Order = .value,
+                             workspace: TopK.Workspace? = nil, criterion: (MaskedLayer) -> Tensor) {
+        // The criterion tensors stay alive (they may be temporaries) until the masks are written.
+        let criteria = layers.map(criterion)
+        let segments = zip(layers, criteria).map { l, c in
+            TopK.Segment(values: c.data, mask: l.mask.data, count: Swift.min(c.count, l.count))
+        }
+        withExtendedLifetime(criteria) {
+            switch scope {
+            case .layer:
+                for (l, seg) in zip(layers, segments) { TopK.select([seg], k: l.keepCount, order: order, workspace: workspace) }
+            case .global:
+                TopK.select(segments, k: layers.reduce(0) { $0 + $1.keepCount }, order: order, workspace: workspace)
             }
         }
     }

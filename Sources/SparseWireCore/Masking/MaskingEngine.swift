@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Binds a mask policy to a network: chooses the masked layers, allocates densities, installs
@@ -71,7 +72,7 @@ public final class MaskingEngine {
         let w = p.value, m = layer.mask, n = p.count
         let out = Tensor(uninitialized: p.shape)
         let wp = w.data, mp = m.data, op = out.data
-        for i in 0..<n { op[i] = wp[i] * mp[i] }
+        Parallel.forEachChunk(n) { lo, hi in swk_mul(wp + lo, mp + lo, op + lo, hi - lo) }
         let routing = policy.routing
         let input: Var
         switch routing {
@@ -91,24 +92,18 @@ public final class MaskingEngine {
             case .none, .straightThrough:
                 input.accumulate(g, owned: false)
             case .maskedWeights:
-                let d = Tensor(uninitialized: p.shape)
-                for i in 0..<n { d.data[i] = gp[i] * mp[i] }
+                let d = Tensor(uninitialized: p.shape), dp = d.data
+                Parallel.forEachChunk(n) { lo, hi in swk_mul(gp + lo, mp + lo, dp + lo, hi - lo) }
                 input.accumulate(d)
             case let .scores(absolute):
                 let sp = input.value.data
-                let d = Tensor(uninitialized: p.shape)
-                for i in 0..<n {
-                    let v = gp[i] * wp[i]
-                    d.data[i] = absolute ? (sp[i] < 0 ? -v : v) : v
-                }
+                let d = Tensor(uninitialized: p.shape), dp = d.data
+                Parallel.forEachChunk(n) { lo, hi in swk_scores_grad(gp + lo, wp + lo, sp + lo, dp + lo, hi - lo, absolute ? 1 : 0) }
                 input.accumulate(d)
             case .sigmoidScores:
                 let sp = input.value.data
-                let d = Tensor(uninitialized: p.shape)
-                for i in 0..<n {
-                    let sg = 1 / (1 + expf(-sp[i]))
-                    d.data[i] = gp[i] * wp[i] * sg * (1 - sg)
-                }
+                let d = Tensor(uninitialized: p.shape), dp = d.data
+                Parallel.forEachChunk(n) { lo, hi in swk_sigmoid_scores_grad(gp + lo, wp + lo, sp + lo, dp + lo, hi - lo) }
                 input.accumulate(d)
             }
         }

@@ -94,3 +94,10 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 }
 
 import Foundation
+
+/// Owns raw scratch memory captured by a backward closure; freed with the tape.
+final class ScratchOwner<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
+}

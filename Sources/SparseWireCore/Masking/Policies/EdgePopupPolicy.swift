@@ -40,6 +40,6 @@ final class EdgePopupPolicy: MaskPolicy {
     func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws { select(layers, ctx) }
 
     private func select(_ layers: [MaskedLayer], _ ctx: PolicyContext) {
-        ctx.selectTopK(layers) { absolute($0.scores!.value) }
+        ctx.selectTopK(layers, order: .magnitude) { $0.scores!.value }
     }
 }

@@ -140,7 +140,7 @@ final class LotteryOneShotPolicy: MaskPolicy {
 
     func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
         guard !pruned, step.training, step.step >= pruneStep(step) else { return }
-        ctx.selectTopK(layers) { absolute($0.weight) }
+        ctx.selectTopK(layers, order: .magnitude) { $0.weight }
         for l in layers {
             l.weight.data.update(from: l.state["initial"]!.data, count: l.count)
             ctx.optimizer?.resetState(of: l.parameter, indices: Array(0..<l.count))
@@ -167,8 +167,8 @@ final class L1AnnealPolicy: MaskPolicy {
 
     func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
         for l in layers {
-            let c = absolute(l.weight)
-            TopK.mask(c.data, count: l.count, k: step.training ? keptCount(l, step) : l.keepCount, into: l.mask.data)
+            TopK.mask(l.weight.data, count: l.count, k: step.training ? keptCount(l, step) : l.keepCount, into: l.mask.data,
+                      order: .magnitude, workspace: ctx.topKWorkspace)
         }
     }
 

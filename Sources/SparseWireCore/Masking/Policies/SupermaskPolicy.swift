@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Bernoulli supermask (Zhou et al. 2019, "Deconstructing lottery tickets").
@@ -67,13 +68,13 @@ final class SupermaskPolicy: MaskPolicy {
         }
     }
 
+    /// m ~ Bernoulli(σ(s)), vectorised: each element's uniform is a hash of (a per-layer key
+    /// drawn from the policy's RNG, its index), so the draw does not depend on the thread split.
     private func sample(_ layers: [MaskedLayer], _ ctx: PolicyContext) {
         for l in layers {
             let s = l.scores!.value.data, m = l.mask.data
-            for i in 0..<l.count {
-                let p = 1 / (1 + expf(-s[i]))
-                m[i] = ctx.rng.uniform() < p ? 1 : 0
-            }
+            let key = ctx.rng.next()
+            Parallel.forEachChunk(l.count) { lo, hi in _ = swk_bernoulli_sigmoid(s + lo, m + lo, hi - lo, key, lo) }
             scale(l)
         }
     }
@@ -82,8 +83,7 @@ final class SupermaskPolicy: MaskPolicy {
     private func scale(_ l: MaskedLayer) {
         guard dynamicScaling else { return }
         let m = l.mask.data
-        var ones = 0
-        for i in 0..<l.count where m[i] != 0 { ones += 1 }
+        let ones = swk_count_nonzero(m, l.count)
         guard ones > 0 else { return }
         let f = Float(l.count) / Float(ones)
         for i in 0..<l.count where m[i] != 0 { m[i] = f }

@@ -16,7 +16,7 @@ final class DNWPolicy: MaskPolicy {
     func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws { select(layers, ctx) }
 
     private func select(_ layers: [MaskedLayer], _ ctx: PolicyContext) {
-        ctx.selectTopK(layers) { absolute($0.weight) }
+        ctx.selectTopK(layers, order: .magnitude) { $0.weight }
     }
 }
 
@@ -42,7 +42,7 @@ final class TargetedDropoutPolicy: MaskPolicy {
     var routing: GradientRouting { .maskedWeights }
 
     func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
-        ctx.selectTopK(layers) { absolute($0.weight) }
+        ctx.selectTopK(layers, order: .magnitude) { $0.weight }
         for l in layers {
             let m = l.mask.data
             for i in 0..<l.count where m[i] == 0 { m[i] = ctx.rng.uniform() < rho ? 0 : 1 }
@@ -50,6 +50,6 @@ final class TargetedDropoutPolicy: MaskPolicy {
     }
 
     func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
-        ctx.selectTopK(layers) { absolute($0.weight) }
+        ctx.selectTopK(layers, order: .magnitude) { $0.weight }
     }
 }

@@ -1,0 +1,38 @@
+/* Internal compute kernels of SparseWireCore (not part of the public C ABI in Include/).
+ * Each is compiled twice (Haswell AVX2+FMA and generic x86-64) and picked at load time
+ * by the CPU (GNU ifunc through target_clones), so the package runs on any x86-64. */
+#ifndef SW_KERNELS_H
+#define SW_KERNELS_H
+#include <stdint.h>
+
+/* y = max(x, 0) */
+void swk_relu(const float *x, float *y, long n);
+/* dx = y > 0 ? g : 0  (y: the ReLU's output) */
+void swk_relu_backward(const float *y, const float *g, float *dx, long n);
+/* out = a * b */
+void swk_mul(const float *a, const float *b, float *out, long n);
+/* d = g * w, negated where s < 0 when `sign_of_s` (edge-popup's straight-through) */
+void swk_scores_grad(const float *g, const float *w, const float *s, float *d, long n, int sign_of_s);
+/* d = g * w * σ(s)(1 − σ(s))  (the supermask's straight-through sigmoid) */
+void swk_sigmoid_scores_grad(const float *g, const float *w, const float *s, float *d, long n);
+/* m[i] = u_i < σ(s[i]) ? 1 : 0 with u_i a counter-based uniform of (key, offset + i): the draw
+ * of an element does not depend on how the array is split. Returns the number of ones. */
+long swk_bernoulli_sigmoid(const float *s, float *m, long n, uint64_t key, long offset);
+/* 1 when the AVX2+FMA builds of the kernels run on this CPU. */
+int swk_has_avx2(void);
+/* Number of non-zero entries. */
+long swk_count_nonzero(const float *x, long n);
+/* out = max(a, b) elementwise over 2x2 windows: NCHW max-pool, kernel 2 stride 2, no padding.
+ * `arg` receives the flat input index of each maximum (first one on ties). planes = N·C. */
+void swk_maxpool2x2(const float *x, long planes, long h, long w, float *out, int32_t *arg);
+
+/* Sparse rows times dense: for r in [r0, r1):
+ *   out[r·ldo + i] = bias_r + Σ_{e in rowptr[r]..rowptr[r+1]} val[e] · base[offs[e] + i],  i < len.
+ * A masked conv (stride 1) runs it on the zero-padded input planes; im2col columns also work. */
+void swk_csr_rows(const int32_t *rowptr, const int64_t *offs, const float *val, long r0, long r1,
+                  const float *base, long len, float *out, long ldo, const float *bias);
+/* Masked linear: y[n·ldy + r] = bias_r + Σ_e val[e] · x[n·ldx + col[e]] for n < nb, r < rows.
+ * scratch holds cols·32 floats (a transposed block of 32 samples). */
+void swk_csr_linear(const int32_t *rowptr, const int32_t *col, const float *val, long rows, long cols,
+                    const float *x, long ldx, long nb, float *y, long ldy, const float *bias, float *scratch);
+#endif

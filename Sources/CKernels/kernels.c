@@ -1,0 +1,108 @@
+#include "sw_kernels.h"
+#include <string.h>
+
+/* Each kernel is built twice, for AVX2+FMA and for baseline x86-64, and the public entry point
+ * calls the AVX2 build when the CPU has AVX2 and FMA (checked once). Selection by CPU feature,
+ * not by CPU model, so AMD and Intel both get the fast path. */
+
+/* e^x for x in about [-87, 88] (clamped), relative error ~2e-7: 2^round(x·log2 e) times a
+ * degree-6 Taylor polynomial of e^r, |r| ≤ ln2/2. Branch-free, so loops over it vectorise. */
+static inline float fast_exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float t = x * 1.44269504088896341f;
+    float k = __builtin_rintf(t);
+    float r = x - k * 0.693145751953125f - k * 1.42860682030941723212e-6f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    int32_t e = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &e, 4);
+    return p * scale;
+}
+
+static inline float sigmoidf_fast(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+
+/* lowbias32 (Wellons): a well-mixed 32-bit hash. */
+static inline uint32_t mix32(uint32_t x) {
+    x ^= x >> 16; x *= 0x7feb352dU;
+    x ^= x >> 15; x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+
+#define KN(name) name##_avx2
+#if defined(__x86_64__)
+#define KATTR __attribute__((target("avx2,fma")))
+#else
+#define KATTR
+#endif
+#include "kernels_impl.h"
+#undef KN
+#undef KATTR
+#define KN(name) name##_base
+#define KATTR
+#include "kernels_impl.h"
+#undef KN
+#undef KATTR
+
+static int use_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+        cached = 0;
+#endif
+    }
+    return cached;
+}
+
+int swk_has_avx2(void) { return use_avx2(); }
+
+void swk_relu(const float *restrict x, float *restrict y, long n) {
+    use_avx2() ? swk_relu_avx2(x, y, n) : swk_relu_base(x, y, n);
+}
+
+void swk_relu_backward(const float *restrict y, const float *restrict g, float *restrict dx, long n) {
+    use_avx2() ? swk_relu_backward_avx2(y, g, dx, n) : swk_relu_backward_base(y, g, dx, n);
+}
+
+void swk_mul(const float *restrict a, const float *restrict b, float *restrict out, long n) {
+    use_avx2() ? swk_mul_avx2(a, b, out, n) : swk_mul_base(a, b, out, n);
+}
+
+void swk_scores_grad(const float *restrict g, const float *restrict w, const float *restrict s,
+                            float *restrict d, long n, int sign_of_s) {
+    use_avx2() ? swk_scores_grad_avx2(g, w, s, d, n, sign_of_s) : swk_scores_grad_base(g, w, s, d, n, sign_of_s);
+}
+
+void swk_sigmoid_scores_grad(const float *restrict g, const float *restrict w, const float *restrict s,
+                                    float *restrict d, long n) {
+    use_avx2() ? swk_sigmoid_scores_grad_avx2(g, w, s, d, n) : swk_sigmoid_scores_grad_base(g, w, s, d, n);
+}
+
+long swk_bernoulli_sigmoid(const float *restrict s, float *restrict m, long n, uint64_t key, long offset) {
+    return use_avx2() ? swk_bernoulli_sigmoid_avx2(s, m, n, key, offset) : swk_bernoulli_sigmoid_base(s, m, n, key, offset);
+}
+
+long swk_count_nonzero(const float *restrict x, long n) {
+    return use_avx2() ? swk_count_nonzero_avx2(x, n) : swk_count_nonzero_base(x, n);
+}
+
+void swk_maxpool2x2(const float *restrict x, long planes, long h, long w, float *restrict out, int32_t *restrict arg) {
+    use_avx2() ? swk_maxpool2x2_avx2(x, planes, h, w, out, arg) : swk_maxpool2x2_base(x, planes, h, w, out, arg);
+}
+
+void swk_csr_rows(const int32_t *restrict rowptr, const int64_t *restrict offs, const float *restrict val,
+                         long r0, long r1, const float *restrict base, long len, float *restrict out, long ldo,
+                         const float *restrict bias) {
+    use_avx2() ? swk_csr_rows_avx2(rowptr, offs, val, r0, r1, base, len, out, ldo, bias) : swk_csr_rows_base(rowptr, offs, val, r0, r1, base, len, out, ldo, bias);
+}
+
+void swk_csr_linear(const int32_t *restrict rowptr, const int32_t *restrict col, const float *restrict val,
+                           long rows, long cols, const float *restrict x, long ldx, long nb, float *restrict y, long ldy,
+                           const float *restrict bias, float *restrict scratch) {
+    use_avx2() ? swk_csr_linear_avx2(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch) : swk_csr_linear_base(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch);
+}
+

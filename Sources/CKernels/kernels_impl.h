@@ -1,0 +1,121 @@
+/* Kernel bodies, included twice by kernels.c: once built for AVX2+FMA (KN adds _avx2) and
+ * once for baseline x86-64 (KN adds _base). Helpers are `static inline` and take the target of
+ * the function they are inlined into. */
+KATTR void KN(swk_relu)(const float *restrict x, float *restrict y, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+KATTR void KN(swk_relu_backward)(const float *restrict y, const float *restrict g, float *restrict dx, long n) {
+    for (long i = 0; i < n; i++) dx[i] = y[i] > 0 ? g[i] : 0;
+}
+
+KATTR void KN(swk_mul)(const float *restrict a, const float *restrict b, float *restrict out, long n) {
+    for (long i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
+KATTR void KN(swk_scores_grad)(const float *restrict g, const float *restrict w, const float *restrict s,
+                            float *restrict d, long n, int sign_of_s) {
+    if (sign_of_s) {
+        for (long i = 0; i < n; i++) { float v = g[i] * w[i]; d[i] = s[i] < 0 ? -v : v; }
+    } else {
+        for (long i = 0; i < n; i++) d[i] = g[i] * w[i];
+    }
+}
+
+KATTR void KN(swk_sigmoid_scores_grad)(const float *restrict g, const float *restrict w, const float *restrict s,
+                                    float *restrict d, long n) {
+    for (long i = 0; i < n; i++) {
+        float sg = sigmoidf_fast(s[i]);
+        d[i] = g[i] * w[i] * sg * (1 - sg);
+    }
+}
+
+KATTR long KN(swk_bernoulli_sigmoid)(const float *restrict s, float *restrict m, long n, uint64_t key, long offset) {
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    long ones = 0;
+    for (long i = 0; i < n; i++) {
+        uint32_t h = mix32(mix32((uint32_t)(offset + i) ^ k0) + k1);
+        float u = (float)(h >> 8) * (1.0f / 16777216.0f);
+        float v = u < sigmoidf_fast(s[i]) ? 1.0f : 0.0f;
+        m[i] = v;
+        ones += (long)v;
+    }
+    return ones;
+}
+
+KATTR long KN(swk_count_nonzero)(const float *restrict x, long n) {
+    long c = 0;
+    for (long i = 0; i < n; i++) c += x[i] != 0;
+    return c;
+}
+
+KATTR void KN(swk_maxpool2x2)(const float *restrict x, long planes, long h, long w, float *restrict out, int32_t *restrict arg) {
+    long oh = h / 2, ow = w / 2;
+    for (long p = 0; p < planes; p++) {
+        const float *src = x + p * h * w;
+        float *dst = out + p * oh * ow;
+        int32_t *a = arg + p * oh * ow;
+        int32_t base = (int32_t)(p * h * w);
+        for (long y = 0; y < oh; y++) {
+            const float *r0 = src + 2 * y * w, *r1 = r0 + w;
+            for (long xo = 0; xo < ow; xo++) {
+                long i0 = 2 * y * w + 2 * xo;
+                float v = r0[2 * xo]; int32_t ai = (int32_t)i0;
+                if (r0[2 * xo + 1] > v) { v = r0[2 * xo + 1]; ai = (int32_t)(i0 + 1); }
+                if (r1[2 * xo] > v) { v = r1[2 * xo]; ai = (int32_t)(i0 + w); }
+                if (r1[2 * xo + 1] > v) { v = r1[2 * xo + 1]; ai = (int32_t)(i0 + w + 1); }
+                dst[y * ow + xo] = v;
+                a[y * ow + xo] = base + ai;
+            }
+        }
+    }
+}
+
+KATTR void KN(swk_csr_rows)(const int32_t *restrict rowptr, const int64_t *restrict offs, const float *restrict val,
+                         long r0, long r1, const float *restrict base, long len, float *restrict out, long ldo,
+                         const float *restrict bias) {
+    for (long r = r0; r < r1; r++) {
+        float *restrict o = out + r * ldo;
+        float b = bias ? bias[r] : 0.0f;
+        for (long i = 0; i < len; i++) o[i] = b;
+        long e = rowptr[r], end = rowptr[r + 1];
+        /* Four non-zeros per pass over the output row: a quarter of the load/store traffic. */
+        for (; e + 4 <= end; e += 4) {
+            const float *restrict a = base + offs[e], *restrict b1 = base + offs[e + 1];
+            const float *restrict c = base + offs[e + 2], *restrict d = base + offs[e + 3];
+            float wa = val[e], wb = val[e + 1], wc = val[e + 2], wd = val[e + 3];
+            for (long i = 0; i < len; i++) o[i] += wa * a[i] + wb * b1[i] + wc * c[i] + wd * d[i];
+        }
+        for (; e < end; e++) {
+            const float *restrict a = base + offs[e];
+            float wa = val[e];
+            for (long i = 0; i < len; i++) o[i] += wa * a[i];
+        }
+    }
+}
+
+#define LANES 32
+KATTR void KN(swk_csr_linear)(const int32_t *restrict rowptr, const int32_t *restrict col, const float *restrict val,
+                           long rows, long cols, const float *restrict x, long ldx, long nb, float *restrict y, long ldy,
+                           const float *restrict bias, float *restrict scratch) {
+    for (long n0 = 0; n0 < nb; n0 += LANES) {
+        long nc = nb - n0 < LANES ? nb - n0 : LANES;
+        /* Transpose the block: scratch[j][l] = x[n0 + l][j], zero lanes past the batch. */
+        for (long j = 0; j < cols; j++) {
+            float *t = scratch + j * LANES;
+            for (long l = 0; l < nc; l++) t[l] = x[(n0 + l) * ldx + j];
+            for (long l = nc; l < LANES; l++) t[l] = 0;
+        }
+        for (long r = 0; r < rows; r++) {
+            float acc[LANES];
+            float b = bias ? bias[r] : 0.0f;
+            for (long l = 0; l < LANES; l++) acc[l] = b;
+            for (long e = rowptr[r]; e < rowptr[r + 1]; e++) {
+                const float *restrict t = scratch + (long)col[e] * LANES;
+                float wv = val[e];
+                for (long l = 0; l < LANES; l++) acc[l] += wv * t[l];
+            }
+            for (long l = 0; l < nc; l++) y[(n0 + l) * ldy + r] = acc[l];
+        }
+    }
+}
