@@ -30,6 +30,17 @@ static inline uint32_t mix32(uint32_t x) {
 }
 
 
+/* Order-preserving float → unsigned key (−0 and +0 equal). */
+static inline uint32_t radix_key_val(float f) {
+    uint32_t b; memcpy(&b, &f, 4);
+    if (b == 0x80000000u) b = 0;
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+static inline uint32_t radix_key_mag(float f) {
+    uint32_t b; memcpy(&b, &f, 4);
+    return (b & 0x7FFFFFFFu) | 0x80000000u;
+}
+
 #define KN(name) name##_avx2
 #if defined(__x86_64__)
 #define KATTR __attribute__((target("avx2,fma")))
@@ -106,3 +117,22 @@ void swk_csr_linear(const int32_t *restrict rowptr, const int32_t *restrict col,
     use_avx2() ? swk_csr_linear_avx2(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch) : swk_csr_linear_base(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch);
 }
 
+void swk_radix_hist(const float *v, long n, int mag, int64_t *hist) {
+    use_avx2() ? swk_radix_hist_avx2(v, n, mag, hist) : swk_radix_hist_base(v, n, mag, hist);
+}
+
+long swk_radix_collect(const float *v, long n, int mag, uint32_t prefix, uint32_t *keys, int64_t *idx, int64_t base) {
+    return use_avx2() ? swk_radix_collect_avx2(v, n, mag, prefix, keys, idx, base)
+                      : swk_radix_collect_base(v, n, mag, prefix, keys, idx, base);
+}
+
+void swk_mask_above(const float *v, long n, int mag, uint32_t t, float *out) {
+    use_avx2() ? swk_mask_above_avx2(v, n, mag, t, out) : swk_mask_above_base(v, n, mag, t, out);
+}
+int swk_all_finite(const float *x, long n) {
+    return use_avx2() ? swk_all_finite_avx2(x, n) : swk_all_finite_base(x, n);
+}
+
+void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, float wd, int nesterov, int first) {
+    use_avx2() ? swk_sgd_avx2(w, g, b, n, lr, mu, wd, nesterov, first) : swk_sgd_base(w, g, b, n, lr, mu, wd, nesterov, first);
+}

@@ -119,3 +119,47 @@ KATTR void KN(swk_csr_linear)(const int32_t *restrict rowptr, const int32_t *res
         }
     }
 }
+
+/* Radix-select passes for top-k (Masking/TopK.swift). Keys are the order-preserving unsigned
+ * images of the floats (by value, or by magnitude when `mag`). */
+KATTR void KN(swk_radix_hist)(const float *restrict v, long n, int mag, int64_t *restrict hist) {
+    if (mag) { for (long i = 0; i < n; i++) hist[(radix_key_mag(v[i]) >> 21)]++; }
+    else { for (long i = 0; i < n; i++) hist[(radix_key_val(v[i]) >> 21)]++; }
+}
+
+KATTR long KN(swk_radix_collect)(const float *restrict v, long n, int mag, uint32_t prefix, uint32_t *restrict keys,
+                                 int64_t *restrict idx, int64_t base) {
+    /* Branch-free compaction (the candidates can be a large share of n): always write, advance
+     * only on a match. keys/idx need room for one entry past the candidates. */
+    long m = 0;
+    for (long i = 0; i < n; i++) {
+        uint32_t k = mag ? radix_key_mag(v[i]) : radix_key_val(v[i]);
+        keys[m] = k; idx[m] = base + i;
+        m += (k >> 21) == prefix;
+    }
+    return m;
+}
+
+KATTR void KN(swk_mask_above)(const float *restrict v, long n, int mag, uint32_t t, float *restrict out) {
+    if (mag) { for (long i = 0; i < n; i++) out[i] = radix_key_mag(v[i]) > t ? 1.0f : 0.0f; }
+    else { for (long i = 0; i < n; i++) out[i] = radix_key_val(v[i]) > t ? 1.0f : 0.0f; }
+}
+
+KATTR int KN(swk_all_finite)(const float *restrict x, long n) {
+    uint32_t bad = 0;
+    for (long i = 0; i < n; i++) { uint32_t b; memcpy(&b, &x[i], 4); bad |= (b & 0x7F800000u) == 0x7F800000u; }
+    return !bad;
+}
+
+/* SGD with momentum buffer b (PyTorch's rule): d = g + wd·w; b = first ? d : mu·b + d;
+ * w −= lr·(nesterov ? d + mu·b : b). With mu = 0, b is not touched: w −= lr·d. */
+KATTR void KN(swk_sgd)(float *restrict w, const float *restrict g, float *restrict b, long n, float lr, float mu,
+                       float wd, int nesterov, int first) {
+    if (mu == 0) { for (long i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]); return; }
+    for (long i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        float nb = first ? d : mu * b[i] + d;
+        b[i] = nb;
+        w[i] -= lr * (nesterov ? d + mu * nb : nb);
+    }
+}

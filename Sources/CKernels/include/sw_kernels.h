@@ -35,4 +35,14 @@ void swk_csr_rows(const int32_t *rowptr, const int64_t *offs, const float *val, 
  * scratch holds cols·32 floats (a transposed block of 32 samples). */
 void swk_csr_linear(const int32_t *rowptr, const int32_t *col, const float *val, long rows, long cols,
                     const float *x, long ldx, long nb, float *y, long ldy, const float *bias, float *scratch);
+/* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
+ * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
+ * whose top 11 bits equal `prefix`, returning how many; write out[i] = key(v[i]) > t. */
+void swk_radix_hist(const float *v, long n, int mag, int64_t *hist);
+long swk_radix_collect(const float *v, long n, int mag, uint32_t prefix, uint32_t *keys, int64_t *idx, int64_t base);
+void swk_mask_above(const float *v, long n, int mag, uint32_t t, float *out);
+/* 1 when no entry is NaN or ±Inf. */
+int swk_all_finite(const float *x, long n);
+/* One SGD step over n weights (see kernels_impl.h for the rule; mu = 0: no buffer). */
+void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, float wd, int nesterov, int first);
 #endif

@@ -90,7 +90,8 @@ public final class MaskingEngine {
             let gp = g.data
             switch routing {
             case .none, .straightThrough:
-                input.accumulate(g, owned: false)
+                // g is this node's own gradient, dropped by the tape right after this closure.
+                input.accumulate(g, owned: true)
             case .maskedWeights:
                 let d = Tensor(uninitialized: p.shape), dp = d.data
                 Parallel.forEachChunk(n) { lo, hi in swk_mul(gp + lo, mp + lo, dp + lo, hi - lo) }

@@ -1,15 +1,67 @@
-/// Owned, aligned Float32 storage shared by tensors that view it.
+import Foundation
+
+/// Owned, aligned Float32 storage shared by tensors that view it. Large blocks come from and
+/// go back to `StoragePool`, so a training step's activations and gradients reuse the previous
+/// step's memory instead of faulting fresh pages in.
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let capacity: Int
 
     init(capacity: Int) {
         self.capacity = capacity
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
+        pointer = StoragePool.take(max(capacity, 1))
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit { StoragePool.give(pointer, max(capacity, 1)) }
+}
+
+/// Recycles large float blocks by exact size (a step allocates the same shapes every time).
+/// Bounded: at most `limitBytes` are held (SPARSEWIRE_POOL_MB, default 1024; 0 turns it off).
+enum StoragePool {
+    static let minimumFloats = 1 << 14
+    nonisolated(unsafe) private static var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    nonisolated(unsafe) private static var heldBytes = 0
+    private static let lock = NSLock()
+    static let limitBytes: Int = {
+        if let v = ProcessInfo.processInfo.environment["SPARSEWIRE_POOL_MB"], let mb = Int(v), mb >= 0 { return mb << 20 }
+        return 1024 << 20
+    }()
+
+    static func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+        if n >= minimumFloats {
+            lock.lock()
+            if let p = free[n]?.popLast() {
+                heldBytes -= n * 4
+                lock.unlock()
+                return p
+            }
+            lock.unlock()
+        }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+        return raw.bindMemory(to: Float.self, capacity: n)
+    }
+
+    static func give(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        if n >= minimumFloats {
+            lock.lock()
+            if heldBytes + n * 4 <= limitBytes {
+                free[n, default: []].append(p)
+                heldBytes += n * 4
+                lock.unlock()
+                return
+            }
+            lock.unlock()
+        }
+        UnsafeMutableRawPointer(p).deallocate()
+    }
+
+    /// Returns every held block to the system allocator.
+    static func drain() {
+        lock.lock(); defer { lock.unlock() }
+        for (_, list) in free { for p in list { UnsafeMutableRawPointer(p).deallocate() } }
+        free = [:]
+        heldBytes = 0
+    }
 }
 
 /// A contiguous row-major Float32 tensor.
@@ -93,7 +145,6 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public func sameShape(_ other: Tensor) -> Bool { shape == other.shape }
 }
 
-import Foundation
 
 /// Owns raw scratch memory captured by a backward closure; freed with the tape.
 final class ScratchOwner<T>: @unchecked Sendable {

@@ -1,3 +1,4 @@
+import CKernels
 /// An optimizer updates the trainable parameters from their gradients.
 public protocol Optimizer: AnyObject {
     var parameters: [Parameter] { get }
@@ -55,26 +56,17 @@ public final class SGD: Optimizer {
         for p in parameters where p.trainable {
             guard let g = p.grad else { continue }
             let w = p.value.data, gp = g.data, n = p.count
-            let wd = weightDecay
+            let wd = weightDecay, mu = momentum, nest: Int32 = nesterov ? 1 : 0
             if momentum == 0 {
-                for i in 0..<n { w[i] -= lr * (gp[i] + wd * w[i]) }
+                Parallel.forEachChunk(n) { lo, hi in swk_sgd(w + lo, gp + lo, nil, hi - lo, lr, 0, wd, 0, 0) }
                 continue
             }
             let id = ObjectIdentifier(p)
-            let mu = momentum
-            if let buf = buffers[id] {
-                let b = buf.data
-                if nesterov {
-                    for i in 0..<n { let d = gp[i] + wd * w[i]; b[i] = mu * b[i] + d; w[i] -= lr * (d + mu * b[i]) }
-                } else {
-                    for i in 0..<n { let d = gp[i] + wd * w[i]; b[i] = mu * b[i] + d; w[i] -= lr * b[i] }
-                }
-            } else {
-                let buf = Tensor(shape: p.shape)
-                let b = buf.data
-                for i in 0..<n { let d = gp[i] + wd * w[i]; b[i] = d; w[i] -= lr * (nesterov ? d + mu * d : d) }
-                buffers[id] = buf
-            }
+            let first: Int32 = buffers[id] == nil ? 1 : 0
+            let buf = buffers[id] ?? Tensor(uninitialized: p.shape)
+            buffers[id] = buf
+            let b = buf.data
+            Parallel.forEachChunk(n) { lo, hi in swk_sgd(w + lo, gp + lo, b + lo, hi - lo, lr, mu, wd, nest, first) }
         }
     }
 

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// What one epoch measured.
@@ -215,10 +216,7 @@ public final class Trainer {
     func firstNonFiniteParameter(values: Bool) -> String? {
         for p in optimizer.parameters {
             guard let t = values ? p.value : p.grad else { continue }
-            let d = t.data
-            var bad = false
-            for i in 0..<t.count where !d[i].isFinite { bad = true; break }
-            if bad { return p.name }
+            if swk_all_finite(t.data, t.count) == 0 { return p.name }
         }
         return nil
     }
