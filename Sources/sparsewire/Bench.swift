@@ -1,49 +1,167 @@
 import ArgumentParser
+import COpenBLAS
 import Foundation
 import SparseWireCore
 
-/// Times training steps on synthetic data (no dataset needed): the median of `repeats` timed
-/// steps after `warmup` untimed ones.
+/// Timings on synthetic data (no dataset needed): the median of `repeats` timed runs after
+/// `warmup` untimed ones. One JSON line on stdout. benchmarks/run.py drives it.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure ms per training step of a model on random data.")
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a model on random data: ms per training step, inference latency, or GEMM rate.",
+        discussion: """
+        --mode train   ms per training step (forward + backward + update) with the config's policy
+        --mode infer   ms per forward pass in evaluation mode at --density, with --kernels dense|sparse|auto
+        --mode gemm    GFLOP/s of each conv/linear layer's forward product against OpenBLAS sgemm on the same shape
+        """)
 
     @Option(name: .shortAndLong, help: "Config file for the model/optimizer (defaults apply otherwise).") var config: String?
     @Option(name: .customLong("set"), help: "Override a config key (repeatable).") var overrides: [String] = []
-    @Option(help: "Model name (mlp, conv2, conv4, conv6, conv8).") var model: String?
+    @Option(help: "Model name (mlp, conv2, conv4, conv6, conv8, randwire).") var model: String?
+    @Option(help: "train, infer or gemm.") var mode = "train"
     @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = 128
     @Option(help: "Engine threads.") var threads = 2
-    @Option(help: "Untimed warm-up steps.") var warmup = 3
-    @Option(help: "Timed steps.") var repeats = 10
+    @Option(help: "Untimed warm-up runs.") var warmup = 3
+    @Option(help: "Timed runs.") var repeats = 10
+    @Option(help: "infer: kept fraction of the masked layers (1 = dense model).") var density = 1.0
+    @Option(help: "infer: dense, sparse or auto kernels for masked layers.") var kernels = "auto"
 
     func run() throws {
-        BLAS.setThreads(threads)
         let result: [String: Any] = try reportingErrors {
+            guard warmup >= 0, repeats >= 1 else { throw SparseWireError(.config, "--warmup must be ≥ 0 and --repeats ≥ 1") }
+            guard batchSize >= 1 else { throw SparseWireError(.config, "--batch-size must be ≥ 1, got \(batchSize)") }
+            guard threads >= 1 else { throw SparseWireError(.config, "--threads must be ≥ 1, got \(threads)") }
             var cfg = try config.map { try Config.load(path: $0) } ?? Config()
             for a in overrides { try cfg.apply(assignment: a) }
             if let model { try cfg.set("model.name", value: .string(model), source: "--model") }
             try cfg.set("batch_size", value: .int(batchSize), source: "--batch-size")
-            guard warmup >= 0, repeats >= 1 else { throw SparseWireError(.config, "--warmup must be ≥ 0 and --repeats ≥ 1") }
-            let n = batchSize
-            var rng = RNG(seed: 1)
-            let x = Tensor(shape: [n, 1, 28, 28])
-            for i in 0..<x.count { x[i] = rng.normal() }
-            let labels = (0..<n).map { _ in Int32(rng.int(below: 10)) }
-            let data = try x.data.withMemoryRebound(to: Float.self, capacity: x.count) { p in
-                try labels.withUnsafeBufferPointer { try Dataset(name: "random", features: p, shape: x.shape, labels: $0.baseAddress!, classes: 10) }
+            try cfg.set("threads", value: .int(threads), source: "--threads")
+            switch mode {
+            case "train": return try trainRun(cfg)
+            case "infer": return try inferRun(cfg)
+            case "gemm": return try gemmRun(cfg)
+            default: throw SparseWireError(.config, "--mode must be train, infer or gemm, got '\(mode)'")
             }
-            let trainer = try Trainer(config: cfg, train: data, test: data)
-            for _ in 0..<warmup { try trainer.step(images: x, labels: labels) }
-            var times: [Double] = []
-            for _ in 0..<repeats {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try trainer.step(images: x, labels: labels)
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
-            times.sort()
-            return ["model": trainer.network.name, "batch_size": n, "threads": BLAS.threads, "blas_core": BLAS.coreName,
-                    "ms_per_step_median": times[times.count / 2], "ms_per_step_min": times[0], "repeats": repeats,
-                    "params": trainer.parameterCount]
         }
         print(jsonLine(result))
+    }
+
+    /// Random N(0, 1) images and labels, and a trainer over them.
+    func makeTrainer(_ cfg: Config) throws -> (Trainer, Tensor, [Int32]) {
+        var rng = RNG(seed: 1)
+        let x = Tensor(shape: [batchSize, 1, 28, 28])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let labels = (0..<batchSize).map { _ in Int32(rng.int(below: 10)) }
+        let data = try x.data.withMemoryRebound(to: Float.self, capacity: x.count) { p in
+            try labels.withUnsafeBufferPointer { try Dataset(name: "random", features: p, shape: x.shape, labels: $0.baseAddress!, classes: 10) }
+        }
+        return (try Trainer(config: cfg, train: data, test: data), x, labels)
+    }
+
+    func time(_ body: () throws -> Void) rethrows -> [Double] {
+        for _ in 0..<warmup { try body() }
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        return times.sorted()
+    }
+
+    func common(_ t: Trainer) -> [String: Any] {
+        ["model": t.network.name, "batch_size": batchSize, "threads": BLAS.threads, "blas_core": BLAS.coreName,
+         "params": t.parameterCount, "repeats": repeats, "peak_rss_mb": peakRSSMegabytes()]
+    }
+
+    func trainRun(_ cfg: Config) throws -> [String: Any] {
+        let (trainer, x, labels) = try makeTrainer(cfg)
+        let times = try time { _ = try trainer.step(images: x, labels: labels) }
+        var r = common(trainer)
+        r["mode"] = "train"; r["policy"] = trainer.masking.descriptor.name; r["density"] = cfg.double("density")
+        r["ms_per_step_median"] = times[times.count / 2]; r["ms_per_step_min"] = times[0]
+        r["peak_rss_mb"] = peakRSSMegabytes()
+        return r
+    }
+
+    func inferRun(_ cfg: Config) throws -> [String: Any] {
+        guard density > 0 && density <= 1 else { throw SparseWireError(.config, "--density must be in (0, 1], got \(density)") }
+        var cfg = cfg
+        if density < 1 {
+            // Masks by magnitude of the (random) initial weights: the kernels only see a pattern.
+            if cfg.string("policy") == "dense" { try cfg.set("policy", value: .string("dnw"), source: "--density") }
+            try cfg.set("density", value: .double(density), source: "--density")
+        }
+        try cfg.set("inference.kernels", value: .string(kernels), source: "--kernels")
+        let (trainer, x, _) = try makeTrainer(cfg)
+        let session = try trainer.inferenceSession()
+        let times = try time { _ = try session.predict(x) }
+        var r = common(trainer)
+        let median = times[times.count / 2]
+        r["mode"] = "infer"; r["density"] = density; r["kernels"] = kernels
+        r["ms_per_batch_median"] = median; r["ms_per_batch_min"] = times[0]
+        r["samples_per_s"] = Double(batchSize) / (median / 1000)
+        r["peak_rss_mb"] = peakRSSMegabytes()
+        return r
+    }
+
+    /// Each conv/linear layer's forward product timed through the engine (one layer, its own
+    /// input shape) against one OpenBLAS sgemm call of the same M×N×K with OpenBLAS's own threads.
+    func gemmRun(_ cfg: Config) throws -> [String: Any] {
+        let (trainer, x, _) = try makeTrainer(cfg)
+        var rows: [[String: Any]] = []
+        for probe in try LayerProbe.probes(trainer.network, input: x) {
+            let ctx = Context(training: false)
+            let input = Var(Tensor(shape: probe.inputShape, repeating: 0.5))
+            let ours = try time { _ = try probe.run(ctx, input) }
+            let (m, n, k) = probe.gemmShape
+            let a = Tensor(shape: [m * k], repeating: 0.01), b = Tensor(shape: [k * n], repeating: 0.01), c = Tensor(shape: [m * n])
+            openblas_set_num_threads(Int32(threads))
+            let blas = time { BLAS.gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n) }
+            BLAS.setThreads(threads)
+            let flops = 2.0 * Double(m) * Double(n) * Double(k)
+            let oursRate = flops / (ours[ours.count / 2] / 1000) / 1e9, blasRate = flops / (blas[blas.count / 2] / 1000) / 1e9
+            rows.append(["layer": probe.name, "m": m, "n": n, "k": k, "ours_gflops": oursRate, "sgemm_gflops": blasRate,
+                         "ratio": oursRate / blasRate, "ours_ms": ours[ours.count / 2], "sgemm_ms": blas[blas.count / 2]])
+        }
+        var r = common(trainer)
+        r["mode"] = "gemm"; r["layers"] = rows
+        return r
+    }
+}
+
+/// Peak resident set size of this process so far, in MiB (VmHWM).
+func peakRSSMegabytes() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
+}
+
+/// One conv or linear layer of a network, replayable on its own input shape.
+struct LayerProbe {
+    let name: String
+    let inputShape: [Int]
+    /// The forward product as one GEMM: M × N × K.
+    let gemmShape: (Int, Int, Int)
+    let run: (Context, Var) throws -> Var
+
+    /// Runs the network once and records every conv/linear layer it passes through.
+    static func probes(_ network: Network, input: Tensor) throws -> [LayerProbe] {
+        var found: [LayerProbe] = []
+        let ctx = Context(training: false)
+        ctx.layerObserver = { module, x in
+            if let c = module as? Conv2d {
+                let s = c.weight.shape, n = x.shape[0]
+                let oh = (x.shape[2] + 2 * c.padding - s[2]) / c.stride + 1, ow = (x.shape[3] + 2 * c.padding - s[3]) / c.stride + 1
+                found.append(LayerProbe(name: c.weight.name, inputShape: x.shape, gemmShape: (s[0], n * oh * ow, s[1] * s[2] * s[3]),
+                                        run: { ctx, v in try ctx.conv2d(v, c.weight.variable, c.bias?.variable, stride: c.stride, padding: c.padding) }))
+            } else if let l = module as? Linear {
+                let s = l.weight.shape
+                found.append(LayerProbe(name: l.weight.name, inputShape: x.shape, gemmShape: (x.shape[0], s[0], s[1]),
+                                        run: { ctx, v in try ctx.linear(v, l.weight.variable, l.bias?.variable) }))
+            }
+        }
+        _ = try network.forward(Var(input), ctx)
+        return found
     }
 }

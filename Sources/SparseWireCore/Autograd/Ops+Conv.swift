@@ -38,7 +38,7 @@ private func validRange(size: Int, out: Int, stride: Int, pad: Int, kOff: Int) -
 }
 
 /// Unfolds one sample x[C,H,W] into columns cols[K, ld] starting at column `col0`.
-private func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>, ld: Int, col0: Int) {
+func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>, ld: Int, col0: Int) {
     for ci in 0..<g.c {
         let plane = x + ci * g.h * g.w
         for ki in 0..<g.kh {

@@ -85,6 +85,10 @@ public final class Context {
     public var rng: RNG
     /// Replaces the default masked-weight computation (set by the masking machinery).
     public var weightHook: ((Parameter, Context) throws -> Var)?
+    /// Sparse kernels for masked layers when no gradient is recorded (evaluation, inference).
+    public var sparseInference: SparseInference?
+    /// Called with each conv/linear module and its input as the forward pass reaches it (benchmarks).
+    public var layerObserver: ((any Module, Var) -> Void)?
 
     public init(training: Bool, recordGrad: Bool? = nil, rng: RNG = RNG(seed: 0)) {
         self.training = training

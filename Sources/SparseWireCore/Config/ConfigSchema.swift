@@ -72,6 +72,8 @@ public enum ConfigSchema {
         .init("masking.first_layer_dense", .bool, .bool(false), "leave the first maskable layer dense"),
         .init("masking.last_layer_dense", .bool, .bool(false), "leave the last maskable layer dense"),
         .init("masking.save", .string, .string(""), "write the learned masks to this file after training (.safetensors: torch-prune <layer>_orig/_mask pairs; else JSON)"),
+        .init("inference.kernels", .string, .string("auto"), "masked layers at evaluation/inference: sparse (CSR) kernels, the dense path, or auto (sparse when the layer keeps at most inference.sparse_below of its weights)", allowed: SparseInference.Mode.allCases.map(\.rawValue)),
+        .init("inference.sparse_below", .double, .double(0.3), "auto: the kept fraction at or below which a masked layer uses the sparse kernels (docs/BENCHMARKS.md has the crossover)"),
         .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
         .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
     ]

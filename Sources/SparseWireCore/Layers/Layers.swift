@@ -9,7 +9,11 @@ public final class Linear: Module {
     }
 
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
-        try ctx.linear(x, ctx.effective(weight), bias?.variable)
+        ctx.layerObserver?(self, x)
+        if !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) {
+            return try ctx.sparseLinear(x, sparse, bias?.variable)
+        }
+        return try ctx.linear(x, ctx.effective(weight), bias?.variable)
     }
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }
@@ -29,7 +33,11 @@ public final class Conv2d: Module {
     }
 
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
-        try ctx.conv2d(x, ctx.effective(weight), bias?.variable, stride: stride, padding: padding)
+        ctx.layerObserver?(self, x)
+        if !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) {
+            return try ctx.sparseConv2d(x, sparse, bias?.variable, stride: stride, padding: padding)
+        }
+        return try ctx.conv2d(x, ctx.effective(weight), bias?.variable, stride: stride, padding: padding)
     }
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }

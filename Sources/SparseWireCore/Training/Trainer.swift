@@ -260,9 +260,36 @@ public final class Trainer {
     private func evaluationContext() throws -> (Context, Int) {
         let ctx = Context(training: false)
         masking.install(on: ctx)
+        ctx.sparseInference = try sparseInferenceSettings()
         let draws = masking.policy.evaluationDraws
         if draws == 1 { try masking.beforeEvaluation() }
         return (ctx, draws)
+    }
+
+    /// `inference.kernels` / `inference.sparse_below`, checked.
+    func sparseInferenceSettings() throws -> SparseInference {
+        let t = config.double("inference.sparse_below")
+        guard t >= 0 && t <= 1 else { throw SparseWireError.config("inference.sparse_below must be in [0, 1], got \(t)") }
+        let name = config.string("inference.kernels")
+        guard let mode = SparseInference.Mode(rawValue: name) else {
+            throw SparseWireError.config("inference.kernels must be auto, dense or sparse, got '\(name)'")
+        }
+        return SparseInference(mode: mode, threshold: t)
+    }
+
+    /// A reusable evaluation context for repeated `predict` calls (latency measurements,
+    /// serving): masks and sparse weights are prepared once, when the session is made. Make a
+    /// new session after the weights or masks change.
+    public func inferenceSession() throws -> InferenceSession {
+        let (ctx, draws) = try evaluationContext()
+        return InferenceSession(trainer: self, context: ctx, draws: draws)
+    }
+
+    func forwardForSession(_ x: Tensor, ctx: Context, draws: Int) throws -> Tensor {
+        guard x.shape.count == 4, Array(x.shape.dropFirst()) == [train.spec.channels, train.spec.height, train.spec.width] else {
+            throw SparseWireError.shape("predict: expected [N, \(train.spec.channels), \(train.spec.height), \(train.spec.width)], got \(x.shape)")
+        }
+        return try forwardForEvaluation(x, ctx: ctx, draws: draws).value
     }
 
     /// Logits in evaluation mode; sampling policies average the logits of `draws` mask draws.
@@ -271,6 +298,7 @@ public final class Trainer {
         var sum: Tensor?
         for _ in 0..<draws {
             try masking.beforeEvaluation()
+            ctx.sparseInference?.reset()  // new mask draw
             let l = try network.forward(Var(x), ctx).value
             if let s = sum { BLAS.axpy(s.count, 1, l.data, s.data) } else { sum = l.copy() }
         }
@@ -369,3 +397,14 @@ public final class Trainer {
 
 /// Thrown inside `trainEpoch` when the observer asks to stop; `fit` catches it.
 public struct TrainingStopped: Error {}
+
+/// See `Trainer.inferenceSession()`.
+public final class InferenceSession {
+    let trainer: Trainer
+    let context: Context
+    let draws: Int
+    init(trainer: Trainer, context: Context, draws: Int) { self.trainer = trainer; self.context = context; self.draws = draws }
+
+    /// Logits for a batch [N, C, H, W].
+    public func predict(_ x: Tensor) throws -> Tensor { try trainer.forwardForSession(x, ctx: context, draws: draws) }
+}
