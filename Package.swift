@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "SNIPPlugin", dependencies: ["CSparseWire"], path: "Plugins/snip"),
         .testTarget(
             name: "SparseWireCoreTests",
-            dependencies: ["SparseWireCore", "CZlib"],
+            dependencies: ["SparseWireCore", "CZlib", "CKernels"],
             path: "Tests/SparseWireCoreTests"
         ),
     ]

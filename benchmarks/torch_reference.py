@@ -9,6 +9,7 @@ JSON line per model with the median ms/step after warm-up.
 """
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -40,7 +41,62 @@ def mlp(hidden=(300, 100), classes: int = 10) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+class RandWireNode(nn.Module):
+    def __init__(self, cin: int, cout: int, preds: list):
+        super().__init__()
+        self.preds = preds
+        self.edge_weights = nn.Parameter(torch.zeros(len(preds))) if len(preds) > 1 else None
+        self.dw = nn.Conv2d(cin, cin, 3, stride=1 if preds else 2, padding=1, groups=cin, bias=False)
+        self.pw = nn.Conv2d(cin, cout, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+
+class RandWireStage(nn.Module):
+    """A RandWire stage from SparseWire's wiring: node v sums σ(w)·out[u] over its predecessors
+    u (or takes the stage input when it has none), then ReLU → depthwise 3×3 → 1×1 → BN; the
+    stage output is the mean of the nodes without successors."""
+
+    def __init__(self, cin: int, channels: int, preds: list):
+        super().__init__()
+        self.nodes = nn.ModuleList(RandWireNode(channels if p else cin, channels, p) for p in preds)
+        succ = {u for p in preds for u in p}
+        self.outputs = [v for v in range(len(preds)) if v not in succ]
+
+    def forward(self, x):
+        outs = []
+        for node in self.nodes:
+            if not node.preds:
+                h = x
+            elif node.edge_weights is None:
+                h = outs[node.preds[0]]
+            else:
+                s = torch.sigmoid(node.edge_weights)
+                h = sum(s[i] * outs[u] for i, u in enumerate(node.preds))
+            outs.append(node.bn(node.pw(node.dw(torch.relu(h)))))
+        return sum(outs[v] for v in self.outputs) / len(self.outputs)
+
+
+def randwire(spec: dict, classes: int = 10) -> nn.Module:
+    c = spec["channels"]
+    layers = [nn.Conv2d(1, c // 2, 3, padding=1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(),
+              nn.Conv2d(c // 2, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c)]
+    ch = c
+    for st in spec["stages"]:
+        layers.append(RandWireStage(st["in"], st["channels"], st["preds"]))
+        ch = st["channels"]
+    layers += [nn.ReLU(), nn.Conv2d(ch, spec["head"], 1, bias=False), nn.BatchNorm2d(spec["head"]), nn.ReLU(),
+               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(spec["head"], classes)]
+    return nn.Sequential(*layers)
+
+
+RANDWIRE_SPEC = None
+
+
 def build(name: str) -> nn.Module:
+    if name == "randwire":
+        if RANDWIRE_SPEC is None:
+            raise SystemExit("randwire needs --randwire-json (the 'randwire' object of `sparsewire bench`'s output)")
+        return randwire(RANDWIRE_SPEC)
     if name == "mlp":
         return mlp()
     if name.startswith("conv"):
@@ -71,18 +127,26 @@ def bench(name: str, batch: int, warmup: int, repeats: int) -> dict:
         times.append((time.perf_counter() - t0) * 1000)
     return {"framework": "pytorch", "torch": torch.__version__, "model": name, "batch_size": batch,
             "threads": torch.get_num_threads(), "ms_per_step_median": statistics.median(times),
-            "ms_per_step_min": min(times), "repeats": repeats}
+            "ms_per_step_min": min(times), "repeats": repeats,
+            "params": sum(p.numel() for p in model.parameters()),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", help="mlp, conv2, conv4, conv6, conv8 (repeatable; default conv4)")
+    ap.add_argument("--model", action="append", help="mlp, conv2, conv4, conv6, conv8, randwire (repeatable; default conv4)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--randwire-json", help="file with the wiring that `sparsewire bench` printed (its 'randwire' object)")
     args = ap.parse_args()
+    global RANDWIRE_SPEC
+    if args.randwire_json:
+        with open(args.randwire_json) as f:
+            RANDWIRE_SPEC = json.load(f)
     torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
     for name in args.model or ["conv4"]:
         print(json.dumps(bench(name, args.batch_size, args.warmup, args.repeats)), flush=True)
 

@@ -69,8 +69,15 @@ struct Bench: ParsableCommand {
     }
 
     func common(_ t: Trainer) -> [String: Any] {
-        ["model": t.network.name, "batch_size": batchSize, "threads": BLAS.threads, "blas_core": BLAS.coreName,
-         "params": t.parameterCount, "repeats": repeats, "peak_rss_mb": peakRSSMegabytes()]
+        var r: [String: Any] = ["model": t.network.name, "batch_size": batchSize, "threads": BLAS.threads, "blas_core": BLAS.coreName,
+                                "params": t.parameterCount, "repeats": repeats, "peak_rss_mb": peakRSSMegabytes()]
+        // RandWire: the wiring, so that a reference implementation can build the same network.
+        let stages = t.network.randWireStages
+        if !stages.isEmpty {
+            r["randwire"] = ["channels": t.config.int("model.channels"), "head": t.config.int("model.head"),
+                             "stages": stages.map { ["in": $0.inChannels, "channels": $0.channels, "preds": $0.nodes.map(\.predecessors)] }]
+        }
+        return r
     }
 
     func trainRun(_ cfg: Config) throws -> [String: Any] {
@@ -108,20 +115,28 @@ struct Bench: ParsableCommand {
     /// input shape) against one OpenBLAS sgemm call of the same M×N×K with OpenBLAS's own threads.
     func gemmRun(_ cfg: Config) throws -> [String: Any] {
         let (trainer, x, _) = try makeTrainer(cfg)
-        var rows: [[String: Any]] = []
-        for probe in try LayerProbe.probes(trainer.network, input: x) {
+        // All of ours first, then every sgemm with OpenBLAS's own threads: its workers spin for a
+        // while after each call and would slow the engine's threads if the two were interleaved.
+        let probes = try LayerProbe.probes(trainer.network, input: x)
+        var ours: [Double] = []
+        for probe in probes {
             let ctx = Context(training: false)
             let input = Var(Tensor(shape: probe.inputShape, repeating: 0.5))
-            let ours = try time { _ = try probe.run(ctx, input) }
+            let t = try time { _ = try probe.run(ctx, input) }
+            ours.append(t[t.count / 2])
+        }
+        openblas_set_num_threads(Int32(threads))
+        defer { BLAS.setThreads(threads) }
+        var rows: [[String: Any]] = []
+        for (probe, oursMs) in zip(probes, ours) {
             let (m, n, k) = probe.gemmShape
             let a = Tensor(shape: [m * k], repeating: 0.01), b = Tensor(shape: [k * n], repeating: 0.01), c = Tensor(shape: [m * n])
-            openblas_set_num_threads(Int32(threads))
             let blas = time { BLAS.gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n) }
-            BLAS.setThreads(threads)
             let flops = 2.0 * Double(m) * Double(n) * Double(k)
-            let oursRate = flops / (ours[ours.count / 2] / 1000) / 1e9, blasRate = flops / (blas[blas.count / 2] / 1000) / 1e9
+            let oursRate = flops / (oursMs / 1000) / 1e9, blasRate = flops / (blas[blas.count / 2] / 1000) / 1e9
             rows.append(["layer": probe.name, "m": m, "n": n, "k": k, "ours_gflops": oursRate, "sgemm_gflops": blasRate,
-                         "ratio": oursRate / blasRate, "ours_ms": ours[ours.count / 2], "sgemm_ms": blas[blas.count / 2]])
+                         "ratio": oursRate / blasRate, "ours_ms": oursMs, "sgemm_ms": blas[blas.count / 2],
+                         "gemm_bound": m >= 64 && n >= 64 && k >= 64])
         }
         var r = common(trainer)
         r["mode"] = "gemm"; r["layers"] = rows

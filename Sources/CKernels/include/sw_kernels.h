@@ -45,4 +45,9 @@ void swk_mask_above(const float *v, long n, int mag, uint32_t t, float *out);
 int swk_all_finite(const float *x, long n);
 /* One SGD step over n weights (see kernels_impl.h for the rule; mu = 0: no buffer). */
 void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, float wd, int nesterov, int first);
+/* Fork-join pool (pool.c): runs fn(ctx, w) for w in [0, workers), w = 0 on the calling thread,
+ * and returns when all are done (0). Returns -1 without running anything when the pool is busy
+ * with another caller's job; the caller then runs the ranges itself. */
+typedef void (*swk_task_fn)(void *ctx, long worker);
+int swk_pool_run(long workers, swk_task_fn fn, void *ctx);
 #endif

@@ -17,24 +17,27 @@ extension Context {
             for i in 0..<n { (op + i * fout).update(from: bp, count: fout) }
         }
         let xp = x.value.data, wp = w.value.data, op = out.data
-        // Rows of the batch are split over the engine's threads (not for tiny products, whose
-        // dispatch would cost more than the work).
+        // The output features (columns of y) are split over the engine's threads: each worker
+        // packs only its slice of W, the expensive operand (splitting the batch rows instead makes
+        // every worker pack all of W). Tiny products run on one thread: dispatch would cost more.
         let small = n * fin * fout < 1 << 21
-        let rowWorkers = small ? 1 : Parallel.workers(for: n), outWorkers = small ? 1 : Parallel.workers(for: fout)
-        Parallel.forEachRange(n, workers: rowWorkers) { _, lo, hi in
-            BLAS.gemm(transB: true, m: hi - lo, n: fout, k: fin, a: xp + lo * fin, lda: fin,
-                      b: wp, ldb: fin, beta: b == nil ? 0 : 1, c: op + lo * fout, ldc: fout)
+        let colWorkers = small ? 1 : Parallel.workers(for: fout / 16), inWorkers = small ? 1 : Parallel.workers(for: fin / 16)
+        let outWorkers = small ? 1 : Parallel.workers(for: fout)
+        Parallel.forEachRange(fout, workers: colWorkers) { _, lo, hi in
+            BLAS.gemm(transB: true, m: n, n: hi - lo, k: fin, a: xp, lda: fin,
+                      b: wp + lo * fin, ldb: fin, beta: b == nil ? 0 : 1, c: op + lo, ldc: fout)
         }
         var inputs = [x, w]
         if let b { inputs.append(b) }
         return node(out, inputs) { g in
             let gp = g.data
             if x.requiresGrad {
+                // dx = g·W: the input features (columns of dx) over the threads.
                 let dx = Tensor(uninitialized: x.shape)
                 let dxp = dx.data
-                Parallel.forEachRange(n, workers: rowWorkers) { _, lo, hi in
-                    BLAS.gemm(m: hi - lo, n: fin, k: fout, a: gp + lo * fout, lda: fout, b: wp, ldb: fin,
-                              c: dxp + lo * fin, ldc: fin)
+                Parallel.forEachRange(fin, workers: inWorkers) { _, lo, hi in
+                    BLAS.gemm(m: n, n: hi - lo, k: fout, a: gp, lda: fout, b: wp + lo, ldb: fin,
+                              c: dxp + lo, ldc: fin)
                 }
                 x.accumulate(dx)
             }

@@ -6,9 +6,10 @@ import CKernels
 public final class SparseWeight {
     public let shape: [Int]
     public let rows: Int, cols: Int
-    let rowPtr: [Int32]
-    let colIndex: [Int32]
-    let values: [Float]
+    /// Row r's entries are colIndex[rowPtr[r] ..< rowPtr[r + 1]] and the same range of values.
+    public let rowPtr: [Int32]
+    public let colIndex: [Int32]
+    public let values: [Float]
 
     public var nonZeros: Int { values.count }
     public var density: Double { Double(values.count) / Double(max(rows * cols, 1)) }

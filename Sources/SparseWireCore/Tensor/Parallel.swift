@@ -1,4 +1,6 @@
+import CKernels
 import Dispatch
+import Foundation
 
 /// Data-parallel loops for the engine's kernels (OpenBLAS itself runs single-threaded, see
 /// `BLAS.setThreads`).
@@ -12,6 +14,10 @@ public enum Parallel {
         set { _threads = max(1, newValue) }
     }
 
+    /// SPARSEWIRE_THREADPOOL=dispatch runs the loops on Dispatch instead of the spinning C pool
+    /// (for comparisons; docs/BENCHMARKS.md).
+    static let useDispatch = ProcessInfo.processInfo.environment["SPARSEWIRE_THREADPOOL"] == "dispatch"
+
     /// Workers to use for `count` independent items.
     public static func workers(for count: Int) -> Int { max(1, min(threads, count)) }
 
@@ -19,11 +25,22 @@ public enum Parallel {
     /// parallel. Range w is [count·w/workers, count·(w+1)/workers).
     public static func forEachRange(_ count: Int, workers: Int, _ body: (_ worker: Int, _ lo: Int, _ hi: Int) -> Void) {
         if workers <= 1 || count <= 1 { body(0, 0, count); return }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                work(w, count * w / workers, count * (w + 1) / workers)
+        if useDispatch {
+            withoutActuallyEscaping(body) { body in
+                nonisolated(unsafe) let work = body
+                DispatchQueue.concurrentPerform(iterations: workers) { w in work(w, count * w / workers, count * (w + 1) / workers) }
             }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let job = RangeJob(count: count, workers: workers, body: body)
+            let rc = withExtendedLifetime(job) {
+                swk_pool_run(workers, { ctx, w in
+                    Unmanaged<RangeJob>.fromOpaque(ctx!).takeUnretainedValue().run(Int(w))
+                }, Unmanaged.passUnretained(job).toOpaque())
+            }
+            // Pool busy (another engine's loop, or a loop nested in one): same ranges, this thread.
+            if rc != 0 { for w in 0..<workers { job.run(w) } }
         }
     }
 
@@ -33,4 +50,14 @@ public enum Parallel {
         let w = max(1, min(threads, count / max(grain, 1)))
         forEachRange(count, workers: w) { _, lo, hi in body(lo, hi) }
     }
+}
+
+/// One forEachRange call as the C pool sees it.
+private final class RangeJob {
+    let count: Int, workers: Int
+    let body: (Int, Int, Int) -> Void
+    init(count: Int, workers: Int, body: @escaping (Int, Int, Int) -> Void) {
+        self.count = count; self.workers = workers; self.body = body
+    }
+    func run(_ w: Int) { body(w, count * w / workers, count * (w + 1) / workers) }
 }

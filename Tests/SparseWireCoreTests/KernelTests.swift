@@ -1,0 +1,190 @@
+import CKernels
+import Foundation
+import XCTest
+import SparseWireCore
+
+private func randomTensor(_ shape: [Int], _ rng: inout RNG, keep: Double = 1) -> Tensor {
+    let t = Tensor(shape: shape)
+    for i in 0..<t.count where Double(rng.uniform()) < keep { t[i] = rng.normal() }
+    return t
+}
+
+private func assertClose(_ a: Tensor, _ b: Tensor, tol: Float = 1e-4, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
+    var worst: Float = 0
+    for i in 0..<min(a.count, b.count) { worst = max(worst, abs(a[i] - b[i]) / max(1, abs(b[i]))) }
+    XCTAssertLessThanOrEqual(worst, tol, "\(what): largest relative difference \(worst)", file: file, line: line)
+}
+
+/// The sparse inference kernels give the dense path's answer (the dense ops are gradient-checked).
+final class SparseKernelTests: XCTestCase {
+    override func tearDown() { BLAS.setThreads(2) }
+
+    func testCSRHoldsExactlyTheNonZerosRowByRow() throws {
+        let w = try Tensor(shape: [3, 4], values: [0, 1, 0, 2, 0, 0, 0, 0, 3, 0, -4, 5])
+        let s = try SparseWeight(w)
+        XCTAssertEqual(s.rowPtr, [0, 2, 2, 5])
+        XCTAssertEqual(s.colIndex, [1, 3, 0, 2, 3])
+        XCTAssertEqual(s.values, [1, 2, 3, -4, 5])
+        XCTAssertEqual(s.density, 5.0 / 12, accuracy: 1e-12)
+        XCTAssertThrowsError(try SparseWeight(Tensor(shape: [5]))) { XCTAssertTrue("\($0)".contains("[5]"), "\($0)") }
+    }
+
+    func testSparseLinearMatchesDense() throws {
+        var rng = RNG(seed: 3)
+        for threads in [1, 2] {
+            BLAS.setThreads(threads)
+            for (n, fin, fout, keep) in [(1, 20, 7, 0.3), (5, 33, 16, 0.1), (33, 64, 9, 0.5), (70, 17, 40, 0.05), (128, 50, 3, 1.0)] {
+                let x = randomTensor([n, fin], &rng), w = randomTensor([fout, fin], &rng, keep: keep), b = randomTensor([fout], &rng)
+                let ctx = Context(training: false)
+                let dense = try ctx.linear(Var(x), Var(w), Var(b)).value
+                let sparse = try ctx.sparseLinear(Var(x), try SparseWeight(w), Var(b)).value
+                assertClose(sparse, dense, "linear n \(n) \(fin)→\(fout) keep \(keep) threads \(threads)")
+            }
+        }
+    }
+
+    func testSparseConvMatchesDenseForStridesPaddingsAndBatchSplits() throws {
+        var rng = RNG(seed: 4)
+        // (n, c, h, w, o, k, stride, pad)
+        let cases = [(1, 3, 9, 7, 8, 3, 1, 1), (3, 4, 8, 8, 5, 3, 1, 0), (2, 2, 9, 9, 6, 3, 2, 1), (4, 5, 6, 6, 7, 1, 1, 0),
+                     (3, 3, 7, 5, 4, 5, 1, 2), (1, 6, 10, 10, 3, 3, 2, 0)]
+        for threads in [1, 2] {
+            BLAS.setThreads(threads)
+            for (n, c, h, w, o, k, stride, pad) in cases {
+                for keep in [0.05, 0.4] {
+                    let x = randomTensor([n, c, h, w], &rng), wt = randomTensor([o, c, k, k], &rng, keep: keep)
+                    let b = randomTensor([o], &rng)
+                    let ctx = Context(training: false)
+                    let dense = try ctx.conv2d(Var(x), Var(wt), Var(b), stride: stride, padding: pad).value
+                    let sparse = try ctx.sparseConv2d(Var(x), try SparseWeight(wt), Var(b), stride: stride, padding: pad).value
+                    assertClose(sparse, dense, "conv \([n, c, h, w]) o \(o) k \(k) s \(stride) p \(pad) keep \(keep) threads \(threads)")
+                }
+            }
+        }
+    }
+
+    /// Whole-model evaluation: sparse kernels, dense kernels and auto agree on logits and
+    /// accuracy for a masked conv net, and a sampling policy redraws its masks per draw.
+    func testEvaluationAgreesAcrossKernelChoices() throws {
+        func trainer(_ kernels: String, policy: String, extra: String = "") throws -> Trainer {
+            let c = try Config(yaml: """
+            model: {name: conv2, width: 0.125}
+            policy: \(policy)
+            density: 0.2
+            batch_size: 16
+            optimizer: {lr: 0.05}
+            inference: {kernels: \(kernels)}
+            \(extra)
+            """)
+            return try Trainer(config: c, train: try syntheticDataset(count: 64, seed: 1), test: try syntheticDataset(count: 48, seed: 2))
+        }
+        for (policy, extra) in [("dnw", ""), ("edge-popup", ""), ("supermask", "policy_options: {eval_draws: 3}")] {
+            var results: [(Double, Double, Tensor)] = []
+            for kernels in ["dense", "sparse", "auto"] {
+                let t = try trainer(kernels, policy: policy, extra: extra)
+                for _ in 0..<3 { _ = try t.nextStep() }
+                let (loss, acc) = try t.evaluate()
+                let x = Tensor(shape: [5, 1, 4, 4], repeating: 0.3)
+                results.append((loss, acc, try t.predict(x)))
+            }
+            for r in results.dropFirst() {
+                XCTAssertEqual(r.0, results[0].0, accuracy: 1e-4, "\(policy) loss")
+                XCTAssertEqual(r.1, results[0].1, accuracy: 1e-9, "\(policy) accuracy")
+                assertClose(r.2, results[0].2, "\(policy) logits")
+            }
+        }
+    }
+
+    func testInferenceSettingsAreChecked() throws {
+        func make(_ yaml: String) throws -> Trainer {
+            try Trainer(config: try Config(yaml: "model: {name: mlp, hidden: [8]}\n" + yaml),
+                        train: try syntheticDataset(count: 32, seed: 1), test: try syntheticDataset(count: 16, seed: 2))
+        }
+        XCTAssertThrowsError(try make("inference: {kernels: csr}")) { XCTAssertTrue("\($0)".contains("csr"), "\($0)") }
+        let t = try make("inference: {sparse_below: 1.5}")
+        XCTAssertThrowsError(try t.evaluate()) { XCTAssertTrue("\($0)".contains("1.5"), "\($0)") }
+    }
+}
+
+/// The C kernels against plain Swift references.
+final class ElementwiseKernelTests: XCTestCase {
+    func testBernoulliSamplingFollowsTheSigmoidAndIsSplitIndependent() {
+        let n = 200_000
+        let logits = Tensor(shape: [n])
+        for i in 0..<n { logits[i] = Float(i % 5) - 2 }  // p = σ(−2 … 2)
+        let whole = Tensor(shape: [n]), split = Tensor(shape: [n])
+        let ones = swk_bernoulli_sigmoid(logits.data, whole.data, n, 42, 0)
+        _ = swk_bernoulli_sigmoid(logits.data, split.data, 1234, 42, 0)
+        _ = swk_bernoulli_sigmoid(logits.data + 1234, split.data + 1234, n - 1234, 42, 1234)
+        XCTAssertEqual(whole.array, split.array, "a draw depends only on (key, index)")
+        XCTAssertEqual(ones, whole.array.filter { $0 == 1 }.count)
+        for cls in 0..<5 {
+            let p = 1 / (1 + exp(-Double(cls - 2)))
+            var hits = 0
+            for i in stride(from: cls, to: n, by: 5) where whole[i] == 1 { hits += 1 }
+            XCTAssertEqual(Double(hits) / Double(n / 5), p, accuracy: 0.01, "logit \(cls - 2)")
+        }
+        let other = Tensor(shape: [n])
+        _ = swk_bernoulli_sigmoid(logits.data, other.data, n, 43, 0)
+        XCTAssertNotEqual(other.array, whole.array, "another key, another draw")
+    }
+
+    func testSGDKernelMatchesTheRule() {
+        var rng = RNG(seed: 9)
+        let n = 1000
+        for (mu, wd, nesterov) in [(Float(0), Float(0.01), false), (0.9, 0, false), (0.9, 0.001, true)] {
+            var w = (0..<n).map { _ in rng.normal() }, b = [Float](repeating: 0, count: n)
+            let g = (0..<n).map { _ in rng.normal() }
+            var refW = w, refB = b
+            for first in [true, false] {
+                swk_sgd(&w, g, &b, n, 0.1, mu, wd, nesterov ? 1 : 0, first ? 1 : 0)
+                for i in 0..<n {
+                    let d = g[i] + wd * refW[i]
+                    if mu == 0 { refW[i] -= 0.1 * d; continue }
+                    refB[i] = first ? d : mu * refB[i] + d
+                    refW[i] -= 0.1 * (nesterov ? d + mu * refB[i] : refB[i])
+                }
+            }
+            for i in 0..<n { XCTAssertEqual(w[i], refW[i], accuracy: 1e-5 * max(1, abs(refW[i]))) }
+        }
+    }
+
+    func testFiniteCheckFindsNaNAndInfAnywhere() {
+        var x = [Float](repeating: 1, count: 1037)
+        XCTAssertEqual(swk_all_finite(x, x.count), 1)
+        for bad in [Float.nan, .infinity, -.infinity] {
+            for pos in [0, 500, 1036] {
+                x[pos] = bad
+                XCTAssertEqual(swk_all_finite(x, x.count), 0, "\(bad) at \(pos)")
+                x[pos] = 1
+            }
+        }
+    }
+
+    func testMaxPoolKernelMatchesTheGenericPath() throws {
+        var rng = RNG(seed: 5)
+        let x = Tensor(shape: [3, 4, 9, 8])
+        for i in 0..<x.count { x[i] = Float(rng.int(below: 6)) }  // ties: the first maximum wins in both
+        for threads in [1, 2] {
+            BLAS.setThreads(threads)
+            let v = Var(x, requiresGrad: true)
+            let ctx = Context(training: true)
+            let fast = try ctx.maxPool2d(v, kernel: 2)
+            XCTAssertEqual(fast.shape, [3, 4, 4, 4])
+            // Reference: windows by hand.
+            for pl in 0..<12 { for oy in 0..<4 { for ox in 0..<4 {
+                let base = pl * 72
+                let vals = [x[base + 2 * oy * 8 + 2 * ox], x[base + 2 * oy * 8 + 2 * ox + 1],
+                            x[base + (2 * oy + 1) * 8 + 2 * ox], x[base + (2 * oy + 1) * 8 + 2 * ox + 1]]
+                XCTAssertEqual(fast.value[(pl * 4 + oy) * 4 + ox], vals.max()!)
+            } } }
+            let seed = Tensor(shape: fast.shape, repeating: 1)
+            try fast.backward(seed: seed)
+            // Every window sends its gradient to exactly one input: the sum is the window count.
+            XCTAssertEqual(v.grad!.array.reduce(0, +), Float(fast.value.count))
+            XCTAssertEqual(v.grad!.array.filter { $0 != 0 }.count, fast.value.count)
+        }
+        BLAS.setThreads(2)
+    }
+}

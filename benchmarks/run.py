@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""SparseWire's benchmark suite: one command, one machine, threads 1 and 2, one batch size.
+
+    python3 benchmarks/run.py                      # everything, ~5 min on 2 cores
+    python3 benchmarks/run.py --update-docs        # ... and put the tables into docs/BENCHMARKS.md
+    python3 benchmarks/run.py --sections infer --threads 2
+
+Sections (each row is the median of >= 5 timed runs after warm-up, every run in a fresh process):
+  train  ms per training step (forward + backward + SGD-momentum update) of FC 300-100-10, Conv4
+         and a small RandWire, dense and with every built-in policy (density 0.1), in SparseWire,
+         and dense in PyTorch CPU on the same architecture, dtype, batch and thread count.
+  gemm   GFLOP/s of each conv/linear layer's forward product against one OpenBLAS sgemm call of
+         the same M x N x K (the attainable rate).
+  infer  forward-pass latency and throughput at densities 1.0 0.5 0.2 0.1 0.05 with the sparse
+         kernels, the dense path and the automatic choice, at batch 128 and batch 1.
+Every row records the peak RSS of its process. Results: benchmarks/results/latest.json and
+latest.md (tables plus the target check); --update-docs also rewrites the marked block of
+docs/BENCHMARKS.md.
+
+OPENBLAS_CORETYPE: OpenBLAS 0.3.21 mis-detects this project's CPUs and runs ~5x slow unless the
+variable is set before the library loads. When it is unset this script sets it (from
+scripts/blas_coretype.py) for every process it starts and says so. PyTorch ships its own BLAS.
+Needs `pip install "torch==2.13.0+cpu"` (from /opt/wheels) and a release build.
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BINARY = ROOT / ".build" / "release" / "sparsewire"
+POLICIES = ["dense", "dnw", "edge-popup", "supermask", "rigl", "set", "snfs", "random-static", "dnw-no-update",
+            "targeted-dropout", "lottery-one-shot", "l1-anneal"]
+DENSITIES = [1.0, 0.5, 0.2, 0.1, 0.05]
+# (name, bench arguments, warm-up, repeats): small models get more runs (their steps are ~1 ms).
+MODELS = {
+    "fc": (["--model", "mlp"], 30, 200),
+    "conv4": (["--model", "conv4"], 1, 5),
+    "randwire": (["-c", str(ROOT / "configs" / "bench-randwire-small.yaml")], 2, 10),
+}
+TORCH_NAME = {"fc": "mlp", "conv4": "conv4", "randwire": "randwire"}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def environment() -> dict:
+    env = dict(os.environ)
+    if "OPENBLAS_CORETYPE" not in env:
+        core = subprocess.run([sys.executable, str(ROOT / "scripts" / "blas_coretype.py")],
+                              capture_output=True, text=True).stdout.strip()
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
+            log(f"benchmarks: OPENBLAS_CORETYPE was unset; using OPENBLAS_CORETYPE={core} for every process "
+                "(OpenBLAS 0.3.21 mis-detects this CPU and would run several times slower)")
+    env.pop("SPARSEWIRE_POOL_MB", None)
+    return env
+
+
+def run_json(cmd: list, env: dict) -> dict:
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.strip()}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def machine(env: dict) -> dict:
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) // (1024 * 1024)
+    except OSError:
+        pass
+    try:
+        import torch
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem, "kernel": platform.release(), "python": platform.python_version(),
+            "torch": torch_version, "swift": swift, "openblas_coretype": env.get("OPENBLAS_CORETYPE"), "commit": commit,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def train_section(args, env) -> list:
+    rows = []
+    for model, (margs, warm, reps) in MODELS.items():
+        if model not in args.models:
+            continue
+        for threads in args.threads:
+            common = ["--batch-size", str(args.batch_size), "--threads", str(threads), "--warmup", str(warm), "--repeats", str(reps)]
+            sw_rows = []
+            for policy in POLICIES:
+                extra = ["--set", f"policy={policy}"] + (["--set", "density=0.1"] if policy != "dense" else [])
+                r = run_json([str(BINARY), "bench", "--mode", "train", *margs, *common, *extra], env)
+                sw_rows.append(r)
+                log(f"  train {model:8} {policy:16} threads {threads}: {r['ms_per_step_median']:8.2f} ms/step")
+            pt = None
+            if not args.no_torch:
+                cmd = [sys.executable, str(ROOT / "benchmarks" / "torch_reference.py"), "--model", TORCH_NAME[model], *common]
+                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                    if "randwire" in sw_rows[0]:
+                        json.dump(sw_rows[0]["randwire"], f)
+                        cmd += ["--randwire-json", f.name]
+                try:
+                    pt = run_json(cmd, env)
+                finally:
+                    os.unlink(f.name)
+                log(f"  train {model:8} {'pytorch dense':16} threads {threads}: {pt['ms_per_step_median']:8.2f} ms/step")
+            dense = sw_rows[0]["ms_per_step_median"]
+            for r in sw_rows:
+                ms = r["ms_per_step_median"]
+                rows.append({"model": model, "policy": r["policy"], "threads": threads, "batch_size": args.batch_size,
+                             "sparsewire_ms": ms, "pytorch_dense_ms": pt["ms_per_step_median"] if pt else None,
+                             "ratio_vs_pytorch": ms / pt["ms_per_step_median"] if pt else None,
+                             "ratio_vs_dense": ms / dense, "sparsewire_rss_mb": r["peak_rss_mb"],
+                             "pytorch_rss_mb": pt["peak_rss_mb"] if pt else None, "params": r["params"],
+                             "pytorch_params": pt["params"] if pt else None, "repeats": reps, "warmup": warm})
+    return rows
+
+
+def gemm_section(args, env) -> list:
+    rows = []
+    for model in [m for m in ["fc", "conv4"] if m in args.models]:
+        margs = MODELS[model][0]
+        for threads in args.threads:
+            r = run_json([str(BINARY), "bench", "--mode", "gemm", *margs, "--batch-size", str(args.batch_size),
+                          "--threads", str(threads), "--warmup", "5", "--repeats", "31"], env)
+            for layer in r["layers"]:
+                rows.append({"model": model, "threads": threads, **layer, "peak_rss_mb": r["peak_rss_mb"]})
+                log(f"  gemm  {model:6} {layer['layer']:12} threads {threads}: {layer['ours_gflops']:6.1f} vs sgemm "
+                    f"{layer['sgemm_gflops']:6.1f} GFLOP/s ({layer['ratio']:.2f})")
+    return rows
+
+
+def infer_section(args, env) -> list:
+    rows = []
+    for model in [m for m in ["fc", "conv4"] if m in args.models]:
+        margs = MODELS[model][0]
+        for threads in args.threads:
+            for batch, (warm, reps) in [(args.batch_size, (3, 9) if model == "conv4" else (30, 200)), (1, (20, 200))]:
+                base = None
+                for density in DENSITIES:
+                    for kernels in ["dense", "sparse", "auto"]:
+                        r = run_json([str(BINARY), "bench", "--mode", "infer", *margs, "--batch-size", str(batch),
+                                      "--threads", str(threads), "--warmup", str(warm), "--repeats", str(reps),
+                                      "--density", str(density), "--kernels", kernels], env)
+                        if kernels == "dense":
+                            base = r["ms_per_batch_median"]
+                        rows.append({"model": model, "threads": threads, "batch_size": batch, "density": density,
+                                     "kernels": kernels, "ms": r["ms_per_batch_median"], "samples_per_s": r["samples_per_s"],
+                                     "speedup_vs_dense": base / r["ms_per_batch_median"], "peak_rss_mb": r["peak_rss_mb"],
+                                     "repeats": reps})
+                    log(f"  infer {model:6} batch {batch:3} threads {threads} density {density:4}: dense {base:8.3f} ms, "
+                        f"sparse {rows[-2]['ms']:8.3f} ms, auto {rows[-1]['ms']:8.3f} ms")
+    return rows
+
+
+def targets(res: dict) -> list:
+    out = []
+    train = res.get("train", [])
+    for model in ["conv4", "fc"]:
+        row = next((r for r in train if r["model"] == model and r["policy"] == "dense" and r["threads"] == 2
+                    and r["ratio_vs_pytorch"] is not None), None)
+        if row:
+            out.append({"target": f"dense step <= 0.8x PyTorch, {model}, batch {row['batch_size']}, 2 threads",
+                        "measured": row["ratio_vs_pytorch"], "limit": 0.8, "met": row["ratio_vs_pytorch"] <= 0.8})
+    for model in MODELS:
+        rows = [r for r in train if r["model"] == model and r["threads"] == 2 and r["policy"] != "dense"]
+        if rows:
+            worst = max(rows, key=lambda r: r["ratio_vs_dense"])
+            out.append({"target": f"masked step <= 1.15x dense, {model}, every policy, 2 threads (worst: {worst['policy']})",
+                        "measured": worst["ratio_vs_dense"], "limit": 1.15, "met": worst["ratio_vs_dense"] <= 1.15})
+    infer = res.get("infer", [])
+    for model in ["fc", "conv4"]:
+        row = next((r for r in infer if r["model"] == model and r["threads"] == 2 and r["density"] == 0.1
+                    and r["kernels"] == "auto" and r["batch_size"] > 1), None)
+        if row:
+            out.append({"target": f"inference at density 0.1 >= 3x faster than the dense path, {model}, batch {row['batch_size']}, 2 threads",
+                        "measured": row["speedup_vs_dense"], "limit": 3.0, "met": row["speedup_vs_dense"] >= 3.0, "higher_is_better": True})
+    gemm = res.get("gemm", [])
+    for model in ["fc", "conv4"]:
+        rows = [r for r in gemm if r["model"] == model and r["threads"] == 2 and r["gemm_bound"]]
+        if rows:
+            worst = min(rows, key=lambda r: r["ratio"])
+            out.append({"target": f"GEMM-bound layers (M, N, K >= 64) >= 70% of sgemm, {model}, 2 threads (worst: {worst['layer']})",
+                        "measured": worst["ratio"], "limit": 0.7, "met": worst["ratio"] >= 0.7, "higher_is_better": True})
+    return out
+
+
+def fmt(v, digits=2):
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def markdown(res: dict) -> str:
+    m = res["machine"]
+    lines = [f"Measured {m['date']} at commit `{m['commit']}` on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
+             f"OPENBLAS_CORETYPE={m['openblas_coretype']}, PyTorch {m['torch']}, {m['swift']}. "
+             f"Command: `{res['command']}` ({res['seconds']:.0f} s). Batch {res['batch_size']}; medians of the timed runs after warm-up.", ""]
+    if res.get("targets"):
+        lines += ["### Targets", "", "| target | measured | limit | met |", "|---|---:|---:|:-:|"]
+        for t in res["targets"]:
+            lines.append(f"| {t['target']} | {t['measured']:.2f} | {t['limit']:.2f} | {'yes' if t['met'] else '**no**'} |")
+        lines.append("")
+    if res.get("train"):
+        lines += ["### Training step (ms, forward + backward + update)", "",
+                  "| model | policy | threads | SparseWire ms | PyTorch dense ms | SW/PT | SW/SW-dense | SW RSS MiB | PT RSS MiB |",
+                  "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+        for r in res["train"]:
+            lines.append(f"| {r['model']} | {r['policy']} | {r['threads']} | {fmt(r['sparsewire_ms'])} | {fmt(r['pytorch_dense_ms'])} | "
+                         f"{fmt(r['ratio_vs_pytorch'])} | {fmt(r['ratio_vs_dense'])} | {fmt(r['sparsewire_rss_mb'], 0)} | {fmt(r['pytorch_rss_mb'], 0)} |")
+        lines.append("")
+    if res.get("gemm"):
+        lines += ["### GEMM-bound layers (forward product) vs OpenBLAS sgemm on the same M×N×K", "",
+                  "| model | layer | threads | M×N×K | GEMM-bound | ours GFLOP/s | sgemm GFLOP/s | ours/sgemm |", "|---|---|--:|---|:-:|--:|--:|--:|"]
+        for r in res["gemm"]:
+            lines.append(f"| {r['model']} | {r['layer']} | {r['threads']} | {r['m']}×{r['n']}×{r['k']} | {'yes' if r['gemm_bound'] else 'no'} | {r['ours_gflops']:.1f} | "
+                         f"{r['sgemm_gflops']:.1f} | {r['ratio']:.2f} |")
+        lines.append("")
+    if res.get("infer"):
+        lines += ["### Inference (forward pass, evaluation mode)", "",
+                  "| model | batch | threads | density | kernels | ms/batch | samples/s | speed-up vs dense path | RSS MiB |",
+                  "|---|--:|--:|--:|---|--:|--:|--:|--:|"]
+        for r in res["infer"]:
+            lines.append(f"| {r['model']} | {r['batch_size']} | {r['threads']} | {r['density']} | {r['kernels']} | {r['ms']:.3f} | "
+                         f"{r['samples_per_s']:.0f} | {r['speedup_vs_dense']:.2f} | {r['peak_rss_mb']:.0f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sections", default="train,gemm,infer", help="comma-separated: train, gemm, infer")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--models", default="fc,conv4,randwire", help="comma-separated subset of fc, conv4, randwire")
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="directory for latest.json / latest.md")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference (no ratio column)")
+    ap.add_argument("--update-docs", action="store_true", help="rewrite the results block of docs/BENCHMARKS.md")
+    args = ap.parse_args()
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    for s in sections:
+        if s not in ("train", "gemm", "infer"):
+            raise SystemExit(f"unknown section {s!r}; choose from train, gemm, infer")
+    if not BINARY.exists():
+        raise SystemExit(f"{BINARY} is missing: build first with `swift build -c release`")
+    if not args.no_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise SystemExit('PyTorch is missing: pip install "torch==2.13.0+cpu" (from /opt/wheels), or pass --no-torch')
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in args.models:
+        if m not in MODELS:
+            raise SystemExit(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
+    env = environment()
+    t0 = time.time()
+    res = {"machine": machine(env), "batch_size": args.batch_size, "threads": args.threads,
+           "command": "python3 benchmarks/run.py " + " ".join(sys.argv[1:])}
+    for s in sections:
+        log(f"benchmarks: section {s}")
+        res[s] = {"train": train_section, "gemm": gemm_section, "infer": infer_section}[s](args, env)
+    res["targets"] = targets(res)
+    res["seconds"] = time.time() - t0
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(res, indent=1) + "\n")
+    md = markdown(res)
+    (out / "latest.md").write_text(md + "\n")
+    print(md)
+    if args.update_docs:
+        doc = ROOT / "docs" / "BENCHMARKS.md"
+        text = doc.read_text()
+        begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+        if begin not in text or end not in text:
+            raise SystemExit(f"{doc} lacks the {begin} / {end} markers")
+        head, rest = text.split(begin, 1)
+        doc.write_text(head + begin + "\n" + md + "\n" + end + rest.split(end, 1)[1])
+        log(f"benchmarks: updated {doc}")
+    log(f"benchmarks: done in {res['seconds']:.0f} s; {out / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
