@@ -163,3 +163,139 @@ KATTR void KN(swk_sgd)(float *restrict w, const float *restrict g, float *restri
         w[i] -= lr * (nesterov ? d + mu * nb : nb);
     }
 }
+
+/* Winograd F(2×2, 3×3) transforms for 3×3 convolutions with stride 1 and padding 1
+ * (Autograd/Ops+Winograd.swift). Tiles of 2×2 outputs, t = i·tw + j over one sample's
+ * th × tw tiles, placed at column t0 + t of the [16][rows][ld] transform-domain matrices. */
+KATTR void KN(swk_wino_input)(const float *restrict x, long C, long H, long W, float *restrict V, long ldv, long t0) {
+    long th = (H + 1) / 2, tw = (W + 1) / 2, plane = C * ldv;
+    for (long c = 0; c < C; c++) {
+        const float *xc = x + c * H * W;
+        for (long i = 0; i < th; i++) for (long j = 0; j < tw; j++) {
+            float d[4][4];
+            for (int a = 0; a < 4; a++) {
+                long r = 2 * i - 1 + a;
+                for (int b = 0; b < 4; b++) {
+                    long q = 2 * j - 1 + b;
+                    d[a][b] = (r >= 0 && r < H && q >= 0 && q < W) ? xc[r * W + q] : 0.0f;
+                }
+            }
+            float t[4][4];
+            for (int b = 0; b < 4; b++) {
+                t[0][b] = d[0][b] - d[2][b]; t[1][b] = d[1][b] + d[2][b];
+                t[2][b] = d[2][b] - d[1][b]; t[3][b] = d[1][b] - d[3][b];
+            }
+            float *out = V + c * ldv + t0 + i * tw + j;
+            for (int k = 0; k < 4; k++) {
+                out[(4 * k + 0) * plane] = t[k][0] - t[k][2];
+                out[(4 * k + 1) * plane] = t[k][1] + t[k][2];
+                out[(4 * k + 2) * plane] = t[k][2] - t[k][1];
+                out[(4 * k + 3) * plane] = t[k][1] - t[k][3];
+            }
+        }
+    }
+}
+
+KATTR void KN(swk_wino_output)(const float *restrict M, long O, long H, long W, long ldm, long t0, float *restrict y) {
+    long th = (H + 1) / 2, tw = (W + 1) / 2, plane = O * ldm;
+    for (long o = 0; o < O; o++) {
+        float *yo = y + o * H * W;
+        for (long i = 0; i < th; i++) for (long j = 0; j < tw; j++) {
+            const float *in = M + o * ldm + t0 + i * tw + j;
+            float m[4][4], t[2][4];
+            for (int k = 0; k < 16; k++) m[k / 4][k % 4] = in[k * plane];
+            for (int b = 0; b < 4; b++) { t[0][b] = m[0][b] + m[1][b] + m[2][b]; t[1][b] = m[1][b] - m[2][b] - m[3][b]; }
+            for (int k = 0; k < 2; k++) {
+                long r = 2 * i + k;
+                if (r >= H) break;
+                yo[r * W + 2 * j] = t[k][0] + t[k][1] + t[k][2];
+                if (2 * j + 1 < W) yo[r * W + 2 * j + 1] = t[k][1] - t[k][2] - t[k][3];
+            }
+        }
+    }
+}
+
+KATTR void KN(swk_wino_output_grad)(const float *restrict dy, long O, long H, long W, float *restrict dM, long ldm, long t0) {
+    long th = (H + 1) / 2, tw = (W + 1) / 2, plane = O * ldm;
+    for (long o = 0; o < O; o++) {
+        const float *g = dy + o * H * W;
+        for (long i = 0; i < th; i++) for (long j = 0; j < tw; j++) {
+            float v[2][2];
+            for (int a = 0; a < 2; a++) for (int b = 0; b < 2; b++) {
+                long r = 2 * i + a, q = 2 * j + b;
+                v[a][b] = (r < H && q < W) ? g[r * W + q] : 0.0f;
+            }
+            float t[4][2];
+            for (int b = 0; b < 2; b++) { t[0][b] = v[0][b]; t[1][b] = v[0][b] + v[1][b]; t[2][b] = v[0][b] - v[1][b]; t[3][b] = -v[1][b]; }
+            float *out = dM + o * ldm + t0 + i * tw + j;
+            for (int k = 0; k < 4; k++) {
+                out[(4 * k + 0) * plane] = t[k][0];
+                out[(4 * k + 1) * plane] = t[k][0] + t[k][1];
+                out[(4 * k + 2) * plane] = t[k][0] - t[k][1];
+                out[(4 * k + 3) * plane] = -t[k][1];
+            }
+        }
+    }
+}
+
+KATTR void KN(swk_wino_input_grad)(const float *restrict dV, long C, long H, long W, long ldv, long t0, float *restrict dx) {
+    long th = (H + 1) / 2, tw = (W + 1) / 2, plane = C * ldv;
+    for (long c = 0; c < C; c++) {
+        float *dc = dx + c * H * W;
+        for (long i = 0; i < th; i++) for (long j = 0; j < tw; j++) {
+            const float *in = dV + c * ldv + t0 + i * tw + j;
+            float v[4][4], t[4][4];
+            for (int k = 0; k < 16; k++) v[k / 4][k % 4] = in[k * plane];
+            for (int b = 0; b < 4; b++) {
+                t[0][b] = v[0][b]; t[1][b] = v[1][b] - v[2][b] + v[3][b];
+                t[2][b] = -v[0][b] + v[1][b] + v[2][b]; t[3][b] = -v[3][b];
+            }
+            for (int a = 0; a < 4; a++) {
+                long r = 2 * i - 1 + a;
+                if (r < 0 || r >= H) continue;
+                float dd[4] = { t[a][0], t[a][1] - t[a][2] + t[a][3], -t[a][0] + t[a][1] + t[a][2], -t[a][3] };
+                for (int b = 0; b < 4; b++) {
+                    long q = 2 * j - 1 + b;
+                    if (q >= 0 && q < W) dc[r * W + q] += dd[b];
+                }
+            }
+        }
+    }
+}
+
+KATTR void KN(swk_wino_weight)(const float *restrict g, long O, long C, float *restrict U) {
+    long plane = O * C;
+    for (long oc = 0; oc < O * C; oc++) {
+        const float *k = g + oc * 9;
+        float t[4][3];
+        for (int b = 0; b < 3; b++) {
+            t[0][b] = k[b]; t[1][b] = 0.5f * (k[b] + k[3 + b] + k[6 + b]);
+            t[2][b] = 0.5f * (k[b] - k[3 + b] + k[6 + b]); t[3][b] = k[6 + b];
+        }
+        for (int a = 0; a < 4; a++) {
+            U[(4 * a + 0) * plane + oc] = t[a][0];
+            U[(4 * a + 1) * plane + oc] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+            U[(4 * a + 2) * plane + oc] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+            U[(4 * a + 3) * plane + oc] = t[a][2];
+        }
+    }
+}
+
+KATTR void KN(swk_wino_weight_grad)(const float *restrict dU, long O, long C, float *restrict dg) {
+    long plane = O * C;
+    for (long oc = 0; oc < O * C; oc++) {
+        float u[4][4], t[3][4];
+        for (int k = 0; k < 16; k++) u[k / 4][k % 4] = dU[k * plane + oc];
+        for (int b = 0; b < 4; b++) {
+            t[0][b] = u[0][b] + 0.5f * (u[1][b] + u[2][b]);
+            t[1][b] = 0.5f * (u[1][b] - u[2][b]);
+            t[2][b] = 0.5f * (u[1][b] + u[2][b]) + u[3][b];
+        }
+        float *k = dg + oc * 9;
+        for (int a = 0; a < 3; a++) {
+            k[3 * a + 0] = t[a][0] + 0.5f * (t[a][1] + t[a][2]);
+            k[3 * a + 1] = 0.5f * (t[a][1] - t[a][2]);
+            k[3 * a + 2] = 0.5f * (t[a][1] + t[a][2]) + t[a][3];
+        }
+    }
+}

@@ -188,3 +188,48 @@ final class ElementwiseKernelTests: XCTestCase {
         BLAS.setThreads(2)
     }
 }
+
+/// Winograd F(2×2, 3×3) against the im2col path (itself gradient-checked): outputs and all
+/// three gradients, odd and even sizes, chunked batches, with and without bias, 1 and 2 threads.
+final class WinogradTests: XCTestCase {
+    override func tearDown() { Context.winogradEnabled = true; BLAS.setThreads(2) }
+
+    func run(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ upstream: Tensor, winograd: Bool) throws -> [Tensor] {
+        Context.winogradEnabled = winograd
+        let xv = Var(x, requiresGrad: true), wv = Var(w, requiresGrad: true), bv = b.map { Var($0, requiresGrad: true) }
+        let ctx = Context(training: true)
+        let y = try ctx.conv2d(xv, wv, bv, stride: 1, padding: 1)
+        try y.backward(seed: upstream)
+        return [y.value, xv.grad!, wv.grad!] + (bv.map { [$0.grad!] } ?? [])
+    }
+
+    func testMatchesIm2colInValueAndGradients() throws {
+        var rng = RNG(seed: 11)
+        // (n, c, o, h, w): 7×7 and 5×9 leave partial tiles; n = 40 at 4×4 spans several chunks.
+        for (n, c, o, h, w) in [(2, 16, 16, 7, 7), (3, 17, 20, 5, 9), (40, 16, 24, 4, 4), (1, 32, 16, 28, 28), (5, 16, 16, 1, 2)] {
+            for threads in [1, 2] {
+                BLAS.setThreads(threads)
+                let x = randomTensor([n, c, h, w], &rng), wt = randomTensor([o, c, 3, 3], &rng)
+                let b: Tensor? = o % 2 == 0 ? randomTensor([o], &rng) : nil
+                let up = randomTensor([n, o, h, w], &rng)
+                let wino = try run(x, wt, b, up, winograd: true), ref = try run(x, wt, b, up, winograd: false)
+                for (i, name) in ["output", "input gradient", "weight gradient", "bias gradient"].prefix(wino.count).enumerated() {
+                    assertClose(wino[i], ref[i], tol: 2e-4, "\(name) n \(n) c \(c) o \(o) \(h)×\(w) threads \(threads)")
+                }
+            }
+        }
+    }
+
+    func testOnlyThreeByThreeStrideOnePaddingOneWithEnoughChannelsUsesIt() throws {
+        func uses(_ c: Int, _ o: Int, k: Int, stride: Int, pad: Int) -> Bool {
+            Context.winogradApplies(kernel: k, stride: stride, padding: pad, inChannels: c, outChannels: o)
+        }
+        XCTAssertTrue(uses(16, 16, k: 3, stride: 1, pad: 1))
+        XCTAssertFalse(uses(16, 16, k: 3, stride: 2, pad: 1))
+        XCTAssertFalse(uses(16, 16, k: 3, stride: 1, pad: 0))
+        XCTAssertFalse(uses(16, 16, k: 5, stride: 1, pad: 2))
+        XCTAssertFalse(uses(1, 64, k: 3, stride: 1, pad: 1))
+        Context.winogradEnabled = false
+        XCTAssertFalse(uses(16, 16, k: 3, stride: 1, pad: 1))
+    }
+}

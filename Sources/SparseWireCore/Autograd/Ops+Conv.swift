@@ -108,6 +108,7 @@ extension Context {
         if let b, b.shape != [g.o] {
             throw SparseWireError.shape("conv2d: bias shape \(b.shape) should be [\(g.o)]")
         }
+        if Context.usesWinograd(g) { return winogradConv3x3(x, w, b, g) }
         let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
         let K = g.k, P = g.p, O = g.o
         let workers = Parallel.workers(for: g.n)
