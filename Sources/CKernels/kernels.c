@@ -107,14 +107,14 @@ void swk_maxpool2x2(const float *restrict x, long planes, long h, long w, float 
 
 void swk_csr_rows(const int32_t *restrict rowptr, const int64_t *restrict offs, const float *restrict val,
                          long r0, long r1, const float *restrict base, long len, float *restrict out, long ldo,
-                         const float *restrict bias) {
-    use_avx2() ? swk_csr_rows_avx2(rowptr, offs, val, r0, r1, base, len, out, ldo, bias) : swk_csr_rows_base(rowptr, offs, val, r0, r1, base, len, out, ldo, bias);
+                         const float *restrict bias, int relu) {
+    use_avx2() ? swk_csr_rows_avx2(rowptr, offs, val, r0, r1, base, len, out, ldo, bias, relu) : swk_csr_rows_base(rowptr, offs, val, r0, r1, base, len, out, ldo, bias, relu);
 }
 
 void swk_csr_linear(const int32_t *restrict rowptr, const int32_t *restrict col, const float *restrict val,
                            long rows, long cols, const float *restrict x, long ldx, long nb, float *restrict y, long ldy,
-                           const float *restrict bias, float *restrict scratch) {
-    use_avx2() ? swk_csr_linear_avx2(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch) : swk_csr_linear_base(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch);
+                           const float *restrict bias, float *restrict scratch, int relu) {
+    use_avx2() ? swk_csr_linear_avx2(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch, relu) : swk_csr_linear_base(rowptr, col, val, rows, cols, x, ldx, nb, y, ldy, bias, scratch, relu);
 }
 
 void swk_radix_hist(const float *v, long n, int mag, int64_t *hist) {

@@ -72,24 +72,47 @@ KATTR void KN(swk_maxpool2x2)(const float *restrict x, long planes, long h, long
 }
 
 KATTR void KN(swk_csr_rows)(const int32_t *restrict rowptr, const int64_t *restrict offs, const float *restrict val,
-                         long r0, long r1, const float *restrict base, long len, float *restrict out, long ldo,
-                         const float *restrict bias) {
-    for (long r = r0; r < r1; r++) {
-        float *restrict o = out + r * ldo;
-        float b = bias ? bias[r] : 0.0f;
-        for (long i = 0; i < len; i++) o[i] = b;
-        long e = rowptr[r], end = rowptr[r + 1];
-        /* Four non-zeros per pass over the output row: a quarter of the load/store traffic. */
-        for (; e + 4 <= end; e += 4) {
-            const float *restrict a = base + offs[e], *restrict b1 = base + offs[e + 1];
-            const float *restrict c = base + offs[e + 2], *restrict d = base + offs[e + 3];
-            float wa = val[e], wb = val[e + 1], wc = val[e + 2], wd = val[e + 3];
-            for (long i = 0; i < len; i++) o[i] += wa * a[i] + wb * b1[i] + wc * c[i] + wd * d[i];
+                            long r0, long r1, const float *restrict base, long len, float *restrict out, long ldo,
+                            const float *restrict bias, int relu) {
+    /* Blocks of 64 outputs outermost: every row's non-zeros then read the same few input
+     * segments (the rows around this block in each plane), which stay in L1/L2. */
+    long i0 = 0;
+    for (; i0 + 64 <= len; i0 += 64) {
+        for (long r = r0; r < r1; r++) {
+            float acc[64];
+            float b = bias ? bias[r] : 0.0f;
+            for (int l = 0; l < 64; l++) acc[l] = b;
+            for (long e = rowptr[r]; e < rowptr[r + 1]; e++) {
+                const float *restrict a = base + offs[e] + i0;
+                float w = val[e];
+                for (int l = 0; l < 64; l++) acc[l] += w * a[l];
+            }
+            if (relu) for (int l = 0; l < 64; l++) acc[l] = acc[l] > 0 ? acc[l] : 0;
+            float *restrict o = out + r * ldo + i0;
+            for (int l = 0; l < 64; l++) o[l] = acc[l];
         }
-        for (; e < end; e++) {
-            const float *restrict a = base + offs[e];
-            float wa = val[e];
-            for (long i = 0; i < len; i++) o[i] += wa * a[i];
+    }
+    for (; i0 + 8 <= len; i0 += 8) {
+        for (long r = r0; r < r1; r++) {
+            float acc[8];
+            float b = bias ? bias[r] : 0.0f;
+            for (int l = 0; l < 8; l++) acc[l] = b;
+            for (long e = rowptr[r]; e < rowptr[r + 1]; e++) {
+                const float *restrict a = base + offs[e] + i0;
+                float w = val[e];
+                for (int l = 0; l < 8; l++) acc[l] += w * a[l];
+            }
+            if (relu) for (int l = 0; l < 8; l++) acc[l] = acc[l] > 0 ? acc[l] : 0;
+            float *restrict o = out + r * ldo + i0;
+            for (int l = 0; l < 8; l++) o[l] = acc[l];
+        }
+    }
+    for (long r = r0; r < r1 && i0 < len; r++) {
+        float b = bias ? bias[r] : 0.0f;
+        for (long i = i0; i < len; i++) {
+            float acc = b;
+            for (long e = rowptr[r]; e < rowptr[r + 1]; e++) acc += val[e] * base[offs[e] + i];
+            out[r * ldo + i] = relu && acc < 0 ? 0 : acc;
         }
     }
 }
@@ -97,7 +120,7 @@ KATTR void KN(swk_csr_rows)(const int32_t *restrict rowptr, const int64_t *restr
 #define LANES 32
 KATTR void KN(swk_csr_linear)(const int32_t *restrict rowptr, const int32_t *restrict col, const float *restrict val,
                            long rows, long cols, const float *restrict x, long ldx, long nb, float *restrict y, long ldy,
-                           const float *restrict bias, float *restrict scratch) {
+                           const float *restrict bias, float *restrict scratch, int relu) {
     for (long n0 = 0; n0 < nb; n0 += LANES) {
         long nc = nb - n0 < LANES ? nb - n0 : LANES;
         /* Transpose the block: scratch[j][l] = x[n0 + l][j], zero lanes past the batch. */
@@ -115,6 +138,7 @@ KATTR void KN(swk_csr_linear)(const int32_t *restrict rowptr, const int32_t *res
                 float wv = val[e];
                 for (long l = 0; l < LANES; l++) acc[l] += wv * t[l];
             }
+            if (relu) for (long l = 0; l < LANES; l++) acc[l] = acc[l] > 0 ? acc[l] : 0;
             for (long l = 0; l < nc; l++) y[(n0 + l) * ldy + r] = acc[l];
         }
     }

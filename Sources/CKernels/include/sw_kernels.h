@@ -27,14 +27,16 @@ long swk_count_nonzero(const float *x, long n);
 void swk_maxpool2x2(const float *x, long planes, long h, long w, float *out, int32_t *arg);
 
 /* Sparse rows times dense: for r in [r0, r1):
- *   out[r·ldo + i] = bias_r + Σ_{e in rowptr[r]..rowptr[r+1]} val[e] · base[offs[e] + i],  i < len.
+ *   out[r·ldo + i] = bias_r + Σ_{e in rowptr[r]..rowptr[r+1]} val[e] · base[offs[e] + i],  i < len,
+ * then max(·, 0) when `relu`.
  * A masked conv (stride 1) runs it on the zero-padded input planes; im2col columns also work. */
 void swk_csr_rows(const int32_t *rowptr, const int64_t *offs, const float *val, long r0, long r1,
-                  const float *base, long len, float *out, long ldo, const float *bias);
-/* Masked linear: y[n·ldy + r] = bias_r + Σ_e val[e] · x[n·ldx + col[e]] for n < nb, r < rows.
+                  const float *base, long len, float *out, long ldo, const float *bias, int relu);
+/* Masked linear: y[n·ldy + r] = bias_r + Σ_e val[e] · x[n·ldx + col[e]] for n < nb, r < rows
+ * (then max(·, 0) when `relu`).
  * scratch holds cols·32 floats (a transposed block of 32 samples). */
 void swk_csr_linear(const int32_t *rowptr, const int32_t *col, const float *val, long rows, long cols,
-                    const float *x, long ldx, long nb, float *y, long ldy, const float *bias, float *scratch);
+                    const float *x, long ldx, long nb, float *y, long ldy, const float *bias, float *scratch, int relu);
 /* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
  * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
  * whose top 11 bits equal `prefix`, returning how many; write out[i] = key(v[i]) > t. */

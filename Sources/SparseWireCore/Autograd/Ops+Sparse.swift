@@ -72,8 +72,8 @@ public final class SparseInference {
 }
 
 extension Context {
-    /// y[N, out] = x[N, in] · ŵᵀ + b with ŵ sparse. No gradient (inference only).
-    public func sparseLinear(_ x: Var, _ w: SparseWeight, _ b: Var?) throws -> Var {
+    /// y[N, out] = x[N, in] · ŵᵀ + b with ŵ sparse (then ReLU when `relu`). No gradient (inference only).
+    public func sparseLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool = false) throws -> Var {
         guard x.shape.count == 2, w.shape.count == 2, x.shape[1] == w.cols else {
             throw SparseWireError.shape("sparse linear: input \(x.shape) does not match weight \(w.shape)")
         }
@@ -90,14 +90,14 @@ extension Context {
                 Parallel.forEachRange(fout, workers: Parallel.workers(for: fout)) { _, lo, hi in
                     let scratch = Tensor(uninitialized: [fin * 32])
                     swk_csr_linear(rp.baseAddress! + lo, cp.baseAddress!, vp.baseAddress!, hi - lo, fin, xp, fin, n,
-                                   op + lo, fout, bp.map { $0 + lo }, scratch.data)
+                                   op + lo, fout, bp.map { $0 + lo }, scratch.data, relu ? 1 : 0)
                 }
             } else {
                 Parallel.forEachRange(blocks, workers: Parallel.workers(for: blocks)) { _, lo, hi in
                     let scratch = Tensor(uninitialized: [fin * 32])
                     let s0 = lo * 32, s1 = min(n, hi * 32)
                     swk_csr_linear(rp.baseAddress!, cp.baseAddress!, vp.baseAddress!, fout, fin, xp + s0 * fin, fin, s1 - s0,
-                                   op + s0 * fout, fout, bp, scratch.data)
+                                   op + s0 * fout, fout, bp, scratch.data, relu ? 1 : 0)
                 }
             }
         } } }
@@ -106,8 +106,9 @@ extension Context {
 
     /// 2-D convolution with a sparse weight [O, C, kh, kw]. Stride 1: each non-zero adds a
     /// shifted copy of its zero-padded input plane to its output plane (no im2col); other
-    /// strides: im2col columns times the sparse rows. No gradient (inference only).
-    public func sparseConv2d(_ x: Var, _ w: SparseWeight, _ b: Var?, stride: Int, padding: Int) throws -> Var {
+    /// strides: im2col columns times the sparse rows. ReLU in the same pass when `relu`. No
+    /// gradient (inference only).
+    public func sparseConv2d(_ x: Var, _ w: SparseWeight, _ b: Var?, stride: Int, padding: Int, relu: Bool = false) throws -> Var {
         let g = try ConvGeometry(input: x.shape, weight: w.shape, stride: stride, pad: padding, op: "sparse conv2d")
         guard w.shape.count == 4, w.shape[1] == g.c else {
             throw SparseWireError.shape("sparse conv2d: input has \(g.c) channels but weight \(w.shape) expects \(w.shape.count == 4 ? w.shape[1] : -1)")
@@ -126,9 +127,11 @@ extension Context {
             let ci = col / (g.kh * g.kw), r = col % (g.kh * g.kw)
             return Int64(ci * hp * wp + (r / g.kw) * wp + r % g.kw)
         }
-        let len = direct ? (g.oh - 1) * wp + g.ow : g.p
-        let ldo = direct ? g.oh * wp : g.p
-        let baseCount = direct ? g.c * hp * wp : g.k * g.p
+        // Direct: the rows are computed on the padded grid, rounded up to whole 8-wide vectors
+        // (the few extra outputs are dropped by the copy below; the input gets as much slack).
+        let len = direct ? ((g.oh - 1) * wp + g.ow + 7) / 8 * 8 : g.p
+        let ldo = direct ? max(len, g.oh * wp) : g.p
+        let baseCount = direct ? g.c * hp * wp + 8 : g.k * g.p
         let samplesSplit = g.n >= Parallel.threads
         let workers = samplesSplit ? Parallel.workers(for: g.n) : 1
         w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { offp in w.values.withUnsafeBufferPointer { vp in
@@ -148,7 +151,7 @@ extension Context {
                     // Output rows over the threads when the batch is too small to split.
                     let rowWorkers = samplesSplit ? 1 : Parallel.workers(for: g.o)
                     Parallel.forEachRange(g.o, workers: rowWorkers) { _, r0, r1 in
-                        swk_csr_rows(rp.baseAddress!, offp.baseAddress!, vp.baseAddress!, r0, r1, base.data, len, target, ldo, bp)
+                        swk_csr_rows(rp.baseAddress!, offp.baseAddress!, vp.baseAddress!, r0, r1, base.data, len, target, ldo, bp, relu ? 1 : 0)
                     }
                     if let tmp {
                         for o in 0..<g.o { for y in 0..<g.oh {

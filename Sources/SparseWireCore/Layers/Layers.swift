@@ -104,3 +104,19 @@ public final class InstanceNorm: Module {
     }
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
 }
+
+extension Linear: ReLUFusable {
+    func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
+        guard let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
+        ctx.layerObserver?(self, x)
+        return try ctx.sparseLinear(x, sparse, bias?.variable, relu: true)
+    }
+}
+
+extension Conv2d: ReLUFusable {
+    func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
+        guard let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
+        ctx.layerObserver?(self, x)
+        return try ctx.sparseConv2d(x, sparse, bias?.variable, stride: stride, padding: padding, relu: true)
+    }
+}

@@ -18,7 +18,18 @@ public final class Sequential: Module {
 
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         var h = x
-        for l in layers { h = try l.forward(h, ctx) }
+        var i = 0
+        while i < layers.count {
+            // Inference: conv/linear → ReLU in one output pass when the layer can (sparse kernels).
+            if !ctx.recordGrad, i + 1 < layers.count, (layers[i + 1] as? Lambda)?.isReLU == true,
+               let f = layers[i] as? ReLUFusable, let y = try f.forwardFusingReLU(h, ctx) {
+                h = y
+                i += 2
+                continue
+            }
+            h = try layers[i].forward(h, ctx)
+            i += 1
+        }
         return h
     }
 
@@ -29,14 +40,23 @@ public final class Sequential: Module {
 /// A parameter-free function as a module.
 public final class Lambda: Module {
     let fn: (Var, Context) throws -> Var
-    public init(_ fn: @escaping (Var, Context) throws -> Var) { self.fn = fn }
+    /// True for `Lambda.relu`: a preceding conv/linear may apply it in its own output pass.
+    public let isReLU: Bool
+    public init(_ fn: @escaping (Var, Context) throws -> Var) { self.fn = fn; isReLU = false }
+    init(relu: ()) { fn = { x, ctx in ctx.relu(x) }; isReLU = true }
     public func forward(_ x: Var, _ ctx: Context) throws -> Var { try fn(x, ctx) }
     public var parameters: [Parameter] { [] }
 
-    public static var relu: Lambda { Lambda { x, ctx in ctx.relu(x) } }
+    public static var relu: Lambda { Lambda(relu: ()) }
     public static var flatten: Lambda { Lambda { x, ctx in try ctx.flatten(x) } }
     public static func maxPool(_ k: Int, stride: Int? = nil) -> Lambda { Lambda { x, ctx in try ctx.maxPool2d(x, kernel: k, stride: stride) } }
     public static func avgPool(_ k: Int, stride: Int? = nil) -> Lambda { Lambda { x, ctx in try ctx.avgPool2d(x, kernel: k, stride: stride) } }
     public static var globalAvgPool: Lambda { Lambda { x, ctx in try ctx.globalAvgPool(x) } }
     public static func dropout(_ p: Float) -> Lambda { Lambda { x, ctx in try ctx.dropout(x, p: p) } }
+}
+
+/// A layer that can apply a following ReLU in its own output pass (no gradient recorded).
+protocol ReLUFusable {
+    /// The layer's output with ReLU applied, or nil when this layer cannot fuse here.
+    func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var?
 }
