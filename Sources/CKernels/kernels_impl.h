@@ -32,13 +32,13 @@ KATTR void KN(swk_sigmoid_scores_grad)(const float *restrict g, const float *res
 
 KATTR long KN(swk_bernoulli_sigmoid)(const float *restrict s, float *restrict m, long n, uint64_t key, long offset) {
     uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-    long ones = 0;
+    int64_t ones = 0;
     for (long i = 0; i < n; i++) {
         uint32_t h = mix32(mix32((uint32_t)(offset + i) ^ k0) + k1);
         float u = (float)(h >> 8) * (1.0f / 16777216.0f);
-        float v = u < sigmoidf_fast(s[i]) ? 1.0f : 0.0f;
-        m[i] = v;
-        ones += (long)v;
+        int32_t bit = u < sigmoidf_fast(s[i]);
+        m[i] = (float)bit;
+        ones += bit;
     }
     return ones;
 }
@@ -323,3 +323,4 @@ KATTR void KN(swk_wino_weight_grad)(const float *restrict dU, long O, long C, fl
         }
     }
 }
+
