@@ -160,3 +160,10 @@ void swk_wino_weight_grad(const float *restrict dU, long O, long C, float *restr
     use_avx2() ? swk_wino_weight_grad_avx2(dU, O, C, dg) : swk_wino_weight_grad_base(dU, O, C, dg);
 }
 
+void swk_add_l1(float *g, const float *w, long n, float l1) {
+    use_avx2() ? swk_add_l1_avx2(g, w, n, l1) : swk_add_l1_base(g, w, n, l1);
+}
+
+void swk_dropout_fill(float *m, long n, uint64_t key, long offset, float rho) {
+    use_avx2() ? swk_dropout_fill_avx2(m, n, key, offset, rho) : swk_dropout_fill_base(m, n, key, offset, rho);
+}

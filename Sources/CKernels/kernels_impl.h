@@ -324,3 +324,19 @@ KATTR void KN(swk_wino_weight_grad)(const float *restrict dU, long O, long C, fl
     }
 }
 
+
+/* g += l1·sign(w) (0 where w = 0): the L1 penalty's gradient. */
+KATTR void KN(swk_add_l1)(float *restrict g, const float *restrict w, long n, float l1) {
+    for (long i = 0; i < n; i++) g[i] += w[i] > 0 ? l1 : (w[i] < 0 ? -l1 : 0.0f);
+}
+
+/* Targeted dropout: every m[i] == 0 becomes 1 with probability 1 − rho, drawn from the same
+ * counter-based uniforms as swk_bernoulli_sigmoid (key, offset + i). */
+KATTR void KN(swk_dropout_fill)(float *restrict m, long n, uint64_t key, long offset, float rho) {
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    for (long i = 0; i < n; i++) {
+        uint32_t h = mix32(mix32((uint32_t)(offset + i) ^ k0) + k1);
+        float u = (float)(h >> 8) * (1.0f / 16777216.0f);
+        m[i] = m[i] != 0 ? m[i] : (u < rho ? 0.0f : 1.0f);
+    }
+}

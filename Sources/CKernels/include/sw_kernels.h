@@ -20,6 +20,10 @@ void swk_sigmoid_scores_grad(const float *g, const float *w, const float *s, flo
 long swk_bernoulli_sigmoid(const float *s, float *m, long n, uint64_t key, long offset);
 /* 1 when the AVX2+FMA builds of the kernels run on this CPU. */
 int swk_has_avx2(void);
+/* g += l1·sign(w) (L1 penalty gradient; nothing where w = 0). */
+void swk_add_l1(float *g, const float *w, long n, float l1);
+/* Targeted dropout: each m[i] == 0 becomes 1 with probability 1 − rho (uniforms as above). */
+void swk_dropout_fill(float *m, long n, uint64_t key, long offset, float rho);
 /* Number of non-zero entries. */
 long swk_count_nonzero(const float *x, long n);
 /* out = max(a, b) elementwise over 2x2 windows: NCHW max-pool, kernel 2 stride 2, no padding.

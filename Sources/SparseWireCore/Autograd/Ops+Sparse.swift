@@ -48,6 +48,7 @@ public final class SparseInference {
     /// `auto` uses the sparse kernels for layers whose kept fraction is at most this.
     public let threshold: Double
     private var cache: [ObjectIdentifier: SparseWeight?] = [:]
+    private var effectiveCache: [ObjectIdentifier: Var] = [:]
 
     public init(mode: Mode, threshold: Double) {
         self.mode = mode
@@ -55,7 +56,16 @@ public final class SparseInference {
     }
 
     /// Drops every cached weight (masks were redrawn).
-    public func reset() { cache.removeAll() }
+    public func reset() { cache.removeAll(); effectiveCache.removeAll() }
+
+    /// The dense path's effective weight ŵ, computed once per context (not once per batch).
+    func effectiveWeight(_ p: Parameter, _ compute: () throws -> Var) rethrows -> Var {
+        let id = ObjectIdentifier(p)
+        if let hit = effectiveCache[id] { return hit }
+        let v = try compute()
+        effectiveCache[id] = v
+        return v
+    }
 
     /// The sparse form of a masked parameter's effective weight when the mode (and, for `auto`,
     /// its density) calls for the sparse kernels; nil for the dense path.

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// RigL (Evci et al. 2020) and its siblings SET (random growth) and SNFS (momentum growth).
@@ -179,8 +180,8 @@ final class L1AnnealPolicy: MaskPolicy {
     func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool {
         for l in layers {
             guard let g = l.parameter.grad else { continue }
-            let w = l.weight.data, gp = g.data
-            for i in 0..<l.count where w[i] != 0 { gp[i] += w[i] > 0 ? l1 : -l1 }
+            let w = l.weight.data, gp = g.data, l1 = l1
+            Parallel.forEachChunk(l.count) { lo, hi in swk_add_l1(gp + lo, w + lo, hi - lo, l1) }
         }
         return false
     }

@@ -1,3 +1,4 @@
+import CKernels
 /// No mask at all: the dense baseline.
 final class DensePolicy: MaskPolicy {
     var routing: GradientRouting { .none }
@@ -44,8 +45,8 @@ final class TargetedDropoutPolicy: MaskPolicy {
     func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
         ctx.selectTopK(layers, order: .magnitude) { $0.weight }
         for l in layers {
-            let m = l.mask.data
-            for i in 0..<l.count where m[i] == 0 { m[i] = ctx.rng.uniform() < rho ? 0 : 1 }
+            let m = l.mask.data, key = ctx.rng.next(), rho = rho
+            Parallel.forEachChunk(l.count) { lo, hi in swk_dropout_fill(m + lo, hi - lo, key, lo, rho) }
         }
     }
 
