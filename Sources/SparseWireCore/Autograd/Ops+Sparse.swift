@@ -129,19 +129,22 @@ extension Context {
         let bp: UnsafeMutablePointer<Float>? = b?.value.data
         let inStride = g.c * g.h * g.w, outStride = g.o * g.p
         let direct = stride == 1
-        let hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad
+        // Padded planes share their side padding between rows: each grid row is [pad zeros, W
+        // values] (the right padding of a row is the left padding of the next), so only `pad`
+        // columns per row are wasted instead of 2·pad.
+        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad
         // Where each non-zero reads from: a padded plane offset (direct) or an im2col row.
         let offsets: [Int64] = w.colIndex.map { c in
             let col = Int(c)
             if !direct { return Int64(col * g.p) }
             let ci = col / (g.kh * g.kw), r = col % (g.kh * g.kw)
-            return Int64(ci * hp * wp + (r / g.kw) * wp + r % g.kw)
+            return Int64(ci * plane + (r / g.kw) * wp + r % g.kw)
         }
         // Direct: the rows are computed on the padded grid, rounded up to whole 8-wide vectors
         // (the few extra outputs are dropped by the copy below; the input gets as much slack).
         let len = direct ? ((g.oh - 1) * wp + g.ow + 7) / 8 * 8 : g.p
         let ldo = direct ? max(len, g.oh * wp) : g.p
-        let baseCount = direct ? g.c * hp * wp + 8 : g.k * g.p
+        let baseCount = direct ? g.c * plane + 8 : g.k * g.p
         let samplesSplit = g.n >= Parallel.threads
         let workers = samplesSplit ? Parallel.workers(for: g.n) : 1
         w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { offp in w.values.withUnsafeBufferPointer { vp in
@@ -152,7 +155,7 @@ extension Context {
                     let src = xp + s * inStride, dst = op + s * outStride
                     if direct {
                         for ci in 0..<g.c { for y in 0..<g.h {
-                            (base.data + ci * hp * wp + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
+                            (base.data + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
                         } }
                     } else {
                         im2col(src, g, base.data, ld: g.p, col0: 0)
