@@ -10,7 +10,8 @@ Sections (each row is the median of >= 5 timed runs after warm-up, every run in 
          and a small RandWire, dense and with every built-in policy (density 0.1), in SparseWire,
          and dense in PyTorch CPU on the same architecture, dtype, batch and thread count.
   gemm   GFLOP/s of each conv/linear layer's forward product against one OpenBLAS sgemm call of
-         the same M x N x K (the attainable rate).
+         the same M x N x K (the attainable rate); Conv4's 3x3 layers both as Winograd (default)
+         and as im2col + GEMM (SPARSEWIRE_CONV=im2col).
   infer  forward-pass latency and throughput at densities 1.0 0.5 0.2 0.1 0.05 with the sparse
          kernels, the dense path and the automatic choice, at batch 128 and batch 1.
 Every row records the peak RSS of its process. Results: benchmarks/results/latest.json and
@@ -140,13 +141,21 @@ def gemm_section(args, env) -> list:
     rows = []
     for model in [m for m in ["fc", "conv4"] if m in args.models]:
         margs = MODELS[model][0]
+        # Conv4's 3x3 layers run as Winograd by default (fewer FLOPs than the GEMM of the same
+        # shape); a second pass with SPARSEWIRE_CONV=im2col measures their im2col + GEMM path.
+        variants = [("default", env)] + ([("im2col", {**env, "SPARSEWIRE_CONV": "im2col"})] if model == "conv4" else [])
         for threads in args.threads:
-            r = run_json([str(BINARY), "bench", "--mode", "gemm", *margs, "--batch-size", str(args.batch_size),
-                          "--threads", str(threads), "--warmup", "5", "--repeats", "31"], env)
-            for layer in r["layers"]:
-                rows.append({"model": model, "threads": threads, **layer, "peak_rss_mb": r["peak_rss_mb"]})
-                log(f"  gemm  {model:6} {layer['layer']:12} threads {threads}: {layer['ours_gflops']:6.1f} vs sgemm "
-                    f"{layer['sgemm_gflops']:6.1f} GFLOP/s ({layer['ratio']:.2f})")
+            for variant, venv in variants:
+                r = run_json([str(BINARY), "bench", "--mode", "gemm", *margs, "--batch-size", str(args.batch_size),
+                              "--threads", str(threads), "--warmup", "5", "--repeats", "31"], venv)
+                for layer in r["layers"]:
+                    if variant == "im2col" and layer["path"] != "im2col+gemm":
+                        continue
+                    if variant == "default" and model == "conv4" and layer["path"] == "im2col+gemm":
+                        continue  # measured in the im2col pass (same path)
+                    rows.append({"model": model, "threads": threads, **layer, "peak_rss_mb": r["peak_rss_mb"]})
+                    log(f"  gemm  {model:6} {layer['layer']:12} {layer['path']:11} threads {threads}: {layer['ours_gflops']:6.1f} "
+                        f"vs sgemm {layer['sgemm_gflops']:6.1f} GFLOP/s ({layer['ratio']:.2f})")
     return rows
 
 
@@ -197,10 +206,10 @@ def targets(res: dict) -> list:
                         "measured": row["speedup_vs_dense"], "limit": 3.0, "met": row["speedup_vs_dense"] >= 3.0, "higher_is_better": True})
     gemm = res.get("gemm", [])
     for model in ["fc", "conv4"]:
-        rows = [r for r in gemm if r["model"] == model and r["threads"] == 2 and r["gemm_bound"]]
+        rows = [r for r in gemm if r["model"] == model and r["threads"] == 2 and r["gemm_bound"] and r["path"] != "winograd"]
         if rows:
             worst = min(rows, key=lambda r: r["ratio"])
-            out.append({"target": f"GEMM-bound layers (M, N, K >= 64) >= 70% of sgemm, {model}, 2 threads (worst: {worst['layer']})",
+            out.append({"target": f"GEMM-bound layers (M, N, K >= 64, computed by GEMM) >= 70% of sgemm, {model}, 2 threads (worst: {worst['layer']})",
                         "measured": worst["ratio"], "limit": 0.7, "met": worst["ratio"] >= 0.7, "higher_is_better": True})
     return out
 
@@ -229,9 +238,11 @@ def markdown(res: dict) -> str:
         lines.append("")
     if res.get("gemm"):
         lines += ["### GEMM-bound layers (forward product) vs OpenBLAS sgemm on the same M×N×K", "",
-                  "| model | layer | threads | M×N×K | GEMM-bound | ours GFLOP/s | sgemm GFLOP/s | ours/sgemm |", "|---|---|--:|---|:-:|--:|--:|--:|"]
+                  "Winograd rows: the direct product's FLOPs (2·M·N·K) over Winograd's time, an effective rate; the same "
+                  "layers' im2col + GEMM path is measured too (SPARSEWIRE_CONV=im2col) and is what the target checks.", "",
+                  "| model | layer | path | threads | M×N×K | GEMM-bound | ours GFLOP/s | sgemm GFLOP/s | ours/sgemm |", "|---|---|---|--:|---|:-:|--:|--:|--:|"]
         for r in res["gemm"]:
-            lines.append(f"| {r['model']} | {r['layer']} | {r['threads']} | {r['m']}×{r['n']}×{r['k']} | {'yes' if r['gemm_bound'] else 'no'} | {r['ours_gflops']:.1f} | "
+            lines.append(f"| {r['model']} | {r['layer']} | {r['path']} | {r['threads']} | {r['m']}×{r['n']}×{r['k']} | {'yes' if r['gemm_bound'] else 'no'} | {r['ours_gflops']:.1f} | "
                          f"{r['sgemm_gflops']:.1f} | {r['ratio']:.2f} |")
         lines.append("")
     if res.get("infer"):

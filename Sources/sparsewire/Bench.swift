@@ -136,7 +136,7 @@ struct Bench: ParsableCommand {
             let oursRate = flops / (oursMs / 1000) / 1e9, blasRate = flops / (blas[blas.count / 2] / 1000) / 1e9
             rows.append(["layer": probe.name, "m": m, "n": n, "k": k, "ours_gflops": oursRate, "sgemm_gflops": blasRate,
                          "ratio": oursRate / blasRate, "ours_ms": oursMs, "sgemm_ms": blas[blas.count / 2],
-                         "gemm_bound": m >= 64 && n >= 64 && k >= 64])
+                         "gemm_bound": m >= 64 && n >= 64 && k >= 64, "path": probe.path])
         }
         var r = common(trainer)
         r["mode"] = "gemm"; r["layers"] = rows
@@ -158,6 +158,9 @@ struct LayerProbe {
     let inputShape: [Int]
     /// The forward product as one GEMM: M × N × K.
     let gemmShape: (Int, Int, Int)
+    /// How the engine computes it: "gemm" (linear), "im2col+gemm" or "winograd" (whose rate is
+    /// the direct product's FLOPs over its time, so it can exceed sgemm's).
+    let path: String
     let run: (Context, Var) throws -> Var
 
     /// Runs the network once and records every conv/linear layer it passes through.
@@ -168,11 +171,13 @@ struct LayerProbe {
             if let c = module as? Conv2d {
                 let s = c.weight.shape, n = x.shape[0]
                 let oh = (x.shape[2] + 2 * c.padding - s[2]) / c.stride + 1, ow = (x.shape[3] + 2 * c.padding - s[3]) / c.stride + 1
+                let wino = Context.winogradApplies(kernel: s[2], stride: c.stride, padding: c.padding, inChannels: s[1], outChannels: s[0])
+                    && s[2] == s[3]
                 found.append(LayerProbe(name: c.weight.name, inputShape: x.shape, gemmShape: (s[0], n * oh * ow, s[1] * s[2] * s[3]),
-                                        run: { ctx, v in try ctx.conv2d(v, c.weight.variable, c.bias?.variable, stride: c.stride, padding: c.padding) }))
+                                        path: wino ? "winograd" : "im2col+gemm", run: { ctx, v in try ctx.conv2d(v, c.weight.variable, c.bias?.variable, stride: c.stride, padding: c.padding) }))
             } else if let l = module as? Linear {
                 let s = l.weight.shape
-                found.append(LayerProbe(name: l.weight.name, inputShape: x.shape, gemmShape: (x.shape[0], s[0], s[1]),
+                found.append(LayerProbe(name: l.weight.name, inputShape: x.shape, gemmShape: (x.shape[0], s[0], s[1]), path: "gemm",
                                         run: { ctx, v in try ctx.linear(v, l.weight.variable, l.bias?.variable) }))
             }
         }
