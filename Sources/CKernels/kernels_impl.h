@@ -147,20 +147,46 @@ KATTR void KN(swk_csr_linear)(const int32_t *restrict rowptr, const int32_t *res
 /* Radix-select passes for top-k (Masking/TopK.swift). Keys are the order-preserving unsigned
  * images of the floats (by value, or by magnitude when `mag`). */
 KATTR void KN(swk_radix_hist)(const float *restrict v, long n, int mag, int64_t *restrict hist) {
-    if (mag) { for (long i = 0; i < n; i++) hist[(radix_key_mag(v[i]) >> 21)]++; }
-    else { for (long i = 0; i < n; i++) hist[(radix_key_val(v[i]) >> 21)]++; }
+    /* Four interleaved 32-bit sub-histograms: neighbouring weights often share a bin, and one
+     * counter would serialise every increment on the previous one's store. */
+    uint32_t h[4][2048];
+    memset(h, 0, sizeof h);
+    long i = 0;
+#define RADIX_HIST_LOOP(KEY) \
+    for (; i + 4 <= n; i += 4) { \
+        h[0][KEY(v[i]) >> 21]++; h[1][KEY(v[i + 1]) >> 21]++; \
+        h[2][KEY(v[i + 2]) >> 21]++; h[3][KEY(v[i + 3]) >> 21]++; \
+    } \
+    for (; i < n; i++) h[0][KEY(v[i]) >> 21]++;
+    if (mag) { RADIX_HIST_LOOP(radix_key_mag) } else { RADIX_HIST_LOOP(radix_key_val) }
+#undef RADIX_HIST_LOOP
+    for (int b = 0; b < 2048; b++) hist[b] += (int64_t)h[0][b] + h[1][b] + h[2][b] + h[3][b];
 }
 
 KATTR long KN(swk_radix_collect)(const float *restrict v, long n, int mag, uint32_t prefix, uint32_t *restrict keys,
                                  int64_t *restrict idx, int64_t base) {
-    /* Branch-free compaction (the candidates can be a large share of n): always write, advance
-     * only on a match. keys/idx need room for one entry past the candidates. */
-    long m = 0;
-    for (long i = 0; i < n; i++) {
-        uint32_t k = mag ? radix_key_mag(v[i]) : radix_key_val(v[i]);
-        keys[m] = k; idx[m] = base + i;
-        m += (k >> 21) == prefix;
+    /* Groups of 16 are tested at once (a vectorised compare); only groups holding a candidate
+     * are compacted, branch-free: always write, advance on a match. keys/idx need room for one
+     * entry past the candidates. */
+    long m = 0, i = 0;
+#define RADIX_COLLECT_LOOP(KEY) \
+    for (; i + 16 <= n; i += 16) { \
+        int any = 0; \
+        for (int l = 0; l < 16; l++) any |= (KEY(v[i + l]) >> 21) == prefix; \
+        if (!any) continue; \
+        for (int l = 0; l < 16; l++) { \
+            uint32_t k = KEY(v[i + l]); \
+            keys[m] = k; idx[m] = base + i + l; \
+            m += (k >> 21) == prefix; \
+        } \
+    } \
+    for (; i < n; i++) { \
+        uint32_t k = KEY(v[i]); \
+        keys[m] = k; idx[m] = base + i; \
+        m += (k >> 21) == prefix; \
     }
+    if (mag) { RADIX_COLLECT_LOOP(radix_key_mag) } else { RADIX_COLLECT_LOOP(radix_key_val) }
+#undef RADIX_COLLECT_LOOP
     return m;
 }
 
