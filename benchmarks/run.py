@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """SparseWire's benchmark suite: one command, one machine, threads 1 and 2, one batch size.
 
-    python3 benchmarks/run.py                      # everything, ~5 min on 2 cores
+    python3 benchmarks/run.py                      # everything, ~8 min on 2 cores
     python3 benchmarks/run.py --update-docs        # ... and put the tables into docs/BENCHMARKS.md
     python3 benchmarks/run.py --sections infer --threads 2
 
-Sections (each row is the median of >= 5 timed runs after warm-up, every run in a fresh process):
+Sections (each row is the median of >= 5 timed runs after warm-up, every run in a fresh process;
+FC and RandWire rows: the median of 3 interleaved rounds):
   train  ms per training step (forward + backward + SGD-momentum update) of FC 300-100-10, Conv4
          and a small RandWire, dense and with every built-in policy (density 0.1), in SparseWire,
          and dense in PyTorch CPU on the same architecture, dtype, batch and thread count.
@@ -39,11 +40,14 @@ BINARY = ROOT / ".build" / "release" / "sparsewire"
 POLICIES = ["dense", "dnw", "edge-popup", "supermask", "rigl", "set", "snfs", "random-static", "dnw-no-update",
             "targeted-dropout", "lottery-one-shot", "l1-anneal"]
 DENSITIES = [1.0, 0.5, 0.2, 0.1, 0.05]
-# (name, bench arguments, warm-up, repeats): small models get more runs (their steps are ~1 ms).
+# (name, bench arguments, warm-up, repeats, rounds): small models get more runs (their steps are
+# ~1 ms); FC and RandWire rows (training, and FC's inference) are measured in 3 interleaved rounds
+# of fresh processes (the median of the rounds' medians), so that one noisy moment on the VM
+# cannot skew a single row.
 MODELS = {
-    "fc": (["--model", "mlp"], 30, 200),
-    "conv4": (["--model", "conv4"], 1, 5),
-    "randwire": (["-c", str(ROOT / "configs" / "bench-randwire-small.yaml")], 2, 10),
+    "fc": (["--model", "mlp"], 30, 200, 3),
+    "conv4": (["--model", "conv4"], 1, 5, 1),
+    "randwire": (["-c", str(ROOT / "configs" / "bench-randwire-small.yaml")], 2, 8, 3),
 }
 TORCH_NAME = {"fc": "mlp", "conv4": "conv4", "randwire": "randwire"}
 
@@ -100,31 +104,41 @@ def machine(env: dict) -> dict:
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def median_run(runs: list) -> dict:
+    """The run with the median ms/step (upper median), plus every round's time."""
+    ordered = sorted(runs, key=lambda r: r["ms_per_step_median"])
+    return {**ordered[len(ordered) // 2], "round_ms": [r["ms_per_step_median"] for r in runs]}
+
+
 def train_section(args, env) -> list:
     rows = []
-    for model, (margs, warm, reps) in MODELS.items():
+    for model, (margs, warm, reps, rounds) in MODELS.items():
         if model not in args.models:
             continue
         for threads in args.threads:
             common = ["--batch-size", str(args.batch_size), "--threads", str(threads), "--warmup", str(warm), "--repeats", str(reps)]
-            sw_rows = []
-            for policy in POLICIES:
-                extra = ["--set", f"policy={policy}"] + (["--set", "density=0.1"] if policy != "dense" else [])
-                r = run_json([str(BINARY), "bench", "--mode", "train", *margs, *common, *extra], env)
-                sw_rows.append(r)
-                log(f"  train {model:8} {policy:16} threads {threads}: {r['ms_per_step_median']:8.2f} ms/step")
-            pt = None
-            if not args.no_torch:
-                cmd = [sys.executable, str(ROOT / "benchmarks" / "torch_reference.py"), "--model", TORCH_NAME[model], *common]
-                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-                    if "randwire" in sw_rows[0]:
-                        json.dump(sw_rows[0]["randwire"], f)
-                        cmd += ["--randwire-json", f.name]
-                try:
-                    pt = run_json(cmd, env)
-                finally:
-                    os.unlink(f.name)
-                log(f"  train {model:8} {'pytorch dense':16} threads {threads}: {pt['ms_per_step_median']:8.2f} ms/step")
+            runs = {p: [] for p in POLICIES}
+            pt_runs = []
+            for rnd in range(rounds):
+                for policy in POLICIES:
+                    extra = ["--set", f"policy={policy}"] + (["--set", "density=0.1"] if policy != "dense" else [])
+                    r = run_json([str(BINARY), "bench", "--mode", "train", *margs, *common, *extra], env)
+                    runs[policy].append(r)
+                    log(f"  train {model:8} {policy:16} threads {threads} round {rnd + 1}/{rounds}: {r['ms_per_step_median']:8.2f} ms/step")
+                if not args.no_torch:
+                    cmd = [sys.executable, str(ROOT / "benchmarks" / "torch_reference.py"), "--model", TORCH_NAME[model], *common]
+                    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                        if "randwire" in runs["dense"][0]:
+                            json.dump(runs["dense"][0]["randwire"], f)
+                            cmd += ["--randwire-json", f.name]
+                    try:
+                        pt_runs.append(run_json(cmd, env))
+                    finally:
+                        os.unlink(f.name)
+                    log(f"  train {model:8} {'pytorch dense':16} threads {threads} round {rnd + 1}/{rounds}: "
+                        f"{pt_runs[-1]['ms_per_step_median']:8.2f} ms/step")
+            sw_rows = [median_run(runs[p]) for p in POLICIES]
+            pt = median_run(pt_runs) if pt_runs else None
             dense = sw_rows[0]["ms_per_step_median"]
             for r in sw_rows:
                 ms = r["ms_per_step_median"]
@@ -133,7 +147,8 @@ def train_section(args, env) -> list:
                              "ratio_vs_pytorch": ms / pt["ms_per_step_median"] if pt else None,
                              "ratio_vs_dense": ms / dense, "sparsewire_rss_mb": r["peak_rss_mb"],
                              "pytorch_rss_mb": pt["peak_rss_mb"] if pt else None, "params": r["params"],
-                             "pytorch_params": pt["params"] if pt else None, "repeats": reps, "warmup": warm})
+                             "pytorch_params": pt["params"] if pt else None, "repeats": reps, "warmup": warm, "rounds": rounds,
+                             "sparsewire_round_ms": r["round_ms"], "pytorch_round_ms": pt["round_ms"] if pt else None})
     return rows
 
 
@@ -162,21 +177,23 @@ def gemm_section(args, env) -> list:
 def infer_section(args, env) -> list:
     rows = []
     for model in [m for m in ["fc", "conv4"] if m in args.models]:
-        margs = MODELS[model][0]
+        margs, rounds = MODELS[model][0], MODELS[model][3]
         for threads in args.threads:
             for batch, (warm, reps) in [(args.batch_size, (3, 9) if model == "conv4" else (30, 200)), (1, (20, 200))]:
-                base = None
                 for density in DENSITIES:
-                    for kernels in ["dense", "sparse", "auto"]:
-                        r = run_json([str(BINARY), "bench", "--mode", "infer", *margs, "--batch-size", str(batch),
-                                      "--threads", str(threads), "--warmup", str(warm), "--repeats", str(reps),
-                                      "--density", str(density), "--kernels", kernels], env)
-                        if kernels == "dense":
-                            base = r["ms_per_batch_median"]
+                    runs = {k: [] for k in ["dense", "sparse", "auto"]}
+                    for _ in range(rounds):  # interleaved rounds; each row reports its median round
+                        for kernels in runs:
+                            runs[kernels].append(run_json([str(BINARY), "bench", "--mode", "infer", *margs, "--batch-size", str(batch),
+                                                           "--threads", str(threads), "--warmup", str(warm), "--repeats", str(reps),
+                                                           "--density", str(density), "--kernels", kernels], env))
+                    picked = {k: sorted(v, key=lambda r: r["ms_per_batch_median"])[len(v) // 2] for k, v in runs.items()}
+                    base = picked["dense"]["ms_per_batch_median"]
+                    for kernels, r in picked.items():
                         rows.append({"model": model, "threads": threads, "batch_size": batch, "density": density,
                                      "kernels": kernels, "ms": r["ms_per_batch_median"], "samples_per_s": r["samples_per_s"],
                                      "speedup_vs_dense": base / r["ms_per_batch_median"], "peak_rss_mb": r["peak_rss_mb"],
-                                     "repeats": reps})
+                                     "repeats": reps, "rounds": rounds, "round_ms": [x["ms_per_batch_median"] for x in runs[kernels]]})
                     log(f"  infer {model:6} batch {batch:3} threads {threads} density {density:4}: dense {base:8.3f} ms, "
                         f"sparse {rows[-2]['ms']:8.3f} ms, auto {rows[-1]['ms']:8.3f} ms")
     return rows
