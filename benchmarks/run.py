@@ -104,10 +104,10 @@ def machine(env: dict) -> dict:
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def median_run(runs: list) -> dict:
-    """The run with the median ms/step (upper median), plus every round's time."""
-    ordered = sorted(runs, key=lambda r: r["ms_per_step_median"])
-    return {**ordered[len(ordered) // 2], "round_ms": [r["ms_per_step_median"] for r in runs]}
+def median_run(runs: list, key: str = "ms_per_step_median") -> dict:
+    """The round with the median time under `key` (upper median), plus every round's time."""
+    ordered = sorted(runs, key=lambda r: r[key])
+    return {**ordered[len(ordered) // 2], "round_ms": [r[key] for r in runs]}
 
 
 def train_section(args, env) -> list:
@@ -187,13 +187,13 @@ def infer_section(args, env) -> list:
                             runs[kernels].append(run_json([str(BINARY), "bench", "--mode", "infer", *margs, "--batch-size", str(batch),
                                                            "--threads", str(threads), "--warmup", str(warm), "--repeats", str(reps),
                                                            "--density", str(density), "--kernels", kernels], env))
-                    picked = {k: sorted(v, key=lambda r: r["ms_per_batch_median"])[len(v) // 2] for k, v in runs.items()}
+                    picked = {k: median_run(v, "ms_per_batch_median") for k, v in runs.items()}
                     base = picked["dense"]["ms_per_batch_median"]
                     for kernels, r in picked.items():
                         rows.append({"model": model, "threads": threads, "batch_size": batch, "density": density,
                                      "kernels": kernels, "ms": r["ms_per_batch_median"], "samples_per_s": r["samples_per_s"],
                                      "speedup_vs_dense": base / r["ms_per_batch_median"], "peak_rss_mb": r["peak_rss_mb"],
-                                     "repeats": reps, "rounds": rounds, "round_ms": [x["ms_per_batch_median"] for x in runs[kernels]]})
+                                     "repeats": reps, "rounds": rounds, "round_ms": r["round_ms"]})
                     log(f"  infer {model:6} batch {batch:3} threads {threads} density {density:4}: dense {base:8.3f} ms, "
                         f"sparse {rows[-2]['ms']:8.3f} ms, auto {rows[-1]['ms']:8.3f} ms")
     return rows

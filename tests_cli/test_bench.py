@@ -75,3 +75,12 @@ def test_suite_rejects_unknown_section_and_model(tmp_path):
         p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), *args, "--no-torch", "--out", str(tmp_path)],
                            capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and word in p.stderr
+
+
+def test_gemm_mode_pointwise_convs_are_plain_gemm():
+    # RandWire's nodes use 1x1 convolutions (no im2col) and a 3x3 stem.
+    p, r = bench("--mode", "gemm", "-c", "configs/bench-randwire-small.yaml", "--batch-size", "4", "--warmup", "1", "--repeats", "2")
+    assert p.returncode == 0, p.stderr
+    convs = [row for row in r["layers"] if not row["layer"].startswith(("fc", "head", "classifier"))]
+    assert any(row["path"] == "gemm" for row in convs)
+    assert all(row["path"] == "gemm" for row in convs if row["k"] % 9 != 0)

@@ -158,7 +158,7 @@ struct LayerProbe {
     let inputShape: [Int]
     /// The forward product as one GEMM: M × N × K.
     let gemmShape: (Int, Int, Int)
-    /// How the engine computes it: "gemm" (linear), "im2col+gemm" or "winograd" (whose rate is
+    /// How the engine computes it: "gemm" (linear, 1×1 stride-1 conv), "im2col+gemm" or "winograd" (whose rate is
     /// the direct product's FLOPs over its time, so it can exceed sgemm's).
     let path: String
     let run: (Context, Var) throws -> Var
@@ -174,7 +174,7 @@ struct LayerProbe {
                 let wino = Context.winogradApplies(kernel: s[2], stride: c.stride, padding: c.padding, inChannels: s[1], outChannels: s[0])
                     && s[2] == s[3]
                 found.append(LayerProbe(name: c.weight.name, inputShape: x.shape, gemmShape: (s[0], n * oh * ow, s[1] * s[2] * s[3]),
-                                        path: wino ? "winograd" : "im2col+gemm", run: { ctx, v in try ctx.conv2d(v, c.weight.variable, c.bias?.variable, stride: c.stride, padding: c.padding) }))
+                                        path: wino ? "winograd" : (s[2] == 1 && s[3] == 1 && c.stride == 1 && c.padding == 0 ? "gemm" : "im2col+gemm"), run: { ctx, v in try ctx.conv2d(v, c.weight.variable, c.bias?.variable, stride: c.stride, padding: c.padding) }))
             } else if let l = module as? Linear {
                 let s = l.weight.shape
                 found.append(LayerProbe(name: l.weight.name, inputShape: x.shape, gemmShape: (x.shape[0], s[0], s[1]), path: "gemm",
