@@ -36,9 +36,11 @@ static inline uint32_t radix_key_val(float f) {
     if (b == 0x80000000u) b = 0;
     return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
 }
+/* By magnitude: the sign bit dropped and the rest shifted up, so the first radix digit (the top
+ * 11 bits) holds the 8 exponent bits and 3 mantissa bits: eighth-octave bins, few candidates. */
 static inline uint32_t radix_key_mag(float f) {
     uint32_t b; memcpy(&b, &f, 4);
-    return (b & 0x7FFFFFFFu) | 0x80000000u;
+    return b << 1;
 }
 
 #define KN(name) name##_avx2

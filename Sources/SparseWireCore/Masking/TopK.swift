@@ -68,7 +68,7 @@ public enum TopK {
         let b = v.bitPattern
         switch order {
         case .magnitude:
-            return (b & 0x7FFF_FFFF) | 0x8000_0000
+            return b << 1  // sign dropped: the first digit is exponent + 3 mantissa bits
         case .value:
             if b == 0x8000_0000 { return 0x8000_0000 }  // −0 → +0
             return (b & 0x8000_0000) != 0 ? ~b : b | 0x8000_0000
