@@ -86,7 +86,7 @@ public enum TopK {
     }
 
     /// Worker ranges of a segment: large segments are split over the engine's threads.
-    private static func workers(_ n: Int) -> Int { Swift.max(1, Swift.min(Parallel.threads, n / 32_768)) }
+    private static func workers(_ n: Int) -> Int { Swift.max(1, Swift.min(Parallel.threads, n / 8192)) }
 
     /// The key of the k-th largest value over all segments (1 ≤ k ≤ total), the number of
     /// values with a strictly larger key, and how many candidates (keys sharing the threshold's

@@ -46,7 +46,7 @@ public enum Parallel {
 
     /// Elementwise work of `count` items: split over the threads when large enough to pay for
     /// the dispatch (≥ `grain` items per worker), else run inline. `body(lo, hi)`.
-    public static func forEachChunk(_ count: Int, grain: Int = 1 << 16, _ body: (_ lo: Int, _ hi: Int) -> Void) {
+    public static func forEachChunk(_ count: Int, grain: Int = 1 << 13, _ body: (_ lo: Int, _ hi: Int) -> Void) {
         let w = max(1, min(threads, count / max(grain, 1)))
         forEachRange(count, workers: w) { _, lo, hi in body(lo, hi) }
     }
