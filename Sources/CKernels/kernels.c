@@ -123,9 +123,54 @@ void swk_radix_hist(const float *v, long n, int mag, int64_t *hist) {
     use_avx2() ? swk_radix_hist_avx2(v, n, mag, hist) : swk_radix_hist_base(v, n, mag, hist);
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* pack_lut[m]: the lanes set in the 8-bit mask m, in order (left-packing through a permute). */
+static uint8_t pack_lut[256][8];
+__attribute__((constructor)) static void build_pack_lut(void) {
+    for (int m = 0; m < 256; m++) {
+        int j = 0;
+        for (int l = 0; l < 8; l++) if ((m >> l) & 1) pack_lut[m][j++] = (uint8_t)l;
+        for (; j < 8; j++) pack_lut[m][j] = 0;
+    }
+}
+
+/* The AVX2 collect: keys of 8 values at once, their digits compared with the prefix, and the
+ * matching keys and indices left-packed and stored whole (up to 8 entries past the candidates
+ * are written: the caller's slack). */
+__attribute__((target("avx2,fma,popcnt")))
+static long radix_collect_packed(const float *restrict v, long n, int mag, uint32_t prefix, uint32_t *restrict keys,
+                                 int64_t *restrict idx, int64_t base) {
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u), want = _mm256_set1_epi32((int)prefix);
+    const __m256i ones = _mm256_set1_epi32(-1);
+    long m = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(v + i)), k;
+        if (mag) {
+            k = _mm256_slli_epi32(b, 1);
+        } else {
+            b = _mm256_andnot_si256(_mm256_cmpeq_epi32(b, sign), b);  /* −0 → +0 */
+            k = _mm256_blendv_epi8(_mm256_or_si256(b, sign), _mm256_xor_si256(b, ones), _mm256_srai_epi32(b, 31));
+        }
+        int bits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_srli_epi32(k, 21), want)));
+        if (!bits) continue;
+        __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)pack_lut[bits]));
+        _mm256_storeu_si256((__m256i *)(keys + m), _mm256_permutevar8x32_epi32(k, perm));
+        __m256i at = _mm256_set1_epi64x(base + i);
+        _mm256_storeu_si256((__m256i *)(idx + m), _mm256_add_epi64(at, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(perm))));
+        _mm256_storeu_si256((__m256i *)(idx + m + 4), _mm256_add_epi64(at, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(perm, 1))));
+        m += __builtin_popcount((unsigned)bits);
+    }
+    return m + swk_radix_collect_base(v + i, n - i, mag, prefix, keys + m, idx + m, base + i);
+}
+#endif
+
 long swk_radix_collect(const float *v, long n, int mag, uint32_t prefix, uint32_t *keys, int64_t *idx, int64_t base) {
-    return use_avx2() ? swk_radix_collect_avx2(v, n, mag, prefix, keys, idx, base)
-                      : swk_radix_collect_base(v, n, mag, prefix, keys, idx, base);
+#if defined(__x86_64__)
+    if (use_avx2()) return radix_collect_packed(v, n, mag, prefix, keys, idx, base);
+#endif
+    return swk_radix_collect_base(v, n, mag, prefix, keys, idx, base);
 }
 
 void swk_mask_above(const float *v, long n, int mag, uint32_t t, float *out) {

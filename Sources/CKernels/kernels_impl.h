@@ -173,9 +173,9 @@ KATTR void KN(swk_radix_hist)(const float *restrict v, long n, int mag, int64_t 
 
 KATTR long KN(swk_radix_collect)(const float *restrict v, long n, int mag, uint32_t prefix, uint32_t *restrict keys,
                                  int64_t *restrict idx, int64_t base) {
-    /* Groups of 16 are tested at once (a vectorised compare); only groups holding a candidate
-     * are compacted, branch-free: always write, advance on a match. keys/idx need room for one
-     * entry past the candidates. */
+    /* Portable build (x86-64 with AVX2 uses radix_collect_packed in kernels.c). Groups of 16
+     * are tested at once; only groups holding a candidate are compacted, branch-free: always
+     * write, advance on a match. */
     long m = 0, i = 0;
 #define RADIX_COLLECT_LOOP(KEY) \
     for (; i + 16 <= n; i += 16) { \

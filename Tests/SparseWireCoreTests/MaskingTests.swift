@@ -28,7 +28,9 @@ final class TopKTests: XCTestCase {
             let n = 1 + rng.int(below: trial < 30 ? 400 : 40_000)
             var vals: [Float] = (0..<n).map { _ in
                 switch rng.int(below: 4) {
-                case 0: return Float(rng.int(below: 7)) - 3              // ties, both signs, ±0 below
+                case 0:  // ties, both signs, and zeros of both signs (−0 ranks equal to +0)
+                    let x = Float(rng.int(below: 7)) - 3
+                    return x == 0 && rng.int(below: 2) == 0 ? -0.0 : x
                 case 1: return rng.normal() * 1e-6
                 case 2: return rng.normal() * 1e4
                 default: return rng.normal()

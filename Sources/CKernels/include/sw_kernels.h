@@ -43,7 +43,8 @@ void swk_csr_linear(const int32_t *rowptr, const int32_t *col, const float *val,
                     const float *x, long ldx, long nb, float *y, long ldy, const float *bias, float *scratch, int relu);
 /* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
  * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
- * whose top 11 bits equal `prefix`, returning how many; write out[i] = key(v[i]) > t. */
+ * whose top 11 bits equal `prefix`, returning how many (keys/idx need room for 8 entries past
+ * them: whole vectors are stored); write out[i] = key(v[i]) > t. */
 void swk_radix_hist(const float *v, long n, int mag, int64_t *hist);
 long swk_radix_collect(const float *v, long n, int mag, uint32_t prefix, uint32_t *keys, int64_t *idx, int64_t base);
 void swk_mask_above(const float *v, long n, int mag, uint32_t t, float *out);

@@ -109,7 +109,7 @@ public enum TopK {
         for slot in 0..<slotStart.last! { for b in 0..<2048 { total[b] += hs[2048 * slot + b] } }
         let (b1, above1) = findBin(total, bins: 2048, k: k)
         // Collect the candidates sharing that prefix, each worker at its known offset.
-        ws.reserve(candidates: Int(total[b1]) + slotStart.last!)  // + 1 slack per worker (branch-free writes)
+        ws.reserve(candidates: Int(total[b1]) + 8 * slotStart.last!)  // + 8 slack per worker (whole-vector writes)
         let keys = ws.keys, index = ws.index
         var offset = 0, globalBase = 0
         var regions: [(start: Int, count: Int)] = []
@@ -118,7 +118,7 @@ public enum TopK {
             for w in 0..<slots[si] {
                 let c = Int(hs[2048 * (slotStart[si] + w) + b1])
                 offsets.append(offset); regions.append((offset, c))
-                offset += c + 1
+                offset += c + 8
             }
             let gb = globalBase
             offsets.withUnsafeBufferPointer { off in
@@ -128,7 +128,7 @@ public enum TopK {
             }
             globalBase += s.count
         }
-        // Close the one-slot gaps between the workers' regions (index order is kept).
+        // Close the gaps between the workers' regions (index order is kept).
         var m = 0
         for r in regions {
             if r.start != m {
