@@ -198,6 +198,25 @@ KATTR long KN(swk_radix_collect)(const float *restrict v, long n, int mag, uint3
     return m;
 }
 
+KATTR long KN(swk_radix_window)(const float *restrict v, long n, int mag, uint32_t lo, uint32_t hi, float *restrict out,
+                                uint32_t *restrict keys, int64_t *restrict idx, int64_t base, int64_t *restrict above) {
+    /* Portable build (x86-64 with AVX2 uses radix_window_packed in kernels.c). */
+    long m = 0, a = 0;
+#define RADIX_WINDOW_LOOP(KEY) \
+    for (long i = 0; i < n; i++) { \
+        uint32_t k = KEY(v[i]); \
+        int gt = k > hi; \
+        out[i] = gt ? 1.0f : 0.0f; \
+        a += gt; \
+        keys[m] = k; idx[m] = base + i; \
+        m += !gt && k >= lo; \
+    }
+    if (mag) { RADIX_WINDOW_LOOP(radix_key_mag) } else { RADIX_WINDOW_LOOP(radix_key_val) }
+#undef RADIX_WINDOW_LOOP
+    *above = a;
+    return m;
+}
+
 KATTR void KN(swk_mask_above)(const float *restrict v, long n, int mag, uint32_t t, float *restrict out) {
     if (mag) { for (long i = 0; i < n; i++) out[i] = radix_key_mag(v[i]) > t ? 1.0f : 0.0f; }
     else { for (long i = 0; i < n; i++) out[i] = radix_key_val(v[i]) > t ? 1.0f : 0.0f; }

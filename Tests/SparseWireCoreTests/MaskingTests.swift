@@ -56,6 +56,44 @@ final class TopKTests: XCTestCase {
     }
 }
 
+extension TopKTests {
+    /// Repeated selections over drifting values, as in training: most go through the window
+    /// around the last threshold, some (after a jump) through the full select; every one must
+    /// equal the sort reference, by value and by magnitude, over one and two segments.
+    func testWindowedSelectionOverDriftingValuesMatchesSort() {
+        var rng = RNG(seed: 11)
+        for (n, magnitude, twoSegments) in [(50_000, true, false), (50_000, false, true), (300, true, true), (3000, false, false)] {
+            let ws = TopK.Workspace()
+            // Every 8th value is 2.0 and never drifts: ~12 % ties that straddle the top 10 %.
+            var vals: [Float] = (0..<n).map { i in i % 8 == 0 ? 2 : rng.normal() }
+            vals[1] = -0.0
+            var mask = [Float](repeating: -1, count: n)
+            let k = n / 10
+            for step in 0..<40 {
+                if step == 25 {
+                    for i in 0..<n { vals[i] *= 3 }  // a jump: the old window misses
+                } else {
+                    for i in stride(from: step % 3, to: n, by: 3) where i % 8 != 0 { vals[i] += rng.normal() * 1e-3 }
+                }
+                let rank: (Float) -> Float = { magnitude ? abs($0) : ($0 == 0 ? 0 : $0) }
+                let reference = Set((0..<n).sorted { rank(vals[$0]) != rank(vals[$1]) ? rank(vals[$0]) > rank(vals[$1]) : $0 < $1 }.prefix(k))
+                let cut = twoSegments ? n / 3 : n
+                vals.withUnsafeBufferPointer { v in
+                    mask.withUnsafeMutableBufferPointer { m in
+                        var segs = [TopK.Segment(values: v.baseAddress!, mask: m.baseAddress!, count: cut)]
+                        if twoSegments { segs.append(TopK.Segment(values: v.baseAddress! + cut, mask: m.baseAddress! + cut, count: n - cut)) }
+                        TopK.select(segs, k: k, order: magnitude ? .magnitude : .value, workspace: ws)
+                    }
+                }
+                XCTAssertEqual(Set((0..<n).filter { mask[$0] == 1 }), reference, "n \(n) magnitude \(magnitude) step \(step)")
+                XCTAssertEqual(mask.filter { $0 != 0 && $0 != 1 }.count, 0)
+            }
+            XCTAssertGreaterThan(ws.windowHits, 20, "n \(n): the window pass answers most steps")
+            XCTAssertGreaterThan(ws.windowMisses, 0, "n \(n): the jump falls back to the full select")
+        }
+    }
+}
+
 final class DensityAllocationTests: XCTestCase {
     func testERKReproducesTheGlobalDensityWithinOneWeight() {
         let shapes = [[64, 1, 3, 3], [64, 64, 3, 3], [128, 64, 3, 3], [128, 128, 3, 3], [256, 6272], [256, 256], [10, 256]]

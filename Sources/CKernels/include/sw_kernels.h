@@ -48,6 +48,11 @@ void swk_csr_linear(const int32_t *rowptr, const int32_t *col, const float *val,
 void swk_radix_hist(const float *v, long n, int mag, int64_t *hist);
 long swk_radix_collect(const float *v, long n, int mag, uint32_t prefix, uint32_t *keys, int64_t *idx, int64_t base);
 void swk_mask_above(const float *v, long n, int mag, uint32_t t, float *out);
+/* The window pass of a top-k whose threshold is expected in [lo, hi] (keys): out[i] = key > hi,
+ * *above = how many; the keys in [lo, hi] and base + index collected, returning how many (room
+ * for n + 8 entries needed). */
+long swk_radix_window(const float *v, long n, int mag, uint32_t lo, uint32_t hi, float *out, uint32_t *keys,
+                      int64_t *idx, int64_t base, int64_t *above);
 /* 1 when no entry is NaN or ±Inf. */
 int swk_all_finite(const float *x, long n);
 /* One SGD step over n weights (see kernels_impl.h for the rule; mu = 0: no buffer). */

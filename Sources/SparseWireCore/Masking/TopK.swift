@@ -35,6 +35,11 @@ public enum TopK {
         fileprivate var capacity: Int
         fileprivate var histograms: UnsafeMutablePointer<Int64>
         fileprivate var histogramSlots: Int
+        /// The last threshold and window width of each selection seen (by values address,
+        /// size, k and order): the next step's threshold is looked for near it first.
+        fileprivate var windows: [WindowID: Window] = [:]
+        /// Selections answered by the window pass, and those that needed the full select after it.
+        public fileprivate(set) var windowHits = 0, windowMisses = 0
 
         public init(capacity: Int = 0) {
             self.capacity = Swift.max(capacity, 1)
@@ -60,6 +65,25 @@ public enum TopK {
         }
 
         deinit { keys.deallocate(); index.deallocate(); histograms.deallocate() }
+    }
+
+    /// Which selection a remembered window belongs to.
+    fileprivate struct WindowID: Hashable {
+        let values: UInt, total: Int, k: Int, magnitude: Bool, segments: Int
+    }
+
+    /// A remembered threshold key and the half-width of the key window searched around it.
+    fileprivate struct Window {
+        var t: UInt32
+        var delta: UInt32
+        static let initialDelta: UInt32 = 1 << 16, minDelta: UInt32 = 1 << 12, maxDelta: UInt32 = 1 << 26
+
+        /// After a search: narrower when the threshold stayed well inside, wider after a miss.
+        func next(_ newT: UInt32, hit: Bool) -> Window {
+            if !hit { return Window(t: newT, delta: Swift.min(Window.maxDelta, delta &* 4)) }
+            let moved = newT > t ? newT - t : t - newT
+            return Window(t: newT, delta: moved < delta / 4 ? Swift.max(Window.minDelta, delta / 2) : delta)
+        }
     }
 
     /// Order-preserving map from a float to an unsigned key (the C kernels use the same one).
@@ -150,6 +174,82 @@ public enum TopK {
         return (UInt32(b1) << 21 | UInt32(b2) << 10 | UInt32(b3), above1 + above2 + above3, m)
     }
 
+    /// The window pass: masks of the keys above the window written, the keys inside collected.
+    /// Returns the threshold key when the k-th largest key lies in the window (then the masks are
+    /// complete), nil otherwise (then they are partial and the full select must run).
+    private static func selectInWindow(_ segs: [Segment], total: Int, k: Int, order: Order, _ ws: Workspace, _ w: Window) -> UInt32? {
+        let mag: Int32 = order == .magnitude ? 1 : 0
+        let lo = w.t >= w.delta ? w.t - w.delta : 0
+        let hi = UInt32.max - w.t >= w.delta ? w.t + w.delta : UInt32.max
+        let slots = segs.map { workers($0.count) }
+        ws.reserve(candidates: total + 8 * slots.reduce(0, +))
+        let keys = ws.keys, index = ws.index
+        var regions: [(start: Int, count: Int)] = []
+        var above = 0, offset = 0, globalBase = 0
+        for (si, s) in segs.enumerated() {
+            let nw = slots[si]
+            // Worker w's range is [count·w/nw, count·(w+1)/nw) (Parallel.forEachRange); it may
+            // collect all of it, plus 8 entries of slack.
+            var starts: [Int] = []
+            for wi in 0..<nw {
+                starts.append(offset)
+                offset += s.count * (wi + 1) / nw - s.count * wi / nw + 8
+            }
+            var counts = [Int](repeating: 0, count: nw), aboveCounts = [Int64](repeating: 0, count: nw)
+            let gb = globalBase
+            counts.withUnsafeMutableBufferPointer { cp in aboveCounts.withUnsafeMutableBufferPointer { ap in starts.withUnsafeBufferPointer { st in
+                Parallel.forEachRange(s.count, workers: nw) { wi, a, b in
+                    cp[wi] = swk_radix_window(s.values + a, b - a, mag, lo, hi, s.mask + a, keys + st[wi], index + st[wi],
+                                              Int64(gb + a), ap.baseAddress! + wi)
+                }
+            } } }
+            for wi in 0..<nw { regions.append((starts[wi], counts[wi])); above += Int(aboveCounts[wi]) }
+            globalBase += s.count
+        }
+        var m = 0
+        for r in regions { m += r.count }
+        guard above < k && k <= above + m else { return nil }
+        m = 0
+        for r in regions {
+            if r.start != m {
+                (keys + m).update(from: keys + r.start, count: r.count)
+                (index + m).update(from: index + r.start, count: r.count)
+            }
+            m += r.count
+        }
+        let need = k - above
+        let (t, aboveT) = kthLargest(keys, m, need, ws.histograms)
+        // Inside the window: the keys above t, then ties in index order.
+        var tiesLeft = need - aboveT
+        var si = 0, segBase = 0
+        for i in 0..<m where keys[i] >= t {
+            if keys[i] == t {
+                if tiesLeft == 0 { continue }
+                tiesLeft -= 1
+            }
+            let g = Int(index[i])
+            while g >= segBase + segs[si].count { segBase += segs[si].count; si += 1 }
+            segs[si].mask[g - segBase] = 1
+        }
+        return t
+    }
+
+    /// The k-th largest of m keys (1 ≤ k ≤ m) and how many keys are strictly larger: radix
+    /// rounds of 11, 11 and 10 bits. `h` holds 2048 counters.
+    private static func kthLargest(_ keys: UnsafeMutablePointer<UInt32>, _ m: Int, _ k: Int, _ h: UnsafeMutablePointer<Int64>) -> (UInt32, Int) {
+        h.initialize(repeating: 0, count: 2048)
+        for i in 0..<m { h[Int(keys[i] >> 21)] += 1 }
+        let (b1, a1) = findBin(h, bins: 2048, k: k)
+        h.initialize(repeating: 0, count: 2048)
+        for i in 0..<m where Int(keys[i] >> 21) == b1 { h[Int((keys[i] >> 10) & 0x7FF)] += 1 }
+        let (b2, a2) = findBin(h, bins: 2048, k: k - a1)
+        let top = UInt32(b1) << 11 | UInt32(b2)
+        h.initialize(repeating: 0, count: 1024)
+        for i in 0..<m where keys[i] >> 10 == top { h[Int(keys[i] & 0x3FF)] += 1 }
+        let (b3, a3) = findBin(h, bins: 1024, k: k - a1 - a2)
+        return (top << 10 | UInt32(b3), a1 + a2 + a3)
+    }
+
     /// Writes masks with exactly `k` ones at the `k` largest values over all segments (in
     /// segment order for ties).
     public static func select(_ segs: [Segment], k: Int, order: Order = .value, workspace: Workspace? = nil) {
@@ -160,7 +260,20 @@ public enum TopK {
             return
         }
         let ws = workspace ?? Workspace()
+        // Masks change little from one training step to the next: first try one pass that
+        // writes the mask above a window around the last threshold and collects the few keys
+        // inside it; the full radix select runs when the k-th key is not in the window.
+        let id = WindowID(values: UInt(bitPattern: segs[0].values), total: total, k: k, magnitude: order == .magnitude,
+                          segments: segs.count)
+        let remembered = ws.windows[id]
+        if let w = remembered, let t = selectInWindow(segs, total: total, k: k, order: order, ws, w) {
+            ws.windows[id] = w.next(t, hit: true)
+            ws.windowHits += 1
+            return
+        }
+        if remembered != nil { ws.windowMisses += 1 }
         let (t, above, m) = threshold(segs, k: k, order: order, ws)
+        ws.windows[id] = remembered?.next(t, hit: false) ?? Window(t: t, delta: Window.initialDelta)
         // Vectorised pass for the strictly larger keys ...
         let mag: Int32 = order == .magnitude ? 1 : 0
         for s in segs {
