@@ -29,6 +29,12 @@ static inline uint32_t mix32(uint32_t x) {
     return x;
 }
 
+/* Counter-based uniforms: draw i of a pass with 64-bit `key` is mix32(i ^ seed), seed folded
+ * from the key once per call (one hash per draw: the sampling passes are hash-bound). */
+static inline uint32_t draw_seed(uint64_t key) {
+    return mix32((uint32_t)key ^ mix32((uint32_t)(key >> 32) + 0x9E3779B9u));
+}
+
 
 /* Order-preserving float → unsigned key (−0 and +0 equal). */
 static inline uint32_t radix_key_val(float f) {

@@ -34,13 +34,13 @@ KATTR long KN(swk_bernoulli_sigmoid)(const float *restrict s, float *restrict m,
     /* u < σ(s) = 1 / (1 + e^−s) is tested as u·(1 + e^−s) < 1 (no division). The uniform's 24
      * bits go through a signed conversion and the count through 32-bit block sums, so that the
      * loop vectorises 8 wide. */
-    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    uint32_t seed = draw_seed(key);
     int64_t ones = 0;
     for (long i0 = 0; i0 < n; i0 += 4096) {
         long end = n - i0 < 4096 ? n : i0 + 4096;
         int32_t block = 0;
         for (long i = i0; i < end; i++) {
-            uint32_t h = mix32(mix32((uint32_t)(offset + i) ^ k0) + k1);
+            uint32_t h = mix32((uint32_t)(offset + i) ^ seed);
             float u = (float)(int32_t)(h >> 8) * (1.0f / 16777216.0f);
             int32_t bit = u * (1.0f + fast_exp(-s[i])) < 1.0f;
             m[i] = (float)bit;
@@ -386,10 +386,10 @@ KATTR void KN(swk_add_l1)(float *restrict g, const float *restrict w, long n, fl
 /* Targeted dropout: every m[i] == 0 becomes 1 with probability 1 − rho, drawn from the same
  * counter-based uniforms as swk_bernoulli_sigmoid (key, offset + i). */
 KATTR void KN(swk_dropout_fill)(float *restrict m, long n, uint64_t key, long offset, float rho) {
-    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    uint32_t seed = draw_seed(key);
     for (long i = 0; i < n; i++) {
-        uint32_t h = mix32(mix32((uint32_t)(offset + i) ^ k0) + k1);
-        float u = (float)(h >> 8) * (1.0f / 16777216.0f);
+        uint32_t h = mix32((uint32_t)(offset + i) ^ seed);
+        float u = (float)(int32_t)(h >> 8) * (1.0f / 16777216.0f);
         m[i] = m[i] != 0 ? m[i] : (u < rho ? 0.0f : 1.0f);
     }
 }
