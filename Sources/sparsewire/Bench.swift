@@ -21,13 +21,17 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = 128
     @Option(help: "Engine threads.") var threads = 2
     @Option(help: "Untimed warm-up runs.") var warmup = 3
+    @Option(help: "Keep warming up until this many seconds have passed (OpenBLAS's idle threads spin for about 0.1 s after the library loads, competing with the engine's).")
+    var warmupSeconds = 0.25
     @Option(help: "Timed runs.") var repeats = 10
     @Option(help: "infer: kept fraction of the masked layers (1 = dense model).") var density = 1.0
     @Option(help: "infer: dense, sparse or auto kernels for masked layers.") var kernels = "auto"
 
     func run() throws {
         let result: [String: Any] = try reportingErrors {
-            guard warmup >= 0, repeats >= 1 else { throw SparseWireError(.config, "--warmup must be ≥ 0 and --repeats ≥ 1") }
+            guard warmup >= 0, repeats >= 1, warmupSeconds >= 0, warmupSeconds <= 600 else {
+                throw SparseWireError(.config, "--warmup must be ≥ 0, --repeats ≥ 1 and --warmup-seconds in [0, 600] (got \(warmup), \(repeats), \(warmupSeconds))")
+            }
             guard batchSize >= 1 else { throw SparseWireError(.config, "--batch-size must be ≥ 1, got \(batchSize)") }
             guard threads >= 1 else { throw SparseWireError(.config, "--threads must be ≥ 1, got \(threads)") }
             var cfg = try config.map { try Config.load(path: $0) } ?? Config()
@@ -58,7 +62,12 @@ struct Bench: ParsableCommand {
     }
 
     func time(_ body: () throws -> Void) rethrows -> [Double] {
-        for _ in 0..<warmup { try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var done = 0
+        while done < warmup || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < warmupSeconds {
+            try body()
+            done += 1
+        }
         var times: [Double] = []
         for _ in 0..<repeats {
             let t0 = DispatchTime.now().uptimeNanoseconds
