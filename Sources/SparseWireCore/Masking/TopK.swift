@@ -273,6 +273,7 @@ public enum TopK {
         }
         if remembered != nil { ws.windowMisses += 1 }
         let (t, above, m) = threshold(segs, k: k, order: order, ws)
+        if ws.windows.count >= 1024 { ws.windows.removeAll(keepingCapacity: true) }  // bounded: temporaries come and go
         ws.windows[id] = remembered?.next(t, hit: false) ?? Window(t: t, delta: Window.initialDelta)
         // Vectorised pass for the strictly larger keys ...
         let mag: Int32 = order == .magnitude ? 1 : 0
