@@ -142,31 +142,41 @@ __attribute__((constructor)) static void build_pack_lut(void) {
     }
 }
 
+/* Keys of 8 values (radix_key_mag / radix_key_val, vectorised). */
+__attribute__((target("avx2,fma,popcnt")))
+static inline __m256i radix_keys8(const float *v, int mag) {
+    __m256i b = _mm256_loadu_si256((const __m256i *)v);
+    if (mag) return _mm256_slli_epi32(b, 1);
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    b = _mm256_andnot_si256(_mm256_cmpeq_epi32(b, sign), b);  /* −0 → +0 */
+    return _mm256_blendv_epi8(_mm256_or_si256(b, sign), _mm256_xor_si256(b, _mm256_set1_epi32(-1)), _mm256_srai_epi32(b, 31));
+}
+
+/* Stores the keys of the lanes set in `bits`, left-packed, and their indices (at + lane); all 8
+ * slots are written. Returns how many were kept. */
+__attribute__((target("avx2,fma,popcnt")))
+static inline long pack_store(__m256i k, int bits, uint32_t *keys, int64_t *idx, int64_t at) {
+    __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)pack_lut[bits]));
+    _mm256_storeu_si256((__m256i *)keys, _mm256_permutevar8x32_epi32(k, perm));
+    __m256i a = _mm256_set1_epi64x(at);
+    _mm256_storeu_si256((__m256i *)idx, _mm256_add_epi64(a, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(perm))));
+    _mm256_storeu_si256((__m256i *)(idx + 4), _mm256_add_epi64(a, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(perm, 1))));
+    return __builtin_popcount((unsigned)bits);
+}
+
 /* The AVX2 collect: keys of 8 values at once, their digits compared with the prefix, and the
  * matching keys and indices left-packed and stored whole (up to 8 entries past the candidates
  * are written: the caller's slack). */
 __attribute__((target("avx2,fma,popcnt")))
 static long radix_collect_packed(const float *restrict v, long n, int mag, uint32_t prefix, uint32_t *restrict keys,
                                  int64_t *restrict idx, int64_t base) {
-    const __m256i sign = _mm256_set1_epi32((int)0x80000000u), want = _mm256_set1_epi32((int)prefix);
-    const __m256i ones = _mm256_set1_epi32(-1);
+    const __m256i want = _mm256_set1_epi32((int)prefix);
     long m = 0, i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256i b = _mm256_loadu_si256((const __m256i *)(v + i)), k;
-        if (mag) {
-            k = _mm256_slli_epi32(b, 1);
-        } else {
-            b = _mm256_andnot_si256(_mm256_cmpeq_epi32(b, sign), b);  /* −0 → +0 */
-            k = _mm256_blendv_epi8(_mm256_or_si256(b, sign), _mm256_xor_si256(b, ones), _mm256_srai_epi32(b, 31));
-        }
+        __m256i k = radix_keys8(v + i, mag);
         int bits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_srli_epi32(k, 21), want)));
         if (!bits) continue;
-        __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)pack_lut[bits]));
-        _mm256_storeu_si256((__m256i *)(keys + m), _mm256_permutevar8x32_epi32(k, perm));
-        __m256i at = _mm256_set1_epi64x(base + i);
-        _mm256_storeu_si256((__m256i *)(idx + m), _mm256_add_epi64(at, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(perm))));
-        _mm256_storeu_si256((__m256i *)(idx + m + 4), _mm256_add_epi64(at, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(perm, 1))));
-        m += __builtin_popcount((unsigned)bits);
+        m += pack_store(k, bits, keys + m, idx + m, base + i);
     }
     return m + swk_radix_collect_base(v + i, n - i, mag, prefix, keys + m, idx + m, base + i);
 }
@@ -178,19 +188,13 @@ static long radix_collect_packed(const float *restrict v, long n, int mag, uint3
 __attribute__((target("avx2,fma,popcnt")))
 static long radix_window_packed(const float *restrict v, long n, int mag, uint32_t lo, uint32_t hi, float *restrict out,
                                 uint32_t *restrict keys, int64_t *restrict idx, int64_t base, int64_t *restrict above) {
-    const __m256i sign = _mm256_set1_epi32((int)0x80000000u), ones = _mm256_set1_epi32(-1);
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
     /* Unsigned order through signed compares: flip the top bit of both sides. */
     const __m256i los = _mm256_set1_epi32((int)(lo ^ 0x80000000u)), his = _mm256_set1_epi32((int)(hi ^ 0x80000000u));
     const __m256 one = _mm256_set1_ps(1.0f);
     long m = 0, a = 0, i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256i b = _mm256_loadu_si256((const __m256i *)(v + i)), k;
-        if (mag) {
-            k = _mm256_slli_epi32(b, 1);
-        } else {
-            b = _mm256_andnot_si256(_mm256_cmpeq_epi32(b, sign), b);  /* −0 → +0 */
-            k = _mm256_blendv_epi8(_mm256_or_si256(b, sign), _mm256_xor_si256(b, ones), _mm256_srai_epi32(b, 31));
-        }
+        __m256i k = radix_keys8(v + i, mag);
         __m256i ks = _mm256_xor_si256(k, sign);
         __m256i gt = _mm256_cmpgt_epi32(ks, his);
         _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_castsi256_ps(gt), one));
@@ -198,12 +202,7 @@ static long radix_window_packed(const float *restrict v, long n, int mag, uint32
         __m256i outside = _mm256_or_si256(gt, _mm256_cmpgt_epi32(los, ks));
         int bits = ~_mm256_movemask_ps(_mm256_castsi256_ps(outside)) & 0xFF;
         if (!bits) continue;
-        __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)pack_lut[bits]));
-        _mm256_storeu_si256((__m256i *)(keys + m), _mm256_permutevar8x32_epi32(k, perm));
-        __m256i at = _mm256_set1_epi64x(base + i);
-        _mm256_storeu_si256((__m256i *)(idx + m), _mm256_add_epi64(at, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(perm))));
-        _mm256_storeu_si256((__m256i *)(idx + m + 4), _mm256_add_epi64(at, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(perm, 1))));
-        m += __builtin_popcount((unsigned)bits);
+        m += pack_store(k, bits, keys + m, idx + m, base + i);
     }
     int64_t tail = 0;
     m += swk_radix_window_base(v + i, n - i, mag, lo, hi, out + i, keys + m, idx + m, base + i, &tail);

@@ -64,6 +64,20 @@ public enum TopK {
             histograms = .allocate(capacity: n * 2048)
         }
 
+        /// Closes the gaps between the workers' candidate regions (index order is kept);
+        /// returns how many candidates there are.
+        fileprivate func compact(_ regions: [(start: Int, count: Int)]) -> Int {
+            var m = 0
+            for r in regions {
+                if r.start != m {
+                    (keys + m).update(from: keys + r.start, count: r.count)
+                    (index + m).update(from: index + r.start, count: r.count)
+                }
+                m += r.count
+            }
+            return m
+        }
+
         deinit { keys.deallocate(); index.deallocate(); histograms.deallocate() }
     }
 
@@ -152,15 +166,7 @@ public enum TopK {
             }
             globalBase += s.count
         }
-        // Close the gaps between the workers' regions (index order is kept).
-        var m = 0
-        for r in regions {
-            if r.start != m {
-                (keys + m).update(from: keys + r.start, count: r.count)
-                (index + m).update(from: index + r.start, count: r.count)
-            }
-            m += r.count
-        }
+        let m = ws.compact(regions)
         // Round 2: the next 11 bits; round 3: the last 10, over the round-2 bin.
         var k2 = k - above1
         let h = total
@@ -209,28 +215,11 @@ public enum TopK {
         var m = 0
         for r in regions { m += r.count }
         guard above < k && k <= above + m else { return nil }
-        m = 0
-        for r in regions {
-            if r.start != m {
-                (keys + m).update(from: keys + r.start, count: r.count)
-                (index + m).update(from: index + r.start, count: r.count)
-            }
-            m += r.count
-        }
+        m = ws.compact(regions)
         let need = k - above
         let (t, aboveT) = kthLargest(keys, m, need, ws.histograms)
         // Inside the window: the keys above t, then ties in index order.
-        var tiesLeft = need - aboveT
-        var si = 0, segBase = 0
-        for i in 0..<m where keys[i] >= t {
-            if keys[i] == t {
-                if tiesLeft == 0 { continue }
-                tiesLeft -= 1
-            }
-            let g = Int(index[i])
-            while g >= segBase + segs[si].count { segBase += segs[si].count; si += 1 }
-            segs[si].mask[g - segBase] = 1
-        }
+        markCandidates(segs, ws, count: m, threshold: t, ties: need - aboveT, markAbove: true)
         return t
     }
 
@@ -283,13 +272,24 @@ public enum TopK {
             }
         }
         // ... then the ties, lowest index first: they are among the candidates, in index order.
-        var tiesLeft = k - above
+        markCandidates(segs, ws, count: m, threshold: t, ties: k - above, markAbove: false)
+    }
+
+    /// Sets the mask of the first `ties` candidates whose key equals `threshold` (candidates are
+    /// in index order) and, with `markAbove`, of every candidate whose key is larger.
+    private static func markCandidates(_ segs: [Segment], _ ws: Workspace, count m: Int, threshold t: UInt32, ties: Int, markAbove: Bool) {
+        var tiesLeft = ties
         var si = 0, segBase = 0
-        for i in 0..<m where tiesLeft > 0 && ws.keys[i] == t {
+        for i in 0..<m where ws.keys[i] >= t {
+            if ws.keys[i] == t {
+                if tiesLeft == 0 { if markAbove { continue } else { break } }
+                tiesLeft -= 1
+            } else if !markAbove {
+                continue
+            }
             let g = Int(ws.index[i])
             while g >= segBase + segs[si].count { segBase += segs[si].count; si += 1 }
             segs[si].mask[g - segBase] = 1
-            tiesLeft -= 1
         }
     }
 
