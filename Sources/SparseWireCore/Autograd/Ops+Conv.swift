@@ -1,3 +1,23 @@
+/// out[s, c, ·] += bias[c] over the samples of an NCHW tensor whose planes hold `plane` values.
+func addChannelBias(_ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, samples: Range<Int>, channels: Int, plane: Int) {
+    for s in samples { for c in 0..<channels {
+        let d = out + (s * channels + c) * plane, v = bias[c]
+        for i in 0..<plane { d[i] += v }
+    } }
+}
+
+/// The gradient of a per-channel bias: the NCHW gradient summed over samples and pixels.
+func channelBiasGradient(_ grad: UnsafePointer<Float>, samples: Int, channels: Int, plane: Int) -> Tensor {
+    let db = Tensor(shape: [channels]), dp = db.data
+    for s in 0..<samples { for c in 0..<channels {
+        let src = grad + (s * channels + c) * plane
+        var acc: Float = 0
+        for i in 0..<plane { acc += src[i] }
+        dp[c] += acc
+    } }
+    return db
+}
+
 /// Geometry of a 2-D convolution over NCHW input.
 struct ConvGeometry {
     let n, c, h, w, o, kh, kw, stride, pad, oh, ow: Int
@@ -139,11 +159,7 @@ extension Context {
                     }
                 }
                 if let b {
-                    let bp = b.value.data
-                    for s in n0..<(n0 + cnt) { for oc in 0..<O {
-                        let d = op + s * outStride + oc * P; let v = bp[oc]
-                        for i in 0..<P { d[i] += v }
-                    } }
+                    addChannelBias(op, b.value.data, samples: n0..<(n0 + cnt), channels: O, plane: P)
                 }
                 n0 += cnt
             }
@@ -152,16 +168,7 @@ extension Context {
         if let b { inputs.append(b) }
         return node(out, inputs) { grad in
             let gp = grad.data
-            if let b, b.requiresGrad {
-                let db = Tensor(shape: [O]); let dp = db.data
-                for s in 0..<g.n { for oc in 0..<O {
-                    let src = gp + s * outStride + oc * P
-                    var acc: Float = 0
-                    for i in 0..<P { acc += src[i] }
-                    dp[oc] += acc
-                } }
-                b.accumulate(db)
-            }
+            if let b, b.requiresGrad { b.accumulate(channelBiasGradient(gp, samples: g.n, channels: O, plane: P)) }
             guard x.requiresGrad || w.requiresGrad else { return }
             let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil
             // One partial dW per worker, summed in worker order afterwards (deterministic).

@@ -46,27 +46,12 @@ extension Context {
                 n0 += cnt
             }
         }
-        if let b {
-            let bp = b.value.data, P = H * W
-            for s in 0..<g.n { for oc in 0..<O {
-                let d = op + s * outStride + oc * P; let v = bp[oc]
-                for i in 0..<P { d[i] += v }
-            } }
-        }
+        if let b { addChannelBias(op, b.value.data, samples: 0..<g.n, channels: O, plane: H * W) }
         var inputs = [x, w]
         if let b { inputs.append(b) }
         return node(out, inputs) { grad in
-            let gp = grad.data, P = H * W
-            if let b, b.requiresGrad {
-                let db = Tensor(shape: [O]); let dp = db.data
-                for s in 0..<g.n { for oc in 0..<O {
-                    let src = gp + s * outStride + oc * P
-                    var acc: Float = 0
-                    for i in 0..<P { acc += src[i] }
-                    dp[oc] += acc
-                } }
-                b.accumulate(db)
-            }
+            let gp = grad.data
+            if let b, b.requiresGrad { b.accumulate(channelBiasGradient(gp, samples: g.n, channels: O, plane: H * W)) }
             guard x.requiresGrad || w.requiresGrad else { return }
             let dx = x.requiresGrad ? Tensor(shape: x.shape) : nil  // zero: the adjoint adds overlapping tiles
             let dxp: UnsafeMutablePointer<Float>? = dx?.data
