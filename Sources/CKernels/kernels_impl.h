@@ -79,42 +79,34 @@ KATTR void KN(swk_maxpool2x2)(const float *restrict x, long planes, long h, long
     }
 }
 
+/* Rows r0..r1 of one block of W outputs starting at i0, the W accumulators in registers.
+ * Always inlined with a constant W, so each width gets its own fully unrolled loops. */
+KATTR static inline __attribute__((always_inline)) void KN(csr_rows_block)(
+    const int32_t *restrict rowptr, const int64_t *restrict offs, const float *restrict val, long r0, long r1,
+    const float *restrict base, long i0, float *restrict out, long ldo, const float *restrict bias, int relu, const int W) {
+    for (long r = r0; r < r1; r++) {
+        float acc[64];
+        float b = bias ? bias[r] : 0.0f;
+        for (int l = 0; l < W; l++) acc[l] = b;
+        for (long e = rowptr[r]; e < rowptr[r + 1]; e++) {
+            const float *restrict a = base + offs[e] + i0;
+            float w = val[e];
+            for (int l = 0; l < W; l++) acc[l] += w * a[l];
+        }
+        if (relu) for (int l = 0; l < W; l++) acc[l] = acc[l] > 0 ? acc[l] : 0;
+        float *restrict o = out + r * ldo + i0;
+        for (int l = 0; l < W; l++) o[l] = acc[l];
+    }
+}
+
 KATTR void KN(swk_csr_rows)(const int32_t *restrict rowptr, const int64_t *restrict offs, const float *restrict val,
                             long r0, long r1, const float *restrict base, long len, float *restrict out, long ldo,
                             const float *restrict bias, int relu) {
     /* Blocks of 64 outputs outermost: every row's non-zeros then read the same few input
      * segments (the rows around this block in each plane), which stay in L1/L2. */
     long i0 = 0;
-    for (; i0 + 64 <= len; i0 += 64) {
-        for (long r = r0; r < r1; r++) {
-            float acc[64];
-            float b = bias ? bias[r] : 0.0f;
-            for (int l = 0; l < 64; l++) acc[l] = b;
-            for (long e = rowptr[r]; e < rowptr[r + 1]; e++) {
-                const float *restrict a = base + offs[e] + i0;
-                float w = val[e];
-                for (int l = 0; l < 64; l++) acc[l] += w * a[l];
-            }
-            if (relu) for (int l = 0; l < 64; l++) acc[l] = acc[l] > 0 ? acc[l] : 0;
-            float *restrict o = out + r * ldo + i0;
-            for (int l = 0; l < 64; l++) o[l] = acc[l];
-        }
-    }
-    for (; i0 + 8 <= len; i0 += 8) {
-        for (long r = r0; r < r1; r++) {
-            float acc[8];
-            float b = bias ? bias[r] : 0.0f;
-            for (int l = 0; l < 8; l++) acc[l] = b;
-            for (long e = rowptr[r]; e < rowptr[r + 1]; e++) {
-                const float *restrict a = base + offs[e] + i0;
-                float w = val[e];
-                for (int l = 0; l < 8; l++) acc[l] += w * a[l];
-            }
-            if (relu) for (int l = 0; l < 8; l++) acc[l] = acc[l] > 0 ? acc[l] : 0;
-            float *restrict o = out + r * ldo + i0;
-            for (int l = 0; l < 8; l++) o[l] = acc[l];
-        }
-    }
+    for (; i0 + 64 <= len; i0 += 64) KN(csr_rows_block)(rowptr, offs, val, r0, r1, base, i0, out, ldo, bias, relu, 64);
+    for (; i0 + 8 <= len; i0 += 8) KN(csr_rows_block)(rowptr, offs, val, r0, r1, base, i0, out, ldo, bias, relu, 8);
     for (long r = r0; r < r1 && i0 < len; r++) {
         float b = bias ? bias[r] : 0.0f;
         for (long i = i0; i < len; i++) {
