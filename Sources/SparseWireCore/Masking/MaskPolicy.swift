@@ -136,10 +136,3 @@ public enum MaskSelection {
         }
     }
 }
-
-/// |x| as a new tensor.
-public func absolute(_ t: Tensor) -> Tensor {
-    let out = Tensor(uninitialized: t.shape)
-    for i in 0..<t.count { out.data[i] = Swift.abs(t.data[i]) }
-    return out
-}

@@ -100,19 +100,6 @@ public enum TopK {
         }
     }
 
-    /// Order-preserving map from a float to an unsigned key (the C kernels use the same one).
-    @inline(__always)
-    static func key(_ v: Float, _ order: Order) -> UInt32 {
-        let b = v.bitPattern
-        switch order {
-        case .magnitude:
-            return b << 1  // sign dropped: the first digit is exponent + 3 mantissa bits
-        case .value:
-            if b == 0x8000_0000 { return 0x8000_0000 }  // −0 → +0
-            return (b & 0x8000_0000) != 0 ? ~b : b | 0x8000_0000
-        }
-    }
-
     /// Walks a histogram from the top bin down; returns the bin holding the `k`-th largest key
     /// and how many keys lie in the bins above it.
     @inline(__always)
@@ -124,7 +111,7 @@ public enum TopK {
     }
 
     /// Worker ranges of a segment: large segments are split over the engine's threads.
-    private static func workers(_ n: Int) -> Int { Swift.max(1, Swift.min(Parallel.threads, n / 8192)) }
+    private static func workers(_ n: Int) -> Int { Parallel.workers(for: n, grain: Parallel.defaultGrain) }
 
     /// The key of the k-th largest value over all segments (1 ≤ k ≤ total), the number of
     /// values with a strictly larger key, and how many candidates (keys sharing the threshold's

@@ -21,6 +21,9 @@ public enum Parallel {
     /// Workers to use for `count` independent items.
     public static func workers(for count: Int) -> Int { max(1, min(threads, count)) }
 
+    /// Workers for `count` elementwise items, each worker getting at least `grain` of them.
+    public static func workers(for count: Int, grain: Int) -> Int { workers(for: count / max(grain, 1)) }
+
     /// Splits 0..<count into `workers` contiguous ranges and runs `body(w, lo, hi)` on each in
     /// parallel. Range w is [count·w/workers, count·(w+1)/workers).
     public static func forEachRange(_ count: Int, workers: Int, _ body: (_ worker: Int, _ lo: Int, _ hi: Int) -> Void) {
@@ -44,11 +47,13 @@ public enum Parallel {
         }
     }
 
+    /// Fewest elementwise items per worker worth a parallel loop (FC's 30k-weight layer splits).
+    public static let defaultGrain = 1 << 13
+
     /// Elementwise work of `count` items: split over the threads when large enough to pay for
     /// the dispatch (≥ `grain` items per worker), else run inline. `body(lo, hi)`.
-    public static func forEachChunk(_ count: Int, grain: Int = 1 << 13, _ body: (_ lo: Int, _ hi: Int) -> Void) {
-        let w = max(1, min(threads, count / max(grain, 1)))
-        forEachRange(count, workers: w) { _, lo, hi in body(lo, hi) }
+    public static func forEachChunk(_ count: Int, grain: Int = defaultGrain, _ body: (_ lo: Int, _ hi: Int) -> Void) {
+        forEachRange(count, workers: workers(for: count, grain: grain)) { _, lo, hi in body(lo, hi) }
     }
 }
 
