@@ -235,41 +235,42 @@ def fmt(v, digits=2):
     return "—" if v is None else f"{v:.{digits}f}"
 
 
+def table(title: str, header: list, align: str, rows: list, intro: str = "") -> list:
+    """A markdown section: ### title, an optional paragraph, the table, a blank line."""
+    lines = [f"### {title}", ""] + ([intro, ""] if intro else [])
+    lines += ["| " + " | ".join(header) + " |", align]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
 def markdown(res: dict) -> str:
     m = res["machine"]
     lines = [f"Measured {m['date']} at commit `{m['commit']}` on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
              f"OPENBLAS_CORETYPE={m['openblas_coretype']}, PyTorch {m['torch']}, {m['swift']}. "
              f"Command: `{res['command']}` ({res['seconds']:.0f} s). Batch {res['batch_size']}; medians of the timed runs after warm-up.", ""]
     if res.get("targets"):
-        lines += ["### Targets", "", "| target | measured | limit | met |", "|---|---:|---:|:-:|"]
-        for t in res["targets"]:
-            lines.append(f"| {t['target']} | {t['measured']:.2f} | {t['limit']:.2f} | {'yes' if t['met'] else '**no**'} |")
-        lines.append("")
+        lines += table("Targets", ["target", "measured", "limit", "met"], "|---|---:|---:|:-:|",
+                       [[t["target"], f"{t['measured']:.2f}", f"{t['limit']:.2f}", "yes" if t["met"] else "**no**"] for t in res["targets"]])
     if res.get("train"):
-        lines += ["### Training step (ms, forward + backward + update)", "",
-                  "| model | policy | threads | SparseWire ms | PyTorch dense ms | SW/PT | SW/SW-dense | SW RSS MiB | PT RSS MiB |",
-                  "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
-        for r in res["train"]:
-            lines.append(f"| {r['model']} | {r['policy']} | {r['threads']} | {fmt(r['sparsewire_ms'])} | {fmt(r['pytorch_dense_ms'])} | "
-                         f"{fmt(r['ratio_vs_pytorch'])} | {fmt(r['ratio_vs_dense'])} | {fmt(r['sparsewire_rss_mb'], 0)} | {fmt(r['pytorch_rss_mb'], 0)} |")
-        lines.append("")
+        lines += table("Training step (ms, forward + backward + update)",
+                       ["model", "policy", "threads", "SparseWire ms", "PyTorch dense ms", "SW/PT", "SW/SW-dense", "SW RSS MiB", "PT RSS MiB"],
+                       "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+                       [[r["model"], r["policy"], r["threads"], fmt(r["sparsewire_ms"]), fmt(r["pytorch_dense_ms"]), fmt(r["ratio_vs_pytorch"]),
+                         fmt(r["ratio_vs_dense"]), fmt(r["sparsewire_rss_mb"], 0), fmt(r["pytorch_rss_mb"], 0)] for r in res["train"]])
     if res.get("gemm"):
-        lines += ["### GEMM-bound layers (forward product) vs OpenBLAS sgemm on the same M×N×K", "",
-                  "Winograd rows: the direct product's FLOPs (2·M·N·K) over Winograd's time, an effective rate; the same "
-                  "layers' im2col + GEMM path is measured too (SPARSEWIRE_CONV=im2col) and is what the target checks.", "",
-                  "| model | layer | path | threads | M×N×K | GEMM-bound | ours GFLOP/s | sgemm GFLOP/s | ours/sgemm |", "|---|---|---|--:|---|:-:|--:|--:|--:|"]
-        for r in res["gemm"]:
-            lines.append(f"| {r['model']} | {r['layer']} | {r['path']} | {r['threads']} | {r['m']}×{r['n']}×{r['k']} | {'yes' if r['gemm_bound'] else 'no'} | {r['ours_gflops']:.1f} | "
-                         f"{r['sgemm_gflops']:.1f} | {r['ratio']:.2f} |")
-        lines.append("")
+        lines += table("GEMM-bound layers (forward product) vs OpenBLAS sgemm on the same M×N×K",
+                       ["model", "layer", "path", "threads", "M×N×K", "GEMM-bound", "ours GFLOP/s", "sgemm GFLOP/s", "ours/sgemm"],
+                       "|---|---|---|--:|---|:-:|--:|--:|--:|",
+                       [[r["model"], r["layer"], r["path"], r["threads"], f"{r['m']}×{r['n']}×{r['k']}", "yes" if r["gemm_bound"] else "no",
+                         f"{r['ours_gflops']:.1f}", f"{r['sgemm_gflops']:.1f}", f"{r['ratio']:.2f}"] for r in res["gemm"]],
+                       intro="Winograd rows: the direct product's FLOPs (2·M·N·K) over Winograd's time, an effective rate; the same "
+                             "layers' im2col + GEMM path is measured too (SPARSEWIRE_CONV=im2col) and is what the target checks.")
     if res.get("infer"):
-        lines += ["### Inference (forward pass, evaluation mode)", "",
-                  "| model | batch | threads | density | kernels | ms/batch | samples/s | speed-up vs dense path | RSS MiB |",
-                  "|---|--:|--:|--:|---|--:|--:|--:|--:|"]
-        for r in res["infer"]:
-            lines.append(f"| {r['model']} | {r['batch_size']} | {r['threads']} | {r['density']} | {r['kernels']} | {r['ms']:.3f} | "
-                         f"{r['samples_per_s']:.0f} | {r['speedup_vs_dense']:.2f} | {r['peak_rss_mb']:.0f} |")
-        lines.append("")
+        lines += table("Inference (forward pass, evaluation mode)",
+                       ["model", "batch", "threads", "density", "kernels", "ms/batch", "samples/s", "speed-up vs dense path", "RSS MiB"],
+                       "|---|--:|--:|--:|---|--:|--:|--:|--:|",
+                       [[r["model"], r["batch_size"], r["threads"], r["density"], r["kernels"], f"{r['ms']:.3f}", f"{r['samples_per_s']:.0f}",
+                         f"{r['speedup_vs_dense']:.2f}", f"{r['peak_rss_mb']:.0f}"] for r in res["infer"]])
     return "\n".join(lines)
 
 
