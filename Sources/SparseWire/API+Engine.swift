@@ -8,7 +8,7 @@ public func sw_engine_create(_ config: UnsafePointer<CChar>?, _ out: UnsafeMutab
     return guarded("sw_engine_create") {
         let out = try require(out, "out")
         let cfg = try parseConfig(config)
-        try PolicyRegistry.validate(cfg)
+        try PolicyRegistry.validate(MaskingSpec(config: cfg))
         out.pointee = EngineHandle.table.add(EngineHandle(config: cfg))
     }
 }
@@ -40,7 +40,7 @@ public func sw_engine_load_dataset(_ engine: OpaquePointer?, _ name: UnsafePoint
         var cfg = e.config
         if let n = try optionalString(name, "name") { try cfg.set("data.dataset", value: .string(n)) }
         if let p = try optionalString(path, "path") { try cfg.set("data.path", value: .string(p)) }
-        let (train, test) = try Trainer.loadData(cfg)
+        let (train, test) = try DataSpec(config: cfg).load()
         e.config = cfg
         e.train = train; e.test = test
     }
@@ -66,11 +66,7 @@ public func sw_engine_set_data(_ engine: OpaquePointer?,
         let shape = [Int(channels), Int(height), Int(width)]
         let train = try Dataset(name: "train", features: tx, shape: [Int(trainN)] + shape, labels: ty, classes: Int(classes))
         let test = try Dataset(name: "test", features: vx, shape: [Int(testN)] + shape, labels: vy, classes: Int(classes))
-        if e.config.bool("data.normalize") ?? true {
-            let (m, s) = train.channelStats()
-            try train.normalize(mean: m, std: s)
-            try test.normalize(mean: m, std: s)
-        }
+        if DataSpec(config: e.config).normalize { try Dataset.standardize(train: train, test: test) }
         e.train = train; e.test = test
     }
 }
@@ -134,7 +130,7 @@ public func sw_engine_train_epoch(_ engine: OpaquePointer?, _ progress: sw_progr
 public func sw_engine_train(_ engine: OpaquePointer?, _ epochs: Int32, _ progress: sw_progress_fn?, _ userData: UnsafeMutableRawPointer?) -> sw_status {
     guarded("sw_engine_train") {
         let t = try EngineHandle.table.get(engine).requireTrainer("training")
-        let n = epochs > 0 ? Int(epochs) : Swift.max(0, t.config.int("epochs") - t.epochsDone)
+        let n = epochs > 0 ? Int(epochs) : Swift.max(0, t.spec.training.epochs - t.epochsDone)
         let observe = progressObserver(progress, userData)
         for _ in 0..<n {
             do { try t.trainEpoch(observer: observe) } catch is TrainingStopped { return }
@@ -175,7 +171,7 @@ public func sw_engine_predict(_ engine: OpaquePointer?, _ x: UnsafePointer<Float
         guard logitsCount == n * UInt64(spec.classes) else {
             throw SparseWireError.shape("logits_count is \(logitsCount); n × classes = \(n) × \(spec.classes) = \(n * UInt64(spec.classes))")
         }
-        let chunk = Swift.max(1, t.config.int("eval_batch_size"))
+        let chunk = t.spec.training.evalBatchSize
         var start = 0
         while start < Int(n) {
             let m = Swift.min(chunk, Int(n) - start)

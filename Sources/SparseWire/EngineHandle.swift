@@ -63,12 +63,7 @@ final class EngineHandle {
             try trainer.switchPolicy(name, options: options, density: density)
             config = trainer.config
         } else {
-            var next = config
-            try next.set("policy", value: .string(name))
-            next.replacePolicyOptions(options)
-            if let density { try next.set("density", value: .double(density)) }
-            try PolicyRegistry.validate(next)
-            config = next
+            config = try config.switchingPolicy(to: name, options: options, density: density)
         }
     }
 

@@ -78,12 +78,12 @@ struct Bench: ParsableCommand {
     }
 
     func common(_ t: Trainer) -> [String: Any] {
-        var r: [String: Any] = ["model": t.network.name, "batch_size": batchSize, "threads": BLAS.threads, "blas_core": BLAS.coreName,
+        var r: [String: Any] = ["model": t.network.name, "batch_size": batchSize, "threads": t.runtime.threads, "blas_core": BLAS.coreName,
                                 "params": t.parameterCount, "repeats": repeats, "peak_rss_mb": peakRSSMegabytes()]
         // RandWire: the wiring, so that a reference implementation can build the same network.
         let stages = t.network.randWireStages
         if !stages.isEmpty {
-            r["randwire"] = ["channels": t.config.int("model.channels"), "head": t.config.int("model.head"),
+            r["randwire"] = ["channels": t.spec.model.randWire.channels, "head": t.spec.model.randWire.head,
                              "stages": stages.map { ["in": $0.inChannels, "channels": $0.channels, "preds": $0.nodes.map(\.predecessors)] }]
         }
         return r
@@ -126,16 +126,18 @@ struct Bench: ParsableCommand {
         let (trainer, x, _) = try makeTrainer(cfg)
         // All of ours first, then every sgemm with OpenBLAS's own threads: its workers spin for a
         // while after each call and would slow the engine's threads if the two were interleaved.
-        let probes = try LayerProbe.probes(trainer.network, input: x)
-        var ours: [Double] = []
-        for probe in probes {
-            let ctx = Context(training: false)
-            let input = Var(Tensor(shape: probe.inputShape, repeating: 0.5))
-            let t = try time { _ = try probe.run(ctx, input) }
-            ours.append(t[t.count / 2])
+        let (probes, ours) = try trainer.runtime.run { () throws -> ([LayerProbe], [Double]) in
+            let probes = try LayerProbe.probes(trainer.network, input: x)
+            let ours = try probes.map { probe -> Double in
+                let ctx = Context(training: false)
+                let input = Var(Tensor(shape: probe.inputShape, repeating: 0.5))
+                let t = try time { _ = try probe.run(ctx, input) }
+                return t[t.count / 2]
+            }
+            return (probes, ours)
         }
         openblas_set_num_threads(Int32(threads))
-        defer { BLAS.setThreads(threads) }
+        defer { openblas_set_num_threads(1) }
         var rows: [[String: Any]] = []
         for (probe, oursMs) in zip(probes, ours) {
             let (m, n, k) = probe.gemmShape

@@ -50,23 +50,23 @@ struct Train: ParsableCommand {
         if verbose { PluginLoader.logLevel = .info }
         try loadPlugins(plugins, verbose: verbose)
         let cfg = try reportingErrors { try resolvedConfig() }
-        let threads = cfg.int("threads") > 0 ? cfg.int("threads") : ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(max(threads, 1))
+        let spec = try reportingErrors { try RunSpec(config: cfg) }
+        let threads = EngineRuntime.resolve(threads: spec.runtime.threads)
         if verbose {
             stderrWrite("sparsewire \(SparseWireVersion.string): OpenBLAS core \(BLAS.coreName) "
-                + "(OPENBLAS_CORETYPE=\(BLAS.coreTypeEnvironment ?? "unset")), \(BLAS.threads) thread(s)\n")
+                + "(OPENBLAS_CORETYPE=\(BLAS.coreTypeEnvironment ?? "unset")), \(threads) thread(s)\n")
             stderrWrite(cfg.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n")
         }
         let start = Date()
         let (trainer, metricsFile) = try reportingErrors { () throws -> (Trainer, FileHandle?) in
-            let (train, test) = try Trainer.loadData(cfg)
-            let t = try Trainer(config: cfg, train: train, test: test)
+            let (train, test) = try spec.data.load()
+            let t = try Trainer(spec: spec, config: cfg, train: train, test: test)
             if let resume {
                 try t.load(from: resume)
                 if !quiet { stderrWrite("resumed from \(resume) at epoch \(t.epochsDone), step \(t.globalStep)\n") }
             }
             var handle: FileHandle?
-            let path = metrics ?? cfg.string("log.metrics")
+            let path = metrics ?? spec.log.metrics
             if !path.isEmpty {
                 guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
                     throw SparseWireError(.io, "cannot write metrics file \(path)")
@@ -77,10 +77,10 @@ struct Train: ParsableCommand {
         }
         if !quiet {
             stderrWrite("training \(trainer.network.name) (\(trainer.parameterCount) parameters) on \(trainer.train.name): "
-                + "\(trainer.train.count) train / \(trainer.test.count) test, \(cfg.int("epochs")) epoch(s), "
-                + "batch \(trainer.batchSize), policy \(cfg.string("policy")), density \(cfg.double("density"))\n")
+                + "\(trainer.train.count) train / \(trainer.test.count) test, \(spec.training.epochs) epoch(s), "
+                + "batch \(trainer.batchSize), policy \(spec.masking.policy), density \(spec.masking.density)\n")
         }
-        let printer = ProgressPrinter(totalEpochs: cfg.int("epochs"), every: cfg.int("log.every"), terminal: stderrIsTerminal, quiet: quiet)
+        let printer = ProgressPrinter(totalEpochs: spec.training.epochs, every: spec.log.every, terminal: stderrIsTerminal, quiet: quiet)
         try reportingErrors {
             try trainer.fit(until: stopAfter) { event in
                 printer.handle(event)
@@ -91,7 +91,7 @@ struct Train: ParsableCommand {
             }
         }
         try? metricsFile?.close()
-        let masksPath = cfg.string("masking.save")
+        let masksPath = spec.log.masks
         if !masksPath.isEmpty {
             try reportingErrors { try trainer.masking.exportMasks(to: masksPath) }
             if !quiet { stderrWrite("masks written to \(masksPath)\n") }
@@ -111,10 +111,10 @@ struct Train: ParsableCommand {
         let result: [String: Any] = [
             "test_accuracy": testAcc, "test_loss": testLoss,
             "train_loss": last?.trainLoss ?? Double.nan as Any, "train_accuracy": last?.trainAccuracy ?? 0,
-            "epochs": trainer.epochsDone, "policy": cfg.string("policy"), "density": cfg.double("density"),
+            "epochs": trainer.epochsDone, "policy": spec.masking.policy, "density": spec.masking.density,
             "params_total": trainer.parameterCount, "params_kept": trainer.keptCount,
             "seconds": Date().timeIntervalSince(start), "model": trainer.network.name, "dataset": trainer.train.name,
-            "seed": cfg.int("seed"), "threads": BLAS.threads, "blas_core": BLAS.coreName,
+            "seed": spec.training.seed, "threads": trainer.runtime.threads, "blas_core": BLAS.coreName,
             "ms_per_step": trainer.history.isEmpty ? 0 : trainer.history.map(\.msPerStep).reduce(0, +) / Double(trainer.history.count),
         ]
         print(jsonLine(result.mapValues { v -> Any in

@@ -25,7 +25,7 @@ struct GraphCommand: ParsableCommand {
             } else {
                 var cfg = try config.map { try Config.load(path: $0) } ?? Config()
                 for o in overrides { try cfg.apply(assignment: o) }
-                net = try Trainer.buildNetwork(cfg, spec: try InputSpec.forDataset(cfg.string("data.dataset")))
+                net = try Models.build(ModelSpec(config: cfg), input: DataSpec(config: cfg).inputSpec)
                 title = net.name
                 if cfg.string("model.name") == "randwire" {
                     title += " \(cfg.string("graph.model"))(n=\(cfg.int("graph.n"))) seed \(cfg.int("graph.seed"))"

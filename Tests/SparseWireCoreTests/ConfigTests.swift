@@ -71,15 +71,15 @@ final class ConfigTests: XCTestCase {
 
     func testPolicyValidation() throws {
         var c = Config()
-        XCTAssertNoThrow(try PolicyRegistry.validate(c))
+        XCTAssertNoThrow(try PolicyRegistry.validate(MaskingSpec(config: c)))
         try c.apply(assignment: "policy=dnse")
-        XCTAssertThrowsError(try PolicyRegistry.validate(c)) { XCTAssertTrue("\($0)".contains("did you mean 'dense'")) }
+        XCTAssertThrowsError(try PolicyRegistry.validate(MaskingSpec(config: c))) { XCTAssertTrue("\($0)".contains("did you mean 'dense'")) }
         c = Config()
         try c.apply(assignment: "density=0.5")
-        XCTAssertThrowsError(try PolicyRegistry.validate(c)) { XCTAssertTrue("\($0)".contains("0.5")) }
+        XCTAssertThrowsError(try PolicyRegistry.validate(MaskingSpec(config: c))) { XCTAssertTrue("\($0)".contains("0.5")) }
         c = Config()
         try c.apply(assignment: "policy_options.alpha=1")
-        XCTAssertThrowsError(try PolicyRegistry.validate(c)) { XCTAssertTrue("\($0)".contains("alpha")) }
+        XCTAssertThrowsError(try PolicyRegistry.validate(MaskingSpec(config: c))) { XCTAssertTrue("\($0)".contains("alpha")) }
     }
 
     /// Inputs the fuzzer (fuzz/run.sh) found crashing the process; now errors.

@@ -66,9 +66,18 @@ void swk_wino_output_grad(const float *dy, long O, long H, long W, float *dM, lo
 void swk_wino_input_grad(const float *dV, long C, long H, long W, long ldv, long t0, float *dx);
 void swk_wino_weight(const float *g, long O, long C, float *U);
 void swk_wino_weight_grad(const float *dU, long O, long C, float *dg);
-/* Fork-join pool (pool.c): runs fn(ctx, w) for w in [0, workers), w = 0 on the calling thread,
- * and returns when all are done (0). Returns -1 without running anything when the pool is busy
- * with another caller's job; the caller then runs the ranges itself. */
+/* Fork-join pools (pool.c), one per engine. swk_pool_run_on runs fn(ctx, w) for w in
+ * [0, workers), w = 0 on the calling thread, and returns when all are done (0). Returns -1
+ * without running anything when the pool is busy with another caller's job (or cannot start a
+ * thread); the caller then runs the ranges itself. swk_pool_destroy waits for a running job, then
+ * stops and reaps the pool's threads. */
 typedef void (*swk_task_fn)(void *ctx, long worker);
-int swk_pool_run(long workers, swk_task_fn fn, void *ctx);
+typedef struct swk_pool swk_pool;
+swk_pool *swk_pool_create(void);
+void swk_pool_destroy(swk_pool *pool);
+int swk_pool_run_on(swk_pool *pool, long workers, swk_task_fn fn, void *ctx);
+/* The calling thread's current pool and engine thread count (thread-local; 0 threads = unset). */
+void swk_set_current(swk_pool *pool, long threads);
+swk_pool *swk_current_pool(void);
+long swk_current_threads(void);
 #endif

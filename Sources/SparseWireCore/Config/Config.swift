@@ -22,8 +22,10 @@ public struct Config: Sendable, CustomStringConvertible {
         guard let top = loaded as? [String: Any] else {
             throw SparseWireError.config("\(source): the top level must be a mapping of keys, got \(type(of: loaded))")
         }
-        for (path, value) in try Config.flatten(top, prefix: "") {
-            try set(path, value: value, source: source)
+        for key in top.keys.sorted() {
+            // `policy_options:` with nothing after it: no options.
+            if key == ConfigSchema.policyOptionsPrefix, top[key] is NSNull { continue }
+            try set(key, value: ConfigValue.from(top[key], key: key), source: source)
         }
     }
 
@@ -33,26 +35,6 @@ public struct Config: Sendable, CustomStringConvertible {
             throw SparseWireError(.io, "config file \(path): unreadable or not UTF-8")
         }
         return try Config(yaml: text, source: path)
-    }
-
-    private static func flatten(_ m: [String: Any], prefix: String) throws -> [(String, ConfigValue)] {
-        var out: [(String, ConfigValue)] = []
-        for (k, v) in m {
-            let path = prefix.isEmpty ? k : "\(prefix).\(k)"
-            if path == ConfigSchema.policyOptionsPrefix {
-                guard v is [String: Any] || v is NSNull else {
-                    throw SparseWireError.config("key 'policy_options' must be a mapping of option: value")
-                }
-                if let sub = v as? [String: Any] {
-                    for (ok, ov) in sub { out.append(("\(path).\(ok)", try ConfigValue.from(ov, key: "\(path).\(ok)"))) }
-                }
-            } else if let sub = v as? [String: Any], ConfigSchema.byPath[path] == nil {
-                out += try flatten(sub, prefix: path)
-            } else {
-                out.append((path, try ConfigValue.from(v, key: path)))
-            }
-        }
-        return out
     }
 
     /// Sets `path` from command-line text such as "0.05", "true", "[300, 100]" or "conv4".
@@ -72,12 +54,29 @@ public struct Config: Sendable, CustomStringConvertible {
         try set(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]))
     }
 
+    /// Sets `path` to `value`. A mapping sets each key in it, as nested mappings and dotted paths
+    /// are the same thing (`optimizer: {lr: 0.1}` is `optimizer.lr: 0.1`; keys the mapping does
+    /// not name keep their values); under `policy_options` any option name is taken (the policy
+    /// checks them). Errors: `.config` naming an unknown key (with a suggestion), a value of the
+    /// wrong type, or a name outside the allowed set.
     public mutating func set(_ path: String, value: ConfigValue, source: String = "config") throws {
-        if path.hasPrefix(ConfigSchema.policyOptionsPrefix + ".") {
-            guard path.count > ConfigSchema.policyOptionsPrefix.count + 1 else {
+        let optionsPrefix = ConfigSchema.policyOptionsPrefix
+        if path == optionsPrefix {
+            guard case let .map(m) = value else {
+                throw SparseWireError.config("\(source): key 'policy_options' must be a mapping of option: value, got '\(value)'")
+            }
+            for k in m.keys.sorted() { try set("\(path).\(k)", value: m[k]!, source: source) }
+            return
+        }
+        if path.hasPrefix(optionsPrefix + ".") {
+            guard path.count > optionsPrefix.count + 1 else {
                 throw SparseWireError.config("\(source): empty policy option name")
             }
             values[path] = value
+            return
+        }
+        if case let .map(m) = value, ConfigSchema.byPath[path] == nil {
+            for k in m.keys.sorted() { try set(path.isEmpty ? k : "\(path).\(k)", value: m[k]!, source: source) }
             return
         }
         guard let key = ConfigSchema.byPath[path] else {

@@ -111,27 +111,5 @@ public enum ConfigSchema {
         return candidates.first { $0 == target || $0.hasSuffix("." + target) }
     }
 
-    private static func closest(_ s: String, in list: [String]) -> (String, Int)? {
-        var best: (String, Int)?
-        for c in list {
-            let d = editDistance(s, c)
-            if best == nil || d < best!.1 { best = (c, d) }
-        }
-        return best
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            cur[0] = i
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&prev, &cur)
-        }
-        return prev[b.count]
-    }
+    private static func closest(_ s: String, in list: [String]) -> (String, Int)? { Spelling.closest(s, in: list) }
 }

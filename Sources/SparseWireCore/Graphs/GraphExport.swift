@@ -94,7 +94,7 @@ extension Trainer {
             throw SparseWireError(.data, "\(path): not a SparseWire checkpoint")
         }
         let config = try Config(yaml: cfgText, source: "\(path) metadata")
-        let net = try buildNetwork(config, spec: InputSpec.forDataset(config.string("data.dataset")))
+        let net = try Models.build(ModelSpec(config: config), input: DataSpec(config: config).inputSpec)
         for p in net.parameters {
             guard let t = tensors["param/" + p.name], t.shape == p.shape else {
                 throw SparseWireError(.data, "\(path): parameter '\(p.name)' missing or of another shape")
@@ -106,16 +106,5 @@ extension Trainer {
             if let t = tensors["buffer/" + name], t.shape == b.shape { b.data.update(from: t.data, count: b.count) }
         }
         return (net, config)
-    }
-}
-
-extension InputSpec {
-    /// The input shape of a known dataset (for building a network without loading data).
-    public static func forDataset(_ name: String) throws -> InputSpec {
-        switch name {
-        case "fashion-mnist", "mnist": return InputSpec(channels: 1, height: 28, width: 28, classes: 10)
-        case "cifar10": return InputSpec(channels: 3, height: 32, width: 32, classes: 10)
-        default: throw SparseWireError.config("unknown dataset '\(name)'")
-        }
     }
 }

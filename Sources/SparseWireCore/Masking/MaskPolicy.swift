@@ -64,7 +64,7 @@ public final class PolicyContext {
     public let density: Double
     public let scope: MaskScope
     /// The optimizer, for policies that reset its state (RigL regrowth).
-    public internal(set) weak var optimizer: (any Optimizer)?
+    public internal(set) weak var optimizer: (any OptimizerStateResetting)?
 
     init(rng: RNG, density: Double, scope: MaskScope) {
         self.rng = rng; self.density = density; self.scope = scope
@@ -78,6 +78,13 @@ public final class PolicyContext {
     public func selectTopK(_ layers: [MaskedLayer], order: TopK.Order = .value, criterion: (MaskedLayer) -> Tensor) {
         MaskSelection.apply(layers, scope: scope, order: order, workspace: topKWorkspace, criterion: criterion)
     }
+}
+
+/// What masking needs of an optimizer: forgetting the state (momentum, Adam moments) of
+/// regrown weights. The training layer's `Optimizer` refines it; masking never sees more.
+public protocol OptimizerStateResetting: AnyObject {
+    /// Forget the state of entries `indices` (flat, row-major) of parameter `p`.
+    func resetState(of p: Parameter, indices: [Int])
 }
 
 /// Per-layer or one global top-k.

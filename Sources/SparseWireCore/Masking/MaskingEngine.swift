@@ -1,49 +1,40 @@
 import CKernels
 import Foundation
 
-/// Binds a mask policy to a network: chooses the masked layers, allocates densities, installs
-/// the effective-weight op with the policy's gradient routing, and calls the policy's hooks.
+/// Binds a mask policy to a network: chooses the masked layers (first/last dense), lets the
+/// mask core allocate densities and bind them, installs the effective-weight op with the
+/// policy's gradient routing, and calls the policy's hooks.
 public final class MaskingEngine {
-    public let descriptor: PolicyDescriptor
-    public let policy: any MaskPolicy
-    public let layers: [MaskedLayer]
-    public let context: PolicyContext
+    public let core: MaskCore
     private var byParameter: [ObjectIdentifier: MaskedLayer] = [:]
     private var keepDenseGradient = false
 
-    /// `config` selects the policy (`policy`, `policy_options`), `density` and the `masking.*` keys.
-    public init(network: Network, config: Config, rng: RNG) throws {
-        (descriptor, policy) = try PolicyRegistry.make(config)
-        let scope = MaskScope(rawValue: config.string("masking.scope")) ?? .layer
-        context = PolicyContext(rng: rng, density: config.double("density"), scope: scope)
-        if descriptor.name == "dense" {
-            layers = []
-            return
-        }
+    /// Binds the policy `spec` names to `network`'s maskable parameters.
+    /// Errors: `.config` (policy, options, density; a network with no layer left to mask).
+    public init(network: Network, spec: MaskingSpec, rng: RNG) throws {
+        core = try MaskCore(spec: spec, rng: rng)
+        if core.descriptor.name == "dense" { return }
         var candidates = network.parameters.filter { $0.maskable }
         guard !candidates.isEmpty else { throw SparseWireError.config("network '\(network.name)' has no maskable layer") }
-        if config.bool("masking.last_layer_dense") == true { candidates.removeLast() }
-        if config.bool("masking.first_layer_dense") == true, !candidates.isEmpty { candidates.removeFirst() }
+        if spec.lastLayerDense { candidates.removeLast() }
+        if spec.firstLayerDense, !candidates.isEmpty { candidates.removeFirst() }
         guard !candidates.isEmpty else {
             throw SparseWireError.config("masking.first_layer_dense/last_layer_dense leave no layer to mask in '\(network.name)'")
         }
-        let distName = config.string("masking.distribution")
-        let dist = distName == "auto" ? descriptor.preferredDistribution : (DensityDistribution(rawValue: distName) ?? .uniform)
-        let counts = DensityAllocation.keptCounts(shapes: candidates.map(\.shape), density: context.density, distribution: dist)
-        layers = zip(candidates, counts).enumerated().map { i, pc in
-            MaskedLayer(parameter: pc.0, index: i, density: Double(pc.1) / Double(pc.0.count))
-        }
-        for l in layers { byParameter[ObjectIdentifier(l.parameter)] = l }
-        if !policy.trainsWeights {
-            for p in network.parameters where p.maskable || p.role == .bias { p.trainable = false }
-        }
-        try policy.prepare(layers, context)
+        try core.bind(candidates, freezing: network.parameters.filter { $0.maskable || $0.role == .bias })
+        for l in core.layers { byParameter[ObjectIdentifier(l.parameter)] = l }
     }
 
-    /// Score tensors the optimizer must train (edge-popup, supermask).
-    public var scoreParameters: [Parameter] { layers.compactMap(\.scores) }
+    public var descriptor: PolicyDescriptor { core.descriptor }
+    public var policy: any MaskPolicy { core.policy }
+    public var context: PolicyContext { core.context }
+    public var layers: [MaskedLayer] { core.layers }
+    public var spec: MaskingSpec { core.spec }
 
-    public func attach(optimizer: any Optimizer) { context.optimizer = optimizer }
+    /// Score tensors the optimizer must train (edge-popup, supermask).
+    public var scoreParameters: [Parameter] { core.scoreParameters }
+
+    public func attach(optimizer: any OptimizerStateResetting) { core.attach(optimizer: optimizer) }
 
     /// Installs the effective-weight op on a forward context.
     public func install(on ctx: Context) {
@@ -53,18 +44,15 @@ public final class MaskingEngine {
 
     public func beforeForward(_ step: MaskStep) throws {
         keepDenseGradient = policy.needsDenseGradient(at: step)
-        for l in layers { l.denseGradient = nil }
-        try policy.updateMasks(layers, step, context)
+        try core.beforeForward(step)
     }
 
     /// Returns true when the optimizer update must be skipped this step.
-    public func afterBackward(_ step: MaskStep) throws -> Bool {
-        try policy.afterBackward(layers, step, context)
-    }
+    public func afterBackward(_ step: MaskStep) throws -> Bool { try core.afterBackward(step) }
 
-    public func afterStep(_ step: MaskStep) throws { try policy.afterStep(layers, step, context) }
+    public func afterStep(_ step: MaskStep) throws { try core.afterStep(step) }
 
-    public func beforeEvaluation() throws { try policy.evaluationMasks(layers, context) }
+    public func beforeEvaluation() throws { try core.evaluationMasks() }
 
     /// ŵ = w ⊙ m with the gradient routed as the policy says.
     func effectiveWeight(_ p: Parameter, _ ctx: Context) throws -> Var {
@@ -111,12 +99,7 @@ public final class MaskingEngine {
     }
 
     /// Per-layer report: name, size, kept, density.
-    public var report: [(name: String, count: Int, kept: Int, density: Double)] {
-        layers.map { l in
-            let kept = l.parameter.keptCount
-            return (l.name, l.count, kept, Double(kept) / Double(l.count))
-        }
-    }
+    public var report: [(name: String, count: Int, kept: Int, density: Double)] { core.report }
 
     /// Writes the current masks. A path ending in `.safetensors` gets torch.nn.utils.prune's
     /// layout: `<layer>_orig` (the dense weights, F32) and `<layer>_mask` (F32 0/1, the dtype of

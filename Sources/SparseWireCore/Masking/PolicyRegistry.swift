@@ -37,32 +37,32 @@ public enum PolicyRegistry {
         let list = all
         if let d = list.first(where: { $0.name == name }) { return d }
         var msg = "unknown policy '\(name)'; known: \(list.map(\.name).joined(separator: ", "))"
-        if let close = list.map(\.name).min(by: { ConfigSchema.editDistance($0, name) < ConfigSchema.editDistance($1, name) }),
-           ConfigSchema.editDistance(close, name) <= 2 {
+        if let (close, d) = Spelling.closest(name, in: list.map(\.name)), d <= 2 {
             msg += " (did you mean '\(close)'?)"
         }
         throw SparseWireError.config(msg)
     }
 
-    /// Checks the policy name, its options and the density of a config.
-    public static func validate(_ config: Config) throws {
-        let d = try descriptor(config.string("policy"))
+    /// Checks the policy name, its options and the density.
+    /// Errors: `.config` naming the unknown policy or option, or the density out of (0, 1].
+    public static func validate(_ spec: MaskingSpec) throws {
+        let d = try descriptor(spec.policy)
         let known = Set(d.options.map(\.name))
-        for key in config.policyOptions.keys.sorted() where !known.contains(key) {
+        for key in spec.options.keys.sorted() where !known.contains(key) {
             throw SparseWireError.config("policy '\(d.name)' has no option '\(key)'"
                 + (known.isEmpty ? " (it takes none)" : "; its options: \(d.options.map(\.name).joined(separator: ", "))"))
         }
-        let k = config.double("density")
+        let k = spec.density
         guard k > 0 && k <= 1 else { throw SparseWireError.config("density must be in (0, 1] (the fraction of weights kept), got \(k)") }
         if d.name == "dense" && k != 1 {
             throw SparseWireError.config("policy 'dense' keeps every weight; density \(k) needs a masking policy")
         }
     }
 
-    /// Builds the configured policy (options validated first).
-    public static func make(_ config: Config) throws -> (PolicyDescriptor, any MaskPolicy) {
-        try validate(config)
-        let d = try descriptor(config.string("policy"))
-        return (d, try d.make(PolicyOptions(policy: d.name, values: config.policyOptions)))
+    /// Builds the policy `spec` names (validated first).
+    public static func make(_ spec: MaskingSpec) throws -> (PolicyDescriptor, any MaskPolicy) {
+        try validate(spec)
+        let d = try descriptor(spec.policy)
+        return (d, try d.make(PolicyOptions(policy: d.name, values: spec.options)))
     }
 }

@@ -25,15 +25,16 @@ public enum BLAS {
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
-    /// Sets the engine's thread count. The engine splits every layer's work over its own
-    /// threads (each calling a single-threaded sgemm), so OpenBLAS itself runs on one thread:
-    /// its idle workers would otherwise spin in sched_yield against ours.
+    /// Makes `n` the calling thread's thread count for loops run outside any engine (kernels
+    /// called directly, tests), on a process-wide runtime of that size; engines use their own
+    /// (`EngineRuntime`). OpenBLAS itself runs on one thread: each worker calls a
+    /// single-threaded sgemm, and OpenBLAS's idle workers would otherwise spin against ours.
     public static func setThreads(_ n: Int) {
         openblas_set_num_threads(1)
-        Parallel.threads = n
+        EngineRuntime.shared(threads: n).makeCurrent()
     }
 
-    /// The engine's thread count (see `setThreads`).
+    /// The calling thread's thread count (see `Parallel.threads`).
     public static var threads: Int { Parallel.threads }
 
     /// OpenBLAS's own thread count (1 once `setThreads` has run).

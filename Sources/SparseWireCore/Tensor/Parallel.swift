@@ -2,17 +2,13 @@ import CKernels
 import Dispatch
 import Foundation
 
-/// Data-parallel loops for the engine's kernels (OpenBLAS itself runs single-threaded, see
-/// `BLAS.setThreads`).
+/// Data-parallel loops for the engine's kernels, over the calling thread's current
+/// `EngineRuntime` (its threads and worker pool; OpenBLAS itself runs single-threaded).
 /// Work is split into contiguous, disjoint index ranges, so results never depend on timing.
 public enum Parallel {
-    nonisolated(unsafe) private static var _threads = 1
-
-    /// Threads used by `forEachRange`; set by `BLAS.setThreads`.
-    public static var threads: Int {
-        get { _threads }
-        set { _threads = max(1, newValue) }
-    }
+    /// Threads the calling thread's loops use: those of the engine it is running in
+    /// (`EngineRuntime.run`), else 1.
+    public static var threads: Int { EngineRuntime.currentThreads }
 
     /// SPARSEWIRE_THREADPOOL=dispatch runs the loops on Dispatch instead of the spinning C pool
     /// (for comparisons; docs/BENCHMARKS.md).
@@ -38,11 +34,11 @@ public enum Parallel {
         withoutActuallyEscaping(body) { body in
             let job = RangeJob(count: count, workers: workers, body: body)
             let rc = withExtendedLifetime(job) {
-                swk_pool_run(workers, { ctx, w in
+                swk_pool_run_on(swk_current_pool(), workers, { ctx, w in
                     Unmanaged<RangeJob>.fromOpaque(ctx!).takeUnretainedValue().run(Int(w))
                 }, Unmanaged.passUnretained(job).toOpaque())
             }
-            // Pool busy (another engine's loop, or a loop nested in one): same ranges, this thread.
+            // No pool, or it is busy (a loop nested in one): same ranges, this thread.
             if rc != 0 { for w in 0..<workers { job.run(w) } }
         }
     }

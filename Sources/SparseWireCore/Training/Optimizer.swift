@@ -1,11 +1,9 @@
 import CKernels
 /// An optimizer updates the trainable parameters from their gradients.
-public protocol Optimizer: AnyObject {
+public protocol Optimizer: OptimizerStateResetting {
     var parameters: [Parameter] { get }
     /// One update with learning rate `lr`; parameters without a gradient or frozen are skipped.
     func step(lr: Float)
-    /// Forget the state (momentum, moments) of `indices` of parameter `p` (RigL regrowth).
-    func resetState(of p: Parameter, indices: [Int])
     /// The state as named tensors (e.g. "momentum/fc1.weight"), for checkpoints.
     func stateTensors() -> [String: Tensor]
     /// Restores state written by `stateTensors` (names and shapes checked first).

@@ -19,7 +19,7 @@ extension Trainer {
         let cfg = (try? JSONSerialization.data(withJSONObject: config.resolved.mapValues(\.jsonObject), options: [.sortedKeys]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         let meta = ["format": Trainer.checkpointFormat, "format_version": "1", "sparsewire_version": SparseWireVersion.string,
-                    "policy": masking.descriptor.name, "density": String(config.double("density")),
+                    "policy": masking.descriptor.name, "density": String(spec.masking.density),
                     "global_step": String(globalStep), "epochs_done": String(epochsDone),
                     "rng": rng.state.map { String($0) }.joined(separator: ","),
                     "policy_rng": masking.context.rng.state.map { String($0) }.joined(separator: ","),
