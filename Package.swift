@@ -10,6 +10,12 @@ let exportOnlyCABI: [LinkerSetting] = [
                   "-Xlinker", "-soname=libsparsewire.so"]),
 ]
 
+/// The engine's targets: unchecked release builds, optimised across target boundaries (small
+/// functions such as Tensor's subscript must inline into the layers above them).
+let engineSwiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-cross-module-optimization"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "SparseWire",
     products: [
@@ -39,12 +45,29 @@ let package = Package(
         // Hot elementwise and sparse kernels in C, each built for AVX2+FMA and for baseline
         // x86-64 and picked at load time (docs/BENCHMARKS.md).
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(
-            name: "SparseWireCore",
-            dependencies: ["COpenBLAS", "CZlib", "CSparseWire", "CKernels", .product(name: "Yams", package: "Yams")],
-            path: "Sources/SparseWireCore",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-        ),
+        // The engine, as a chain of targets whose order the compiler enforces (each imports only
+        // those listed as its dependencies; docs/ARCHITECTURE.md draws the graph).
+        // Tensors, RNG, BLAS, the per-engine runtime, errors and the small shared types.
+        .target(name: "SparseWireTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: engineSwiftSettings),
+        // The tape: Var, Context, every op with its backward, Parameter and the Module protocol.
+        .target(name: "SparseWireAutograd", dependencies: ["SparseWireTensor", "CKernels"], swiftSettings: engineSwiftSettings),
+        // Layers, initialisers, models (MLP, Conv2-8, RandWire, DNW) and the random-graph generators.
+        .target(name: "SparseWireNetworks", dependencies: ["SparseWireAutograd", "CKernels"], swiftSettings: engineSwiftSettings),
+        // Datasets (IDX, CIFAR-10, host buffers), normalisation, batches.
+        .target(name: "SparseWireData", dependencies: ["SparseWireTensor", "CZlib"], swiftSettings: engineSwiftSettings),
+        // Mask policies, the mask core, the engine binding, the registry, C-table plugins.
+        .target(name: "SparseWireMasking", dependencies: ["SparseWireNetworks", "CSparseWire", "CKernels"], swiftSettings: engineSwiftSettings),
+        // Optimizers (SGD, Adam) and learning-rate schedules.
+        .target(name: "SparseWireOptim", dependencies: ["SparseWireMasking", "CKernels"], swiftSettings: engineSwiftSettings),
+        // Config documents, the key schema, and their decoding into the typed RunSpec.
+        .target(name: "SparseWireConfig", dependencies: ["SparseWireOptim", "SparseWireData", .product(name: "Yams", package: "Yams")],
+                swiftSettings: engineSwiftSettings),
+        // The trainer: assembly from a RunSpec, the loop, evaluation and inference, policy switching.
+        .target(name: "SparseWireTraining", dependencies: ["SparseWireConfig", "CKernels"], swiftSettings: engineSwiftSettings),
+        // Files in and out: safetensors, checkpoints, mask export, Graphviz wiring, damage ablation.
+        .target(name: "SparseWireInterchange", dependencies: ["SparseWireTraining"], swiftSettings: engineSwiftSettings),
+        // The one import of Swift users: re-exports every target above.
+        .target(name: "SparseWireCore", dependencies: ["SparseWireInterchange"], swiftSettings: engineSwiftSettings),
         // The C ABI: every sw_* function of Include/sparsewire.h, via @c @implementation.
         .target(
             name: "SparseWire",

@@ -1,0 +1,180 @@
+import CKernels
+import SparseWireTensor
+
+/// A masked weight in compressed sparse row form: row r (an output unit or channel) holds its
+/// non-zero entries of the effective weight ŵ = w ⊙ m as (column, value) pairs. Built for
+/// inference; training keeps the dense path (every weight needs its gradient).
+public final class SparseWeight {
+    public let shape: [Int]
+    public let rows: Int, cols: Int
+    /// Row r's entries are colIndex[rowPtr[r] ..< rowPtr[r + 1]] and the same range of values.
+    public let rowPtr: [Int32]
+    public let colIndex: [Int32]
+    public let values: [Float]
+
+    public var nonZeros: Int { values.count }
+    public var density: Double { Double(values.count) / Double(max(rows * cols, 1)) }
+
+    /// The non-zero entries of `weight` ([rows, …] flattened to [rows, cols]).
+    public init(_ weight: Tensor) throws {
+        guard weight.rank >= 2, weight.shape[0] > 0 else {
+            throw SparseWireError.shape("sparse weight: need [rows, ...] with rows > 0, got \(weight.shape)")
+        }
+        guard weight.count < Int(Int32.max) else {
+            throw SparseWireError.shape("sparse weight: \(weight.count) entries exceed the 32-bit index range")
+        }
+        shape = weight.shape
+        rows = weight.shape[0]
+        cols = weight.count / rows
+        let nnz = swk_count_nonzero(weight.data, weight.count)
+        var ptr = [Int32](repeating: 0, count: rows + 1)
+        var col = [Int32](); col.reserveCapacity(nnz)
+        var val = [Float](); val.reserveCapacity(nnz)
+        let w = weight.data
+        for r in 0..<rows {
+            let row = w + r * cols
+            for c in 0..<cols where row[c] != 0 { col.append(Int32(c)); val.append(row[c]) }
+            ptr[r + 1] = Int32(col.count)
+        }
+        rowPtr = ptr; colIndex = col; values = val
+    }
+}
+
+/// Inference settings and the per-context cache of sparse weights. A cache lives as long as its
+/// evaluation context (one `evaluate`/`predict` call, or an `InferenceSession`), so it can never
+/// outlive the weights and masks it was built from.
+public final class SparseInference {
+    public enum Mode: String, Sendable, CaseIterable { case auto, dense, sparse }
+    public let mode: Mode
+    /// `auto` uses the sparse kernels for layers whose kept fraction is at most this.
+    public let threshold: Double
+    private var cache: [ObjectIdentifier: SparseWeight?] = [:]
+    private var effectiveCache: [ObjectIdentifier: Var] = [:]
+
+    public init(mode: Mode, threshold: Double) {
+        self.mode = mode
+        self.threshold = threshold
+    }
+
+    /// Drops every cached weight (masks were redrawn).
+    public func reset() { cache.removeAll(); effectiveCache.removeAll() }
+
+    /// The dense path's effective weight ŵ, computed once per context (not once per batch).
+    package func effectiveWeight(_ p: Parameter, _ compute: () throws -> Var) rethrows -> Var {
+        let id = ObjectIdentifier(p)
+        if let hit = effectiveCache[id] { return hit }
+        let v = try compute()
+        effectiveCache[id] = v
+        return v
+    }
+
+    /// The sparse form of a masked parameter's effective weight when the mode (and, for `auto`,
+    /// its density) calls for the sparse kernels; nil for the dense path.
+    package func weight(for p: Parameter, _ ctx: Context) throws -> SparseWeight? {
+        guard mode != .dense, p.mask != nil else { return nil }
+        let id = ObjectIdentifier(p)
+        if let hit = cache[id] { return hit }
+        let effective = try ctx.effective(p).value
+        let sw = try SparseWeight(effective)
+        let use = mode == .sparse || sw.density <= threshold
+        cache[id] = use ? sw : nil
+        return use ? sw : nil
+    }
+}
+
+extension Context {
+    /// y[N, out] = x[N, in] · ŵᵀ + b with ŵ sparse (then ReLU when `relu`). No gradient (inference only).
+    public func sparseLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool = false) throws -> Var {
+        guard x.shape.count == 2, w.shape.count == 2, x.shape[1] == w.cols else {
+            throw SparseWireError.shape("sparse linear: input \(x.shape) does not match weight \(w.shape)")
+        }
+        if let b, b.shape != [w.rows] { throw SparseWireError.shape("sparse linear: bias shape \(b.shape) should be [\(w.rows)]") }
+        let n = x.shape[0], fin = w.cols, fout = w.rows
+        let out = Tensor(uninitialized: [n, fout])
+        let xp = x.value.data, op = out.data
+        let bp: UnsafeMutablePointer<Float>? = b?.value.data
+        // Split the batch in blocks of 32 samples over the threads; a small batch splits the rows.
+        let blocks = (n + 31) / 32
+        let byRows = blocks < Parallel.threads && fout >= 2 * Parallel.threads
+        w.rowPtr.withUnsafeBufferPointer { rp in w.colIndex.withUnsafeBufferPointer { cp in w.values.withUnsafeBufferPointer { vp in
+            if byRows {
+                Parallel.forEachRange(fout, workers: Parallel.workers(for: fout)) { _, lo, hi in
+                    let scratch = Tensor(uninitialized: [fin * 32])
+                    swk_csr_linear(rp.baseAddress! + lo, cp.baseAddress!, vp.baseAddress!, hi - lo, fin, xp, fin, n,
+                                   op + lo, fout, bp.map { $0 + lo }, scratch.data, relu ? 1 : 0)
+                }
+            } else {
+                Parallel.forEachRange(blocks, workers: Parallel.workers(for: blocks)) { _, lo, hi in
+                    let scratch = Tensor(uninitialized: [fin * 32])
+                    let s0 = lo * 32, s1 = min(n, hi * 32)
+                    swk_csr_linear(rp.baseAddress!, cp.baseAddress!, vp.baseAddress!, fout, fin, xp + s0 * fin, fin, s1 - s0,
+                                   op + s0 * fout, fout, bp, scratch.data, relu ? 1 : 0)
+                }
+            }
+        } } }
+        return Var(out)
+    }
+
+    /// 2-D convolution with a sparse weight [O, C, kh, kw]. Stride 1: each non-zero adds a
+    /// shifted copy of its zero-padded input plane to its output plane (no im2col); other
+    /// strides: im2col columns times the sparse rows. ReLU in the same pass when `relu`. No
+    /// gradient (inference only).
+    public func sparseConv2d(_ x: Var, _ w: SparseWeight, _ b: Var?, stride: Int, padding: Int, relu: Bool = false) throws -> Var {
+        let g = try ConvGeometry(input: x.shape, weight: w.shape, stride: stride, pad: padding, op: "sparse conv2d")
+        guard w.shape.count == 4, w.shape[1] == g.c else {
+            throw SparseWireError.shape("sparse conv2d: input has \(g.c) channels but weight \(w.shape) expects \(w.shape.count == 4 ? w.shape[1] : -1)")
+        }
+        if let b, b.shape != [g.o] { throw SparseWireError.shape("sparse conv2d: bias shape \(b.shape) should be [\(g.o)]") }
+        let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
+        let xp = x.value.data, op = out.data
+        let bp: UnsafeMutablePointer<Float>? = b?.value.data
+        let inStride = g.c * g.h * g.w, outStride = g.o * g.p
+        let direct = stride == 1
+        // Padded planes share their side padding between rows: each grid row is [pad zeros, W
+        // values] (the right padding of a row is the left padding of the next), so only `pad`
+        // columns per row are wasted instead of 2·pad.
+        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad
+        // Where each non-zero reads from: a padded plane offset (direct) or an im2col row.
+        let offsets: [Int64] = w.colIndex.map { c in
+            let col = Int(c)
+            if !direct { return Int64(col * g.p) }
+            let ci = col / (g.kh * g.kw), r = col % (g.kh * g.kw)
+            return Int64(ci * plane + (r / g.kw) * wp + r % g.kw)
+        }
+        // Direct: the rows are computed on the padded grid, rounded up to whole 8-wide vectors
+        // (the few extra outputs are dropped by the copy below; the input gets as much slack).
+        let len = direct ? ((g.oh - 1) * wp + g.ow + 7) / 8 * 8 : g.p
+        let ldo = direct ? max(len, g.oh * wp) : g.p
+        let baseCount = direct ? g.c * plane + 8 : g.k * g.p
+        let samplesSplit = g.n >= Parallel.threads
+        let workers = samplesSplit ? Parallel.workers(for: g.n) : 1
+        w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { offp in w.values.withUnsafeBufferPointer { vp in
+            Parallel.forEachRange(g.n, workers: workers) { _, lo, hi in
+                let base = Tensor(shape: [baseCount])  // zero border for the padded planes
+                let tmp = direct ? Tensor(uninitialized: [g.o * ldo]) : nil
+                for s in lo..<hi {
+                    let src = xp + s * inStride, dst = op + s * outStride
+                    if direct {
+                        for ci in 0..<g.c { for y in 0..<g.h {
+                            (base.data + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
+                        } }
+                    } else {
+                        im2col(src, g, base.data, ld: g.p, col0: 0)
+                    }
+                    let target = tmp?.data ?? dst
+                    // Output rows over the threads when the batch is too small to split.
+                    let rowWorkers = samplesSplit ? 1 : Parallel.workers(for: g.o)
+                    Parallel.forEachRange(g.o, workers: rowWorkers) { _, r0, r1 in
+                        swk_csr_rows(rp.baseAddress!, offp.baseAddress!, vp.baseAddress!, r0, r1, base.data, len, target, ldo, bp, relu ? 1 : 0)
+                    }
+                    if let tmp {
+                        for o in 0..<g.o { for y in 0..<g.oh {
+                            (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
+                        } }
+                    }
+                }
+            }
+        } } }
+        return Var(out)
+    }
+}

@@ -1,0 +1,62 @@
+import SparseWireTensor
+/// A trainable (or frozen) tensor of a network, with room for the mask machinery:
+/// a `scores` tensor and a `mask` tensor of the same shape, filled by a mask policy.
+public final class Parameter {
+    public enum Role: String, Sendable { case weight, bias, normWeight, normBias, other }
+
+    public let name: String
+    public let role: Role
+    /// The leaf node used in every forward pass; its `grad` accumulates until `zeroGrad()`.
+    public let variable: Var
+    /// Whether a mask policy may mask this tensor (conv and linear weights).
+    public let maskable: Bool
+    /// Frozen tensors are never changed by the optimizer.
+    public var trainable: Bool = true
+    /// Learned scores (edge-popup) or logits (supermask); nil when the policy uses none.
+    public var scores: Tensor?
+    /// The binary (or sampled) forward mask; nil means dense.
+    public var mask: Tensor?
+
+    public init(name: String, shape: [Int], role: Role, maskable: Bool) {
+        self.name = name
+        self.role = role
+        self.maskable = maskable
+        variable = Var(Tensor(shape: shape), requiresGrad: true)
+    }
+
+    public var value: Tensor { variable.value }
+    public var grad: Tensor? { variable.grad }
+    public var shape: [Int] { variable.value.shape }
+    public var count: Int { variable.value.count }
+
+    /// Fan-in and fan-out as PyTorch computes them: [out, in, k...] → (in·Πk, out·Πk).
+    public var fans: (fanIn: Int, fanOut: Int) {
+        let s = shape
+        if s.count < 2 { return (s.first ?? 1, s.first ?? 1) }
+        let receptive = s.dropFirst(2).reduce(1, *)
+        return (s[1] * receptive, s[0] * receptive)
+    }
+
+    /// The number of weights the forward pass uses (non-zero mask entries; all when dense).
+    public var keptCount: Int {
+        guard let mask else { return count }
+        var k = 0
+        for i in 0..<mask.count where mask[i] != 0 { k += 1 }
+        return k
+    }
+}
+
+extension Context {
+    /// The tensor a layer multiplies by: the weight itself when dense, w ⊙ m when a mask is set
+    /// (gradient to the weight through the mask). Mask policies replace this through `weightHook`.
+    public func effective(_ p: Parameter) throws -> Var {
+        func compute() throws -> Var {
+            if let hook = weightHook { return try hook(p, self) }
+            guard let mask = p.mask else { return p.variable }
+            return try mul(p.variable, Var(mask))
+        }
+        // Evaluation contexts keep ŵ for their lifetime (the weights cannot change under them).
+        if !recordGrad, p.mask != nil, let inference = sparseInference { return try inference.effectiveWeight(p, compute) }
+        return try compute()
+    }
+}

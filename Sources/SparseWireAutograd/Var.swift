@@ -1,0 +1,106 @@
+import SparseWireTensor
+/// A node of the autograd tape: a value, its gradient, and how to push the gradient to its inputs.
+///
+/// The graph is built as operations run (define-by-run, like PyTorch). `backward()` on a scalar
+/// walks the nodes in reverse topological order. Leaves (parameters, inputs) have no parents;
+/// a parameter's leaf stays alive across steps and its `grad` accumulates until cleared.
+public final class Var {
+    public var value: Tensor
+    public var grad: Tensor?
+    public let requiresGrad: Bool
+    package let parents: [Var]
+    /// Receives this node's gradient and accumulates into the parents' gradients.
+    package var backwardFn: ((Tensor) throws -> Void)?
+
+    /// A leaf.
+    public init(_ value: Tensor, requiresGrad: Bool = false) {
+        self.value = value
+        self.requiresGrad = requiresGrad
+        parents = []
+    }
+
+    package init(_ value: Tensor, parents: [Var], requiresGrad: Bool, backward: ((Tensor) throws -> Void)?) {
+        self.value = value
+        self.parents = parents
+        self.requiresGrad = requiresGrad
+        backwardFn = requiresGrad ? backward : nil
+    }
+
+    public var shape: [Int] { value.shape }
+
+    /// Adds `g` into `grad`. `owned` says the caller hands over `g` (no other node holds it).
+    public func accumulate(_ g: Tensor, owned: Bool = true) {
+        guard requiresGrad else { return }
+        if let existing = grad {
+            BLAS.axpy(existing.count, 1, g.data, existing.data)
+        } else {
+            grad = owned ? g : g.copy()
+        }
+    }
+
+    public func zeroGrad() { grad = nil }
+
+    /// Backpropagates from this node. Its value must hold a single element unless `seed` is given.
+    public func backward(seed: Tensor? = nil) throws {
+        guard requiresGrad else {
+            throw SparseWireError.init(.state, "backward() on a value that does not require a gradient")
+        }
+        if seed == nil && value.count != 1 {
+            throw SparseWireError.shape("backward() needs a scalar or an explicit seed; value has shape \(value.shape)")
+        }
+        let order = topologicalOrder()
+        accumulate(seed ?? Tensor(shape: value.shape, repeating: 1))
+        for node in order.reversed() {
+            guard let fn = node.backwardFn, let g = node.grad else { continue }
+            try fn(g)
+            // Interior gradients are not kept (memory); leaves keep theirs.
+            if !node.parents.isEmpty { node.grad = nil }
+        }
+        // Release the tape.
+        for node in order where !node.parents.isEmpty { node.backwardFn = nil }
+    }
+
+    private func topologicalOrder() -> [Var] {
+        var order: [Var] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Var, Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            let id = ObjectIdentifier(node)
+            if visited.contains(id) { continue }
+            visited.insert(id)
+            stack.append((node, true))
+            for p in node.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) {
+                stack.append((p, false))
+            }
+        }
+        return order
+    }
+}
+
+/// Per-forward-pass settings: training or evaluation, whether to record the tape, and the
+/// random stream for stochastic layers (dropout, sampled masks).
+public final class Context {
+    public var training: Bool
+    public var recordGrad: Bool
+    public var rng: RNG
+    /// Replaces the default masked-weight computation (set by the masking machinery).
+    public var weightHook: ((Parameter, Context) throws -> Var)?
+    /// Sparse kernels for masked layers when no gradient is recorded (evaluation, inference).
+    public var sparseInference: SparseInference?
+    /// Called with each conv/linear module and its input as the forward pass reaches it (benchmarks).
+    public var layerObserver: ((any Module, Var) -> Void)?
+
+    public init(training: Bool, recordGrad: Bool? = nil, rng: RNG = RNG(seed: 0)) {
+        self.training = training
+        self.recordGrad = recordGrad ?? training
+        self.rng = rng
+    }
+
+    /// Builds an op's output node: records the tape only when some input needs a gradient.
+    @inline(__always)
+    package func node(_ value: Tensor, _ inputs: [Var], _ backward: @escaping (Tensor) throws -> Void) -> Var {
+        let needs = recordGrad && inputs.contains { $0.requiresGrad }
+        return Var(value, parents: needs ? inputs : [], requiresGrad: needs, backward: needs ? backward : nil)
+    }
+}

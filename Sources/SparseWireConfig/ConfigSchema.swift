@@ -1,0 +1,121 @@
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+import SparseWireData
+import SparseWireMasking
+import SparseWireOptim
+
+/// Every key a config file or `--set` may hold, with its type, default and help text.
+/// Keys are dotted paths ("optimizer.lr"); `policy_options.*` is free-form and validated by the
+/// selected policy.
+public struct ConfigKey: Sendable {
+    public enum KeyType: String, Sendable { case int, double, bool, string, intList = "int list", doubleList = "number list" }
+    public let path: String
+    public let type: KeyType
+    public let defaultValue: ConfigValue?
+    public let allowed: [String]?
+    public let help: String
+
+    package init(_ path: String, _ type: KeyType, _ def: ConfigValue?, _ help: String, allowed: [String]? = nil) {
+        self.path = path; self.type = type; defaultValue = def; self.allowed = allowed; self.help = help
+    }
+}
+
+public enum ConfigSchema {
+    public static let policyOptionsPrefix = "policy_options"
+
+    public static let keys: [ConfigKey] = [
+        .init("model.name", .string, .string("mlp"), "network: mlp, conv2, conv4, conv6, conv8", allowed: Models.names),
+        .init("model.hidden", .intList, .list([.int(300), .int(100)]), "hidden widths of the mlp"),
+        .init("model.width", .double, .double(1), "width multiplier of the conv nets"),
+        .init("model.bias", .bool, nil, "use biases (default: true for mlp, false for conv nets as in edge-popup)"),
+        .init("model.norm", .string, .string("none"), "normalisation after each layer: none, affine, nonaffine", allowed: NormKind.allCases.map(\.rawValue)),
+        .init("model.init", .string, .string("kaiming_normal"), "weight initialiser", allowed: Initializer.names),
+        .init("model.init_mode", .string, .string("fan_in"), "fan used by kaiming/constant initialisers", allowed: ["fan_in", "fan_out"]),
+        .init("model.channels", .int, .int(32), "randwire: channels C of the first random stage (stem C/2, then C, 2C, 4C...)"),
+        .init("model.stages", .int, .int(2), "randwire: number of random-graph stages"),
+        .init("model.head", .int, .int(256), "randwire: width of the 1x1 conv before pooling"),
+        .init("model.edge_drop", .double, .double(0.1), "randwire: probability of dropping one edge (target in-degree > 1) per training pass"),
+        .init("model.setting", .string, .string("static"), "dnw: static (DAG of blocks), discrete (graph applied T times) or continuous (RK4 ODE)", allowed: DNWSetting.allCases.map(\.rawValue)),
+        .init("model.blocks", .intList, .list([32, 192, 192, 192, 192].map { .int($0) }), "dnw: channels per block; the first is the stem output"),
+        .init("model.steps", .int, .int(5), "dnw: graph applications T (discrete) or RK4 steps (continuous)"),
+        .init("model.readout", .int, .int(100), "dnw: the last N channels feed the classifier"),
+        .init("graph.model", .string, .string("ws"), "randwire graph generator: er, ba or ws", allowed: ["er", "ba", "ws"]),
+        .init("graph.n", .int, .int(32), "randwire: nodes per stage"),
+        .init("graph.k", .int, .int(4), "ws: each node's ring neighbours (even)"),
+        .init("graph.p", .double, .double(0.75), "er: edge probability; ws: rewiring probability"),
+        .init("graph.m", .int, .int(5), "ba: edges added with each node"),
+        .init("graph.seed", .int, .int(1), "seed of the first stage's graph (stage s uses seed + s)"),
+        .init("data.dataset", .string, .string("fashion-mnist"), "fashion-mnist, mnist (IDX files) or cifar10 (binary batches)", allowed: ["fashion-mnist", "mnist", "cifar10"]),
+        .init("data.path", .string, .string(""), "directory of the dataset files (default: /usr/share/datasets/fashion-mnist for fashion-mnist)"),
+        .init("data.normalize", .bool, .bool(true), "standardise each channel with the training set's mean/std"),
+        .init("data.train_limit", .int, .int(0), "use only the first N training examples (0 = all)"),
+        .init("data.test_limit", .int, .int(0), "use only the first N test examples (0 = all)"),
+        .init("optimizer.name", .string, .string("sgd"), "sgd or adam", allowed: ["sgd", "adam"]),
+        .init("optimizer.lr", .double, .double(0.1), "base learning rate"),
+        .init("optimizer.momentum", .double, .double(0.9), "SGD momentum"),
+        .init("optimizer.nesterov", .bool, .bool(false), "Nesterov momentum"),
+        .init("optimizer.weight_decay", .double, .double(0), "L2 weight decay"),
+        .init("optimizer.betas", .doubleList, .list([.double(0.9), .double(0.999)]), "Adam betas"),
+        .init("optimizer.eps", .double, .double(1e-8), "Adam epsilon"),
+        .init("schedule.name", .string, .string("cosine"), "constant, cosine, step, multistep", allowed: LRSchedule.names),
+        .init("schedule.warmup_epochs", .double, .double(0), "linear warm-up length in epochs"),
+        .init("schedule.step_size", .int, .int(30), "epochs between decays (step)"),
+        .init("schedule.milestones", .intList, .list([]), "epochs at which to decay (multistep)"),
+        .init("schedule.gamma", .double, .double(0.1), "decay factor (step, multistep)"),
+        .init("loss.label_smoothing", .double, .double(0), "label smoothing ε of the cross-entropy"),
+        .init("epochs", .int, .int(1), "training epochs"),
+        .init("batch_size", .int, .int(128), "training batch size"),
+        .init("eval_batch_size", .int, .int(1000), "evaluation batch size"),
+        .init("seed", .int, .int(0), "seed of every random draw (init, shuffling, dropout, masks)"),
+        .init("threads", .int, .int(0), "engine threads; each layer splits its work over them, OpenBLAS runs single-threaded inside (0 = all cores)"),
+        .init("on_nan", .string, .string("error"), "NaN/Inf in the loss or a gradient: stop with an error naming the step and parameter, or skip that step's update", allowed: ["error", "skip"]),
+        .init("policy", .string, .string("dense"), "mask policy name (see `sparsewire policies`)"),
+        .init("density", .double, .double(1), "fraction of weights KEPT in masked layers (0, 1]"),
+        .init("masking.scope", .string, .string("layer"), "top-k per layer or over all masked layers at once", allowed: MaskScope.allCases.map(\.rawValue)),
+        .init("masking.distribution", .string, .string("auto"), "per-layer densities: uniform, erk, or auto (the policy's choice: erk for rigl/set/snfs)", allowed: ["auto"] + DensityDistribution.allCases.map(\.rawValue)),
+        .init("masking.first_layer_dense", .bool, .bool(false), "leave the first maskable layer dense"),
+        .init("masking.last_layer_dense", .bool, .bool(false), "leave the last maskable layer dense"),
+        .init("masking.save", .string, .string(""), "write the learned masks to this file after training (.safetensors: torch-prune <layer>_orig/_mask pairs; else JSON)"),
+        .init("inference.kernels", .string, .string("auto"), "masked layers at evaluation/inference: sparse (CSR) kernels, the dense path, or auto (sparse when the layer keeps at most inference.sparse_below of its weights)", allowed: SparseInference.Mode.allCases.map(\.rawValue)),
+        .init("inference.sparse_below", .double, .double(0.3), "auto: the kept fraction at or below which a masked layer uses the sparse kernels (docs/BENCHMARKS.md has the crossover)"),
+        .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
+        .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
+    ]
+
+    public static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
+
+    /// Other names people use for a key's last part.
+    package static let leafAliases: [String: String] = [
+        "learning_rate": "lr", "learningrate": "lr", "wd": "weight_decay", "decay": "weight_decay",
+        "bs": "batch_size", "batch": "batch_size", "batchsize": "batch_size", "epoch": "epochs",
+        "optim": "name", "optimiser": "name", "type": "name", "arch": "name", "architecture": "name",
+        "sparsity": "density", "prune_rate": "density", "k": "density", "num_threads": "threads",
+    ]
+
+    /// The closest known key to `key`, when one is close enough to be a likely typo or alias.
+    public static func suggestion(for key: String) -> String? {
+        let candidates = keys.map(\.path) + [policyOptionsPrefix]
+        let norm = key.lowercased().replacingOccurrences(of: "-", with: "_")
+        if candidates.contains(norm) { return norm }
+        let parts = norm.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let leaf = parts.last ?? norm
+        let section = parts.dropLast().joined(separator: ".")
+        let inSection = candidates.filter { section.isEmpty ? !$0.contains(".") : $0.hasPrefix(section + ".") }
+        let leaves = inSection.map { String($0.split(separator: ".").last!) }
+        // 1. A known alias of the last part, in the same section ("optimizer.wd").
+        if let alias = leafAliases[leaf], let i = leaves.firstIndex(of: alias) { return inSection[i] }
+        // 2. The whole path, by edit distance.
+        if let (c, d) = closest(norm, in: candidates), d <= max(2, norm.count / 3) { return c }
+        // 3. The closest last part in the same section.
+        if let (c, d) = closest(leaf, in: leaves), d <= max(2, leaf.count / 2) {
+            return inSection[leaves.firstIndex(of: c)!]
+        }
+        // 4. A bare or aliased leaf anywhere ("lr" → "optimizer.lr").
+        let target = leafAliases[leaf] ?? leaf
+        return candidates.first { $0 == target || $0.hasSuffix("." + target) }
+    }
+
+    private static func closest(_ s: String, in list: [String]) -> (String, Int)? { Spelling.closest(s, in: list) }
+}

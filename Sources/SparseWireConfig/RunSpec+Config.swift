@@ -1,0 +1,113 @@
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+import SparseWireData
+import SparseWireMasking
+import SparseWireOptim
+
+extension RunSpec {
+    /// Decodes and range-checks a config, once: the only place the run's keys are read by name.
+    /// Errors: `.config` naming the key and the value that is out of range (types and allowed
+    /// names were already checked when the keys were set), or the policy's own option errors.
+    public init(config c: Config) throws {
+        let masking = MaskingSpec(config: c)
+        try PolicyRegistry.validate(masking)
+        let training = TrainingSpec(epochs: c.int("epochs"), batchSize: c.int("batch_size"), evalBatchSize: c.int("eval_batch_size"),
+                                    seed: c.int("seed"), onNaN: TrainingSpec.NaNPolicy(rawValue: c.string("on_nan")) ?? .error,
+                                    labelSmoothing: c.double("loss.label_smoothing"))
+        guard training.batchSize >= 1 else { throw SparseWireError.config("batch_size must be ≥ 1, got \(training.batchSize)") }
+        guard training.epochs >= 0 else { throw SparseWireError.config("epochs must be ≥ 0, got \(training.epochs)") }
+        guard training.evalBatchSize >= 1 else { throw SparseWireError.config("eval_batch_size must be ≥ 1") }
+        let ls = Float(training.labelSmoothing)
+        guard ls >= 0 && ls < 1 else { throw SparseWireError.config("loss.label_smoothing must be in [0, 1), got \(ls)") }
+        let runtime = RuntimeSpec(threads: c.int("threads"))
+        guard runtime.threads >= 0 else { throw SparseWireError.config("threads must be ≥ 0 (0 = all cores), got \(runtime.threads)") }
+        let optimizer = try OptimizerSpec(config: c)
+        let inference = InferenceSpec(kernels: SparseInference.Mode(rawValue: c.string("inference.kernels")) ?? .auto,
+                                      sparseBelow: c.double("inference.sparse_below"))
+        guard inference.sparseBelow >= 0 && inference.sparseBelow <= 1 else {
+            throw SparseWireError.config("inference.sparse_below must be in [0, 1], got \(inference.sparseBelow)")
+        }
+        self.init(model: try ModelSpec(config: c), data: DataSpec(config: c), optimizer: optimizer,
+                  schedule: try LRSchedule(config: c, base: optimizer.lr), masking: masking, training: training,
+                  inference: inference, runtime: runtime,
+                  log: LogSpec(metrics: c.string("log.metrics"), every: c.int("log.every"), masks: c.string("masking.save")))
+    }
+}
+
+extension MaskingSpec {
+    /// `policy`, `policy_options.*`, `density` and `masking.*` (not yet checked against the
+    /// policy: `PolicyRegistry.validate` does that).
+    public init(config c: Config) {
+        let d = c.string("masking.distribution")
+        self.init(policy: c.string("policy"), options: c.policyOptions, density: c.double("density"),
+                  scope: MaskScope(rawValue: c.string("masking.scope")) ?? .layer,
+                  distribution: d == "auto" ? nil : DensityDistribution(rawValue: d),
+                  firstLayerDense: c.bool("masking.first_layer_dense") ?? false,
+                  lastLayerDense: c.bool("masking.last_layer_dense") ?? false)
+    }
+}
+
+extension ModelSpec {
+    /// `model.*` and `graph.*`.
+    public init(config c: Config) throws {
+        let n = c.int("graph.n")
+        let gen: GraphGenerator
+        switch c.string("graph.model") {
+        case "er": gen = .er(n: n, p: c.double("graph.p"))
+        case "ba": gen = .ba(n: n, m: c.int("graph.m"))
+        default: gen = .ws(n: n, k: c.int("graph.k"), p: c.double("graph.p"))
+        }
+        let mode = Initializer.FanMode(rawValue: c.string("model.init_mode")) ?? .fanIn
+        self.init(name: c.string("model.name"), hidden: c.intList("model.hidden"), width: c.double("model.width"),
+                  bias: c.bool("model.bias"), norm: NormKind(rawValue: c.string("model.norm")) ?? .none,
+                  initializer: try Initializer.named(c.string("model.init"), mode: mode),
+                  randWire: RandWireSpec(generator: gen, seed: UInt64(bitPattern: Int64(c.int("graph.seed"))),
+                                         channels: c.int("model.channels"), stages: c.int("model.stages"),
+                                         head: c.int("model.head"), edgeDrop: c.double("model.edge_drop")),
+                  dnw: DNWSpec(setting: DNWSetting(rawValue: c.string("model.setting")) ?? .staticGraph,
+                               blocks: c.intList("model.blocks"), steps: c.int("model.steps"), readout: c.int("model.readout")))
+    }
+}
+
+extension DataSpec {
+    /// `data.*`.
+    public init(config c: Config) {
+        self.init(dataset: c.string("data.dataset"), path: c.string("data.path"), normalize: c.bool("data.normalize") ?? true,
+                  trainLimit: c.int("data.train_limit"), testLimit: c.int("data.test_limit"))
+    }
+}
+
+extension OptimizerSpec {
+    /// `optimizer.*`. Errors: lr ≤ 0, betas not two numbers.
+    public init(config c: Config) throws {
+        let lr = c.double("optimizer.lr")
+        guard lr > 0 else { throw SparseWireError.config("optimizer.lr must be > 0, got \(lr)") }
+        let kind = OptimizerSpec.Kind(rawValue: c.string("optimizer.name")) ?? .sgd
+        let b = c.doubleList("optimizer.betas")
+        if kind == .adam { guard b.count == 2 else { throw SparseWireError.config("optimizer.betas needs two numbers, got \(b)") } }
+        self.init(kind: kind, lr: lr, momentum: c.double("optimizer.momentum"), nesterov: c.bool("optimizer.nesterov") ?? false,
+                  weightDecay: c.double("optimizer.weight_decay"), beta1: b.count == 2 ? b[0] : 0.9, beta2: b.count == 2 ? b[1] : 0.999,
+                  eps: c.double("optimizer.eps"))
+    }
+}
+
+extension LRSchedule {
+    /// `schedule.*` around the base rate `base`. Errors: warm-up < 0, step_size < 1 (step).
+    public init(config c: Config, base: Double) throws {
+        let warm = c.double("schedule.warmup_epochs")
+        guard warm >= 0 else { throw SparseWireError.config("schedule.warmup_epochs must be ≥ 0, got \(warm)") }
+        let gamma = c.double("schedule.gamma")
+        let kind: Kind
+        switch c.string("schedule.name") {
+        case "constant": kind = .constant
+        case "step":
+            guard c.int("schedule.step_size") >= 1 else { throw SparseWireError.config("schedule.step_size must be ≥ 1") }
+            kind = .step(stepSize: c.int("schedule.step_size"), gamma: gamma)
+        case "multistep": kind = .multistep(milestones: c.intList("schedule.milestones"), gamma: gamma)
+        default: kind = .cosine
+        }
+        self.init(kind: kind, base: base, warmupEpochs: warm)
+    }
+}

@@ -1,0 +1,91 @@
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+import SparseWireData
+import SparseWireMasking
+import SparseWireOptim
+/// Everything one training run is, typed and range-checked: what `Config` decodes into once
+/// (`RunSpec(config:)`), and what every layer below the config takes instead of string keys.
+///
+/// Each part is the spec its own layer defines: `ModelSpec` (networks), `DataSpec` (data),
+/// `MaskingSpec` (masking), `OptimizerSpec` and `LRSchedule` (training).
+public struct RunSpec: Sendable {
+    public var model: ModelSpec
+    public var data: DataSpec
+    public var optimizer: OptimizerSpec
+    /// The learning-rate schedule; its `base` is `optimizer.lr`.
+    public var schedule: LRSchedule
+    public var masking: MaskingSpec
+    public var training: TrainingSpec
+    public var inference: InferenceSpec
+    public var runtime: RuntimeSpec
+    public var log: LogSpec
+
+    public init(model: ModelSpec = ModelSpec(), data: DataSpec = DataSpec(), optimizer: OptimizerSpec = OptimizerSpec(),
+                schedule: LRSchedule? = nil, masking: MaskingSpec = MaskingSpec(), training: TrainingSpec = TrainingSpec(),
+                inference: InferenceSpec = InferenceSpec(), runtime: RuntimeSpec = RuntimeSpec(), log: LogSpec = LogSpec()) {
+        self.model = model; self.data = data; self.optimizer = optimizer
+        self.schedule = schedule ?? LRSchedule(kind: .cosine, base: optimizer.lr)
+        self.masking = masking; self.training = training; self.inference = inference; self.runtime = runtime; self.log = log
+    }
+}
+
+/// The loop: epochs, batches, seed, loss, and what a NaN does.
+public struct TrainingSpec: Sendable, Equatable {
+    /// What a NaN/Inf loss or gradient does: stop with an error naming the step and parameter,
+    /// or skip that step's update.
+    public enum NaNPolicy: String, Sendable, CaseIterable { case error, skip }
+    /// Epochs to train (≥ 0).
+    public var epochs: Int
+    /// Examples per training / evaluation batch (≥ 1).
+    public var batchSize: Int
+    public var evalBatchSize: Int
+    /// Seed of every random draw (init, shuffling, dropout, masks).
+    public var seed: Int
+    public var onNaN: NaNPolicy
+    /// Label smoothing ε of the cross-entropy, in [0, 1).
+    public var labelSmoothing: Double
+
+    public init(epochs: Int = 1, batchSize: Int = 128, evalBatchSize: Int = 1000, seed: Int = 0,
+                onNaN: NaNPolicy = .error, labelSmoothing: Double = 0) {
+        self.epochs = epochs; self.batchSize = batchSize; self.evalBatchSize = evalBatchSize; self.seed = seed
+        self.onNaN = onNaN; self.labelSmoothing = labelSmoothing
+    }
+
+    /// The seed as the RNG takes it (two's complement of a negative seed).
+    public var rngSeed: UInt64 { UInt64(bitPattern: Int64(seed)) }
+}
+
+/// Masked layers at evaluation and inference: `inference.kernels` and `inference.sparse_below`.
+public struct InferenceSpec: Sendable, Equatable {
+    public var kernels: SparseInference.Mode
+    /// `auto`: the kept fraction, in [0, 1], at or below which a layer runs the sparse kernels.
+    public var sparseBelow: Double
+
+    public init(kernels: SparseInference.Mode = .auto, sparseBelow: Double = 0.3) {
+        self.kernels = kernels; self.sparseBelow = sparseBelow
+    }
+
+    /// Fresh per-evaluation settings (they cache the CSR weights they build).
+    public func settings() -> SparseInference { SparseInference(mode: kernels, threshold: sparseBelow) }
+}
+
+/// The engine's own resources.
+public struct RuntimeSpec: Sendable, Equatable {
+    /// Engine threads (≥ 0; 0 = all cores).
+    public var threads: Int
+    public init(threads: Int = 0) { self.threads = threads }
+}
+
+/// Where a run reports.
+public struct LogSpec: Sendable, Equatable {
+    /// JSON-lines metrics file ("" = none).
+    public var metrics: String
+    /// Steps between progress lines when stderr is not a terminal (≥ 1).
+    public var every: Int
+    /// Where to write the learned masks after training ("" = nowhere): `masking.save`.
+    public var masks: String
+    public init(metrics: String = "", every: Int = 50, masks: String = "") {
+        self.metrics = metrics; self.every = every; self.masks = masks
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+import SparseWireData
+import SparseWireMasking
+import SparseWireOptim
+import SparseWireConfig
+import SparseWireTraining
+#endif
+
+/// Crash-safe file replacement: write `<path>.tmp-<pid>` in the same directory, fsync it, rename
+/// it over `path` (atomic on POSIX file systems), fsync the directory so the rename is durable.
+/// On any error the temporary file is removed and `path` is untouched.
+public enum AtomicFile {
+    /// Fault injection for tests: with `SPARSEWIRE_FAULT_KILL_AFTER_BYTES=N` in the environment the
+    /// process kills itself with SIGKILL once N bytes of the temporary file are written, the way a
+    /// crash or `kill -9` mid-write would.
+    package static let killAfter: Int? = ProcessInfo.processInfo.environment["SPARSEWIRE_FAULT_KILL_AFTER_BYTES"].flatMap(Int.init)
+
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        func fail(_ what: String) -> SparseWireError {
+            SparseWireError(.io, "cannot write \(path): \(what): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw fail("cannot create \(tmp)") }
+        var ok = false
+        defer { if !ok { close(fd); unlink(tmp) } }
+        let chunk = 1 << 20
+        try data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                var n = min(chunk, raw.count - done)
+                if let k = killAfter, done + n > k { n = max(0, k - done) }
+                let w = n == 0 ? 0 : Glibc.write(fd, raw.baseAddress! + done, n)
+                if w < 0 { if errno == EINTR { continue }; throw fail("write") }
+                done += w
+                if let k = killAfter, done >= k { kill(getpid(), SIGKILL) }
+            }
+        }
+        guard fsync(fd) == 0 else { throw fail("fsync") }
+        guard close(fd) == 0 else { ok = true; unlink(tmp); throw fail("close") }
+        guard rename(tmp, path) == 0 else { ok = true; unlink(tmp); throw fail("rename \(tmp)") }
+        ok = true
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+}

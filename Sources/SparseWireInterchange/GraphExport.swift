@@ -1,0 +1,118 @@
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+import SparseWireData
+import SparseWireMasking
+import SparseWireOptim
+import SparseWireConfig
+import SparseWireTraining
+
+/// Graphviz DOT of a network's wiring: RandWire stages (one cluster per stage, with the unique
+/// input and output nodes) and DNW channel graphs (the kept edges of the current masks, channels
+/// grouped by block).
+public enum WiringExport {
+    public static func dot(_ net: Network, title: String? = nil) throws -> String {
+        var out = "digraph wiring {\n  graph [rankdir=LR, fontname=\"Helvetica\", label=\"\(escape(title ?? net.name))\", labelloc=t];\n"
+        out += "  node [shape=circle, style=filled, fillcolor=\"#dbe9f6\", fontname=\"Helvetica\", fontsize=9, width=0.3, fixedsize=true];\n"
+        out += "  edge [arrowsize=0.4, color=\"#55555588\"];\n"
+        let stages = net.randWireStages
+        if !stages.isEmpty {
+            for (i, s) in stages.enumerated() {
+                let p = "s\(i + 1)_"
+                out += "  subgraph cluster_\(i + 1) {\n    label=\"\(escape(s.name)): \(s.graph.nodeCount) nodes, \(s.activeEdges.count) edges, \(s.channels) channels\";\n"
+                out += "    \(p)in [label=\"in\", shape=box, fillcolor=\"#f6e3db\", fixedsize=false];\n"
+                out += "    \(p)out [label=\"out\", shape=box, fillcolor=\"#f6e3db\", fixedsize=false];\n"
+                for v in 0..<s.graph.nodeCount where !s.disabledNodes.contains(v) { out += "    \(p)\(v) [label=\"\(v)\"];\n" }
+                for v in s.inputNodes where !s.disabledNodes.contains(v) { out += "    \(p)in -> \(p)\(v);\n" }
+                for e in s.activeEdges { out += "    \(p)\(e.from) -> \(p)\(e.to);\n" }
+                for v in s.outputNodes where !s.disabledNodes.contains(v) { out += "    \(p)\(v) -> \(p)out;\n" }
+                out += "  }\n"
+                if i > 0 { out += "  s\(i)_out -> \(p)in [style=dashed];\n" }
+            }
+            return out + "}\n"
+        }
+        if let g = net.dnwGraph {
+            let edges = g.edges()
+            let used = Set(edges.flatMap { [$0.from, $0.to] })
+            var start = 0
+            for (b, size) in g.spec.blocks.enumerated() {
+                let isStatic = g.spec.setting == .staticGraph
+                if isStatic {
+                    out += "  subgraph cluster_b\(b) {\n    label=\"block \(b)\(b == 0 ? " (stem)" : "")\";\n"
+                }
+                for c in start..<(start + size) where used.contains(c) {
+                    let readout = c >= g.spec.nodes - g.spec.readout
+                    out += "    c\(c) [label=\"\(c)\"\(readout ? ", fillcolor=\"#dff6db\"" : "")];\n"
+                }
+                if isStatic { out += "  }\n" }
+                start += size
+            }
+            let maxW = edges.map { abs($0.weight) }.max() ?? 1
+            for e in edges {
+                let pen = 0.3 + 2.0 * Double(abs(e.weight) / max(maxW, 1e-12))
+                out += "  c\(e.from) -> c\(e.to) [penwidth=\(String(format: "%.2f", pen))];\n"
+            }
+            return out + "}\n"
+        }
+        throw SparseWireError(.unsupported, "network '\(net.name)' has no wiring graph to export (use model.name randwire or dnw)")
+    }
+
+    package static func escape(_ s: String) -> String { s.replacingOccurrences(of: "\"", with: "\\\"") }
+
+    /// Writes DOT, or renders SVG/PNG/PDF with Graphviz `dot` (chosen by the file extension).
+    public static func write(_ dotText: String, to path: String, layout: String = "dot") throws {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        if ext == "dot" || ext == "gv" {
+            do { try dotText.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+                throw SparseWireError(.io, "cannot write \(path): \(error.localizedDescription)")
+            }
+            return
+        }
+        guard ["svg", "png", "pdf"].contains(ext) else {
+            throw SparseWireError.config("graph output \(path): use .dot, .gv, .svg, .png or .pdf")
+        }
+        let candidates = ["/usr/bin/\(layout)", "/usr/local/bin/\(layout)"]
+        guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw SparseWireError(.unsupported, "rendering \(ext) needs Graphviz (`apt-get install graphviz`); write a .dot file instead")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = ["-T\(ext)", "-o", path]
+        let pipe = Pipe(), err = Pipe()
+        p.standardInput = pipe
+        p.standardError = err
+        try p.run()
+        pipe.fileHandleForWriting.write(Data(dotText.utf8))
+        try pipe.fileHandleForWriting.close()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let msg = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw SparseWireError(.io, "\(layout) failed (exit \(p.terminationStatus)): \(msg.prefix(300))")
+        }
+    }
+}
+
+extension Trainer {
+    /// A network built from a checkpoint's config with its parameters, buffers and masks, without
+    /// loading any data (for export). The input shape comes from the dataset name.
+    public static func networkFromCheckpoint(_ path: String) throws -> (Network, Config) {
+        let (tensors, meta) = try SafeTensors.read(path)
+        guard meta["format"] == Trainer.checkpointFormat, let cfgText = meta["config"] else {
+            throw SparseWireError(.data, "\(path): not a SparseWire checkpoint")
+        }
+        let config = try Config(yaml: cfgText, source: "\(path) metadata")
+        let net = try Models.build(ModelSpec(config: config), input: DataSpec(config: config).inputSpec)
+        for p in net.parameters {
+            guard let t = tensors["param/" + p.name], t.shape == p.shape else {
+                throw SparseWireError(.data, "\(path): parameter '\(p.name)' missing or of another shape")
+            }
+            p.value.data.update(from: t.data, count: p.count)
+            if let m = tensors["mask/" + p.name], m.shape == p.shape { p.mask = m }
+        }
+        for (name, b) in net.buffers {
+            if let t = tensors["buffer/" + name], t.shape == b.shape { b.data.update(from: t.data, count: b.count) }
+        }
+        return (net, config)
+    }
+}

@@ -1,0 +1,148 @@
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+/// Where the gradient of the loss with respect to the effective weight ŵ = w ⊙ m goes.
+public enum GradientRouting: Equatable, Sendable {
+    /// No mask (the dense baseline).
+    case none
+    /// dL/dw = dL/dŵ for every weight, kept or not — DNW's update rule (straight-through the mask).
+    case straightThrough
+    /// dL/dw = dL/dŵ ⊙ m — only the weights in use learn.
+    case maskedWeights
+    /// Frozen weights; dL/ds = dL/dŵ ⊙ w (⊙ sign(s) when the mask ranks |s|) — edge-popup.
+    case scores(absolute: Bool)
+    /// Frozen weights; dL/ds = dL/dŵ ⊙ w ⊙ σ(s)(1 − σ(s)) — the supermask's straight-through sigmoid.
+    case sigmoidScores
+}
+
+/// Where training is, as a policy sees it.
+public struct MaskStep: Sendable {
+    /// Optimisation steps done before this one (0-based).
+    public var step: Int
+    /// 0-based epoch of this step.
+    public var epoch: Int
+    public var stepsPerEpoch: Int
+    public var totalSteps: Int
+    public var training: Bool
+
+    public init(step: Int, epoch: Int, stepsPerEpoch: Int, totalSteps: Int, training: Bool) {
+        self.step = step; self.epoch = epoch; self.stepsPerEpoch = stepsPerEpoch; self.totalSteps = totalSteps; self.training = training
+    }
+}
+
+/// One masked tensor (a conv or linear weight) as a policy sees it.
+public final class MaskedLayer {
+    public let parameter: Parameter
+    /// Position among the masked layers (0 = first).
+    public let index: Int
+    /// Target fraction kept in this layer (after uniform/ERK allocation).
+    public package(set) var density: Double
+    /// Learned scores (edge-popup) or mask logits (supermask), created by the policy in `prepare`.
+    public var scores: Parameter?
+    /// dL/dŵ of the last backward pass, kept only on steps where the policy asked for it.
+    public package(set) var denseGradient: Tensor?
+    /// Policy-private tensors (e.g. RigL's gradient EMA).
+    public var state: [String: Tensor] = [:]
+
+    package init(parameter: Parameter, index: Int, density: Double) {
+        self.parameter = parameter
+        self.index = index
+        self.density = density
+        parameter.mask = Tensor(shape: parameter.shape, repeating: 1)
+    }
+
+    public var name: String { parameter.name }
+    public var count: Int { parameter.count }
+    public var weight: Tensor { parameter.value }
+    /// The current forward mask (0/1, or a sample).
+    public var mask: Tensor { parameter.mask! }
+    /// round(density · count), at least 1: the exact number a top-k policy keeps here.
+    public var keepCount: Int { Swift.max(1, Int((density * Double(count)).rounded())) }
+}
+
+/// What a policy may use besides its layers.
+public final class PolicyContext {
+    /// The engine's seeded stream for this policy (forked from the run's seed).
+    public var rng: RNG
+    public let density: Double
+    public let scope: MaskScope
+    /// The optimizer, for policies that reset its state (RigL regrowth).
+    public package(set) weak var optimizer: (any OptimizerStateResetting)?
+
+    package init(rng: RNG, density: Double, scope: MaskScope) {
+        self.rng = rng; self.density = density; self.scope = scope
+    }
+
+    /// Scratch reused by every selection of this policy (no allocation per step).
+    package let topKWorkspace = TopK.Workspace()
+
+    /// Writes top-k masks from a per-layer criterion, per layer or globally as `scope` says.
+    /// `order: .magnitude` ranks |criterion| without materialising it.
+    public func selectTopK(_ layers: [MaskedLayer], order: TopK.Order = .value, criterion: (MaskedLayer) -> Tensor) {
+        MaskSelection.apply(layers, scope: scope, order: order, workspace: topKWorkspace, criterion: criterion)
+    }
+}
+
+/// What masking needs of an optimizer: forgetting the state (momentum, Adam moments) of
+/// regrown weights. The training layer's `Optimizer` refines it; masking never sees more.
+public protocol OptimizerStateResetting: AnyObject {
+    /// Forget the state of entries `indices` (flat, row-major) of parameter `p`.
+    func resetState(of p: Parameter, indices: [Int])
+}
+
+/// Per-layer or one global top-k.
+public enum MaskScope: String, Sendable, CaseIterable { case layer, global }
+
+/// The one thing a policy author implements.
+///
+/// Life cycle, per training step: `updateMasks` (before the forward pass) → forward/backward
+/// with the `routing` of the policy → `afterBackward` (may ask to skip the optimizer update) →
+/// optimizer step → `afterStep`. `prepare` runs once before training; `evaluationMasks` before
+/// each evaluation pass.
+public protocol MaskPolicy: AnyObject {
+    var routing: GradientRouting { get }
+    /// Whether the optimizer may change the weights (false freezes masked weights and biases).
+    var trainsWeights: Bool { get }
+    /// Whether `layer.denseGradient` should be kept after this step's backward pass.
+    func needsDenseGradient(at step: MaskStep) -> Bool
+    func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
+    func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws
+    /// Returns true to skip this step's optimizer update (RigL's mask-update steps).
+    func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool
+    func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws
+    /// Sets the masks used for evaluation (default: leave the training masks).
+    func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
+    /// How many mask draws evaluation averages (sampling policies); 1 otherwise.
+    var evaluationDraws: Int { get }
+}
+
+extension MaskPolicy {
+    public var trainsWeights: Bool { true }
+    public func needsDenseGradient(at step: MaskStep) -> Bool { false }
+    public func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {}
+    public func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {}
+    public func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool { false }
+    public func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {}
+    public func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {}
+    public var evaluationDraws: Int { 1 }
+}
+
+/// Top-k mask writing shared by the policies.
+public enum MaskSelection {
+    public static func apply(_ layers: [MaskedLayer], scope: MaskScope, order: TopK.Order = .value,
+                             workspace: TopK.Workspace? = nil, criterion: (MaskedLayer) -> Tensor) {
+        // The criterion tensors stay alive (they may be temporaries) until the masks are written.
+        let criteria = layers.map(criterion)
+        let segments = zip(layers, criteria).map { l, c in
+            TopK.Segment(values: c.data, mask: l.mask.data, count: Swift.min(c.count, l.count))
+        }
+        withExtendedLifetime(criteria) {
+            switch scope {
+            case .layer:
+                for (l, seg) in zip(layers, segments) { TopK.select([seg], k: l.keepCount, order: order, workspace: workspace) }
+            case .global:
+                TopK.select(segments, k: layers.reduce(0) { $0 + $1.keepCount }, order: order, workspace: workspace)
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import CKernels
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+
+/// Binds a mask policy to a network: chooses the masked layers (first/last dense), lets the
+/// mask core allocate densities and bind them, installs the effective-weight op with the
+/// policy's gradient routing, and calls the policy's hooks.
+public final class MaskingEngine {
+    public let core: MaskCore
+    private var byParameter: [ObjectIdentifier: MaskedLayer] = [:]
+    private var keepDenseGradient = false
+
+    /// Binds the policy `spec` names to `network`'s maskable parameters.
+    /// Errors: `.config` (policy, options, density; a network with no layer left to mask).
+    public init(network: Network, spec: MaskingSpec, rng: RNG) throws {
+        core = try MaskCore(spec: spec, rng: rng)
+        if core.descriptor.name == "dense" { return }
+        var candidates = network.parameters.filter { $0.maskable }
+        guard !candidates.isEmpty else { throw SparseWireError.config("network '\(network.name)' has no maskable layer") }
+        if spec.lastLayerDense { candidates.removeLast() }
+        if spec.firstLayerDense, !candidates.isEmpty { candidates.removeFirst() }
+        guard !candidates.isEmpty else {
+            throw SparseWireError.config("masking.first_layer_dense/last_layer_dense leave no layer to mask in '\(network.name)'")
+        }
+        try core.bind(candidates, freezing: network.parameters.filter { $0.maskable || $0.role == .bias })
+        for l in core.layers { byParameter[ObjectIdentifier(l.parameter)] = l }
+    }
+
+    public var descriptor: PolicyDescriptor { core.descriptor }
+    public var policy: any MaskPolicy { core.policy }
+    public var context: PolicyContext { core.context }
+    public var layers: [MaskedLayer] { core.layers }
+    public var spec: MaskingSpec { core.spec }
+
+    /// Score tensors the optimizer must train (edge-popup, supermask).
+    public var scoreParameters: [Parameter] { core.scoreParameters }
+
+    public func attach(optimizer: any OptimizerStateResetting) { core.attach(optimizer: optimizer) }
+
+    /// Installs the effective-weight op on a forward context.
+    public func install(on ctx: Context) {
+        guard !layers.isEmpty else { return }
+        ctx.weightHook = { [unowned self] p, ctx in try self.effectiveWeight(p, ctx) }
+    }
+
+    public func beforeForward(_ step: MaskStep) throws {
+        keepDenseGradient = policy.needsDenseGradient(at: step)
+        try core.beforeForward(step)
+    }
+
+    /// Returns true when the optimizer update must be skipped this step.
+    public func afterBackward(_ step: MaskStep) throws -> Bool { try core.afterBackward(step) }
+
+    public func afterStep(_ step: MaskStep) throws { try core.afterStep(step) }
+
+    public func beforeEvaluation() throws { try core.evaluationMasks() }
+
+    /// ŵ = w ⊙ m with the gradient routed as the policy says.
+    package func effectiveWeight(_ p: Parameter, _ ctx: Context) throws -> Var {
+        guard let layer = byParameter[ObjectIdentifier(p)] else { return p.variable }
+        let w = p.value, m = layer.mask, n = p.count
+        let out = Tensor(uninitialized: p.shape)
+        let wp = w.data, mp = m.data, op = out.data
+        Parallel.forEachChunk(n) { lo, hi in swk_mul(wp + lo, mp + lo, op + lo, hi - lo) }
+        let routing = policy.routing
+        let input: Var
+        switch routing {
+        case .scores, .sigmoidScores:
+            guard let s = layer.scores else {
+                throw SparseWireError(.state, "policy '\(descriptor.name)' routes gradients to scores but layer \(p.name) has none")
+            }
+            input = s.variable
+        default: input = p.variable
+        }
+        let keep = keepDenseGradient
+        return ctx.node(out, [input]) { [weak layer] g in
+            withExtendedLifetime(m) {}  // the mask tensor stays alive with the tape
+            if keep { layer?.denseGradient = g.copy() }
+            let gp = g.data
+            switch routing {
+            case .none, .straightThrough:
+                // g is this node's own gradient, dropped by the tape right after this closure.
+                input.accumulate(g, owned: true)
+            case .maskedWeights:
+                let d = Tensor(uninitialized: p.shape), dp = d.data
+                Parallel.forEachChunk(n) { lo, hi in swk_mul(gp + lo, mp + lo, dp + lo, hi - lo) }
+                input.accumulate(d)
+            case let .scores(absolute):
+                let sp = input.value.data
+                let d = Tensor(uninitialized: p.shape), dp = d.data
+                Parallel.forEachChunk(n) { lo, hi in swk_scores_grad(gp + lo, wp + lo, sp + lo, dp + lo, hi - lo, absolute ? 1 : 0) }
+                input.accumulate(d)
+            case .sigmoidScores:
+                let sp = input.value.data
+                let d = Tensor(uninitialized: p.shape), dp = d.data
+                Parallel.forEachChunk(n) { lo, hi in swk_sigmoid_scores_grad(gp + lo, wp + lo, sp + lo, dp + lo, hi - lo) }
+                input.accumulate(d)
+            }
+        }
+    }
+
+    /// Per-layer report: name, size, kept, density.
+    public var report: [(name: String, count: Int, kept: Int, density: Double)] { core.report }
+}

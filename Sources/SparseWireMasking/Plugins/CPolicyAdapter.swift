@@ -1,0 +1,142 @@
+import CSparseWire
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+
+/// Makes a C-defined policy (`sw_policy_def`) a `MaskPolicy`: the engine calls it exactly like
+/// a built-in. The C state is created at `prepare` (when the seeded stream and density are
+/// known) and destroyed with the adapter. Layer views point at the engine's tensors and are
+/// refreshed before every call; nothing Swift crosses the boundary.
+package final class CPolicyAdapter: MaskPolicy {
+    package let definition: CPolicyDefinition
+    package let options: PolicyOptions
+    private let services: HostServices
+    private var state: UnsafeMutableRawPointer?
+    private var created = false
+    private var layers: [MaskedLayer] = []
+    private var views: UnsafeMutablePointer<UnsafeMutablePointer<sw_layer>?>?
+    private var names: [UnsafeMutablePointer<CChar>] = []
+    private var shapes: [UnsafeMutablePointer<Int64>] = []
+
+    package init(definition: CPolicyDefinition, options: PolicyOptions) {
+        self.definition = definition
+        self.options = options
+        services = HostServices(policy: definition.name, options: options)
+    }
+
+    deinit {
+        if created, let destroy = definition.table.destroy { destroy(state) }
+        if let views {
+            for i in 0..<layers.count { views[i]?.deallocate() }
+            views.deallocate()
+        }
+        names.forEach { free($0) }
+        shapes.forEach { $0.deallocate() }
+    }
+
+    package var routing: GradientRouting { definition.routing }
+    package var trainsWeights: Bool { definition.flags & SW_POLICY_FROZEN_WEIGHTS == 0 }
+
+    private func fail(_ hook: String, _ rc: Int32) -> SparseWireError {
+        let msg = services.takeError() ?? "returned \(rc) without a message"
+        return SparseWireError(.plugin, "policy '\(definition.name)' (\(definition.origin)): \(hook) failed: \(msg)")
+    }
+
+    private func check(_ hook: String, _ rc: Int32) throws {
+        if rc != SW_PLUGIN_OK { throw fail(hook, rc) }
+        _ = services.takeError()  // a message set by a callback that then succeeded
+    }
+
+    /// Points every view at the current tensors.
+    private func refresh() -> UnsafeMutablePointer<UnsafeMutablePointer<sw_layer>?> {
+        let v = views!
+        for (i, l) in layers.enumerated() {
+            let p = v[i]!
+            p.pointee.weights = UnsafePointer(l.parameter.value.data)
+            p.pointee.mask = l.mask.data
+            p.pointee.scores = l.scores?.value.data
+            p.pointee.grad = l.denseGradient.map { UnsafePointer($0.data) }
+        }
+        return v
+    }
+
+    private func info(_ s: MaskStep) -> sw_step_info {
+        sw_step_info(struct_size: UInt32(MemoryLayout<sw_step_info>.size), training: s.training ? 1 : 0,
+                     step: Int64(s.step), epoch: Int64(s.epoch), steps_per_epoch: Int64(s.stepsPerEpoch),
+                     total_steps: Int64(s.totalSteps))
+    }
+
+    package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
+        guard !created else { throw SparseWireError(.state, "policy '\(definition.name)': prepare called twice") }
+        self.layers = layers
+        services.context = ctx
+        let v = UnsafeMutablePointer<UnsafeMutablePointer<sw_layer>?>.allocate(capacity: Swift.max(layers.count, 1))
+        views = v
+        for (i, l) in layers.enumerated() {
+            if definition.usesScores {
+                l.scores = Parameter(name: l.name + ".scores", shape: l.parameter.shape, role: .other, maskable: false)
+            }
+            let name = strdup(l.name)!
+            names.append(name)
+            let shape = UnsafeMutablePointer<Int64>.allocate(capacity: Swift.max(l.parameter.shape.count, 1))
+            for (d, s) in l.parameter.shape.enumerated() { shape[d] = Int64(s) }
+            shapes.append(shape)
+            let view = UnsafeMutablePointer<sw_layer>.allocate(capacity: 1)
+            view.initialize(to: sw_layer(struct_size: UInt32(MemoryLayout<sw_layer>.size), index: UInt32(i),
+                                         name: UnsafePointer(name), shape: UnsafePointer(shape),
+                                         rank: UInt32(l.parameter.shape.count), count: UInt64(l.count),
+                                         keep_count: UInt64(l.keepCount), density: l.density,
+                                         weights: nil, scores: nil, grad: nil, mask: nil))
+            v[i] = view
+        }
+        let json = try options.jsonText()
+        var st: UnsafeMutableRawPointer?
+        let rc = json.withCString { definition.table.create!(definition.table.user_data, services.table, $0, ctx.density, &st) }
+        try check("create", rc)
+        state = st
+        created = true
+        if let prepare = definition.table.prepare {
+            try check("prepare", prepare(state, refresh(), UInt32(layers.count)))
+        }
+    }
+
+    package func needsDenseGradient(at step: MaskStep) -> Bool {
+        guard created, let f = definition.table.needs_gradient else { return false }
+        var s = info(step)
+        return f(state, &s) != 0
+    }
+
+    package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
+        var s = info(step)
+        try check("update_masks", definition.table.update_masks!(state, refresh(), UInt32(layers.count), &s))
+    }
+
+    package func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool {
+        guard let f = definition.table.after_backward else { return false }
+        var s = info(step)
+        var skip: Int32 = 0
+        try check("after_backward", f(state, refresh(), UInt32(layers.count), &s, &skip))
+        return skip != 0
+    }
+
+    package func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
+        guard let f = definition.table.after_step else { return }
+        var s = info(step)
+        try check("after_step", f(state, refresh(), UInt32(layers.count), &s))
+    }
+
+    package func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
+        guard let f = definition.table.evaluation_masks else { return }
+        try check("evaluation_masks", f(state, refresh(), UInt32(layers.count)))
+    }
+}
+
+extension PolicyOptions {
+    /// The options as a JSON object (sorted keys), as plugins receive them.
+    package func jsonText() throws -> String {
+        let obj = values.mapValues(\.jsonObject)
+        let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .fragmentsAllowed])
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,109 @@
+import CSparseWire
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+
+/// The `sw_host` table one C-defined policy instance receives: logging, error messages, the
+/// engine's seeded random stream, top-k helpers and typed option reads. `context` is this
+/// object (unretained; the adapter owns it and outlives every call).
+package final class HostServices {
+    /// Messages at or above this level are printed on stderr (SW_LOG_*; the CLI's -v lowers it).
+    package nonisolated(unsafe) static var logLevel: Int32 = SW_LOG_WARNING
+
+    package let policy: String
+    package let options: PolicyOptions
+    package weak var context: PolicyContext?
+    private var error: String?
+    package let table: UnsafeMutablePointer<sw_host>
+
+    package init(policy: String, options: PolicyOptions) {
+        self.policy = policy
+        self.options = options
+        table = .allocate(capacity: 1)
+        table.initialize(to: sw_host(
+            struct_size: UInt32(MemoryLayout<sw_host>.size), abi_version: SW_PLUGIN_ABI_VERSION, context: nil,
+            log: { ctx, level, msg in HostServices.from(ctx)?.log(level, msg) },
+            set_error: { ctx, msg in
+                guard let s = HostServices.from(ctx) else { return }
+                s.error = msg.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? "(NULL message)"
+            },
+            random_u64: { ctx in HostServices.from(ctx)?.context?.rng.next() ?? 0 },
+            random_uniform: { ctx in HostServices.from(ctx)?.context?.rng.uniform() ?? 0 },
+            random_normal: { ctx in HostServices.from(ctx)?.context?.rng.normal() ?? 0 },
+            topk_mask: { values, n, k, mask in
+                guard let values, let mask, n > 0 else { return }
+                TopK.mask(values, count: Int(n), k: Int(Swift.min(k, n)), into: mask)
+            },
+            select_topk: { ctx, layers, n, criteria in
+                guard let s = HostServices.from(ctx) else { return SW_PLUGIN_FAILED }
+                return s.selectTopK(layers, Int(n), criteria)
+            },
+            option_double: { ctx, name, out in
+                guard let s = HostServices.from(ctx) else { return -1 }
+                return s.option(name, out) { v in
+                    switch v { case let .double(d): return d; case let .int(i): return Double(i); default: return nil }
+                }
+            },
+            option_int: { ctx, name, out in
+                guard let s = HostServices.from(ctx) else { return -1 }
+                return s.option(name, out) { v in
+                    switch v {
+                    case let .int(i): return Int64(i)
+                    case let .double(d) where d.rounded() == d && abs(d) < 9e18: return Int64(d)
+                    default: return nil
+                    }
+                }
+            }))
+        table.pointee.context = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit { table.deallocate() }
+
+    package static func from(_ ctx: UnsafeMutableRawPointer?) -> HostServices? {
+        ctx.map { Unmanaged<HostServices>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    package func takeError() -> String? { defer { error = nil }; return error }
+
+    private func log(_ level: Int32, _ msg: UnsafePointer<CChar>?) {
+        guard level >= HostServices.logLevel, let msg else { return }
+        let text = String(decoding: UnsafeRawBufferPointer(start: msg, count: strlen(msg)), as: UTF8.self)
+        let tag = level >= SW_LOG_WARNING ? "warning" : level == SW_LOG_INFO ? "info" : "debug"
+        FileHandle.standardError.write(Data("[\(policy)] \(tag): \(text)\n".utf8))
+    }
+
+    private func option<T>(_ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<T>?, _ convert: (ConfigValue) -> T?) -> Int32 {
+        guard let name, let key = String(validatingCString: name) else { error = "option name is NULL or not UTF-8"; return -1 }
+        guard let v = options.values[key] else { return 0 }
+        guard let x = convert(v) else { error = "option '\(key)' has the wrong type: '\(v)'"; return -1 }
+        out?.pointee = x
+        return 1
+    }
+
+    private func selectTopK(_ layers: UnsafePointer<UnsafeMutablePointer<sw_layer>?>?, _ n: Int,
+                            _ criteria: UnsafePointer<UnsafePointer<Float>?>?) -> Int32 {
+        guard n > 0 else { return SW_PLUGIN_OK }
+        guard let layers, let criteria else { error = "select_topk: layers or criteria is NULL"; return SW_PLUGIN_FAILED }
+        for i in 0..<n where layers[i] == nil || criteria[i] == nil || layers[i]!.pointee.mask == nil {
+            error = "select_topk: layer \(i), its mask or its criterion is NULL"; return SW_PLUGIN_FAILED
+        }
+        if context?.scope == .global && n > 1 {
+            let total = (0..<n).reduce(0) { $0 + Int(layers[$1]!.pointee.count) }
+            let keep = (0..<n).reduce(0) { $0 + Int(layers[$1]!.pointee.keep_count) }
+            let all = UnsafeMutablePointer<Float>.allocate(capacity: total), m = UnsafeMutablePointer<Float>.allocate(capacity: total)
+            defer { all.deallocate(); m.deallocate() }
+            var o = 0
+            for i in 0..<n { let c = Int(layers[i]!.pointee.count); (all + o).update(from: criteria[i]!, count: c); o += c }
+            TopK.mask(all, count: total, k: keep, into: m)
+            o = 0
+            for i in 0..<n { let c = Int(layers[i]!.pointee.count); layers[i]!.pointee.mask.update(from: m + o, count: c); o += c }
+        } else {
+            for i in 0..<n {
+                let l = layers[i]!.pointee
+                TopK.mask(criteria[i]!, count: Int(l.count), k: Int(l.keep_count), into: l.mask)
+            }
+        }
+        return SW_PLUGIN_OK
+    }
+}

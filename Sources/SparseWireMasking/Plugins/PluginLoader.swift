@@ -1,0 +1,91 @@
+import CSparseWire
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+
+/// Loads policy plugins (shared libraries exporting `sw_plugin_entry`) and registers their
+/// policies. dlopen(RTLD_NOW | RTLD_LOCAL); a library is never unloaded (it may contain Swift).
+public enum PluginLoader {
+    /// What a loaded plugin declared.
+    public struct Plugin: Sendable {
+        public let path: String
+        public let name: String
+        public let version: String
+        public let policies: [String]
+    }
+
+    public enum LogLevel: Int32, Sendable { case debug = 0, info = 1, warning = 2 }
+
+    /// Plugin log lines at or above this level go to stderr (default: warnings).
+    public static var logLevel: LogLevel {
+        get { LogLevel(rawValue: HostServices.logLevel) ?? .warning }
+        set { HostServices.logLevel = newValue.rawValue }
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var loaded: [String: Plugin] = [:]
+
+    /// Plugins loaded so far, by resolved path.
+    public static var plugins: [Plugin] {
+        lock.lock(); defer { lock.unlock() }
+        return loaded.values.sorted { $0.path < $1.path }
+    }
+
+    /// Loads `path` and registers all of its policies, or none (any error leaves the registry
+    /// unchanged). The same file loaded again returns its record and `isNew` false.
+    @discardableResult
+    public static func load(path: String) throws -> (plugin: Plugin, isNew: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        guard !path.isEmpty else { throw SparseWireError(.plugin, "plugin path is empty") }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw SparseWireError(.io, "plugin file \(path): no such file")
+        }
+        guard !isDir.boolValue else { throw SparseWireError(.plugin, "plugin \(path) is a directory, not a shared library") }
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        if let p = loaded[resolved] { return (p, false) }
+        let origin = "plugin \(path)"
+        guard let handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL) else {
+            let why = dlerror().map { String(cString: $0) } ?? "unknown reason"
+            throw SparseWireError(.plugin, "cannot load \(origin): \(why)")
+        }
+        // Never dlclose: a plugin may hold Swift metadata, and policies keep its function pointers.
+        _ = dlerror()
+        guard let sym = dlsym(handle, SW_PLUGIN_ENTRY_SYMBOL) else {
+            throw SparseWireError(.plugin, "\(origin) does not export '\(SW_PLUGIN_ENTRY_SYMBOL)' (not a SparseWire plugin?)")
+        }
+        let entry = unsafeBitCast(sym, to: sw_plugin_entry_fn.self)
+        guard let desc = entry() else { throw SparseWireError(.plugin, "\(origin): sw_plugin_entry returned NULL") }
+        let size = Int(desc.pointee.struct_size)
+        guard size >= MemoryLayout<sw_plugin>.size else {
+            throw SparseWireError(.plugin, "\(origin): sw_plugin.struct_size is \(size), expected ≥ \(MemoryLayout<sw_plugin>.size)")
+        }
+        let d = desc.pointee
+        guard d.abi_version == SW_PLUGIN_ABI_VERSION else {
+            throw SparseWireError(.plugin, "\(origin) was built for plugin ABI version \(d.abi_version); this host speaks version \(SW_PLUGIN_ABI_VERSION) (rebuild it against Include/sparsewire_plugin.h)")
+        }
+        let name = try CString.read(d.name, what: "plugin name", origin: origin)
+        let version = try CString.read(d.version, what: "plugin version", origin: origin)
+        guard d.policy_count >= 1, d.policy_count <= 1024 else {
+            throw SparseWireError(.plugin, "\(origin) declares \(d.policy_count) policies (1…1024 allowed)")
+        }
+        guard let table = d.policies else { throw SparseWireError(.plugin, "\(origin): policies table is NULL") }
+        let defs = try (0..<Int(d.policy_count)).map { try CPolicyDefinition(table[$0], origin: origin) }
+        do { try PolicyRegistry.register(contentsOf: defs.map(\.descriptor)) } catch let e as SparseWireError {
+            throw SparseWireError(.plugin, "\(origin): \(e.message)")
+        }
+        let plugin = Plugin(path: resolved, name: name, version: version, policies: defs.map(\.name))
+        loaded[resolved] = plugin
+        return (plugin, true)
+    }
+
+    /// Registers one policy defined by host callbacks (the struct is copied).
+    public static func register(definition: UnsafePointer<sw_policy_def>?) throws -> String {
+        let def = try CPolicyDefinition(definition, origin: "host callbacks")
+        do { try PolicyRegistry.register(contentsOf: [def.descriptor]) } catch let e as SparseWireError {
+            throw SparseWireError(.plugin, "host callbacks: \(e.message)")
+        }
+        return def.name
+    }
+}

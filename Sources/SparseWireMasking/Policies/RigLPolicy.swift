@@ -1,0 +1,191 @@
+import CKernels
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+
+/// RigL (Evci et al. 2020) and its siblings SET (random growth) and SNFS (momentum growth).
+///
+/// Masks start random at each layer's density (ERK by default) and the weights outside them are
+/// zeroed. Every ΔT steps while t < T_end: n = round(f(t)·nnz) with
+/// f(t) = α/2·(1 + cos(π·t/T_end)); the n smallest |w| among the active weights are dropped and
+/// the n largest growth scores among the inactive ones are grown: |dL/dŵ| (rigl), uniform noise
+/// (set) or |EMA of dL/dŵ| with decay 0.9 (snfs). Grown weights start at 0 with their optimizer
+/// state reset, and the optimizer update is skipped on a mask-update step. Between updates only
+/// the active weights train.
+///
+/// Options: `alpha` (0.3), `delta_t` (100), `end_fraction` (T_end / total steps, 0.75),
+/// `ema_decay` (snfs, 0.9).
+package final class RigLPolicy: MaskPolicy {
+    package enum Growth: String { case gradient = "rigl", random = "set", momentum = "snfs" }
+    package let growth: Growth
+    package let alpha: Double
+    package let deltaT: Int
+    package let endFraction: Double
+    package let emaDecay: Float
+
+    package init(growth: Growth, alpha: Double, deltaT: Int, endFraction: Double, emaDecay: Float) {
+        self.growth = growth; self.alpha = alpha; self.deltaT = deltaT; self.endFraction = endFraction; self.emaDecay = emaDecay
+    }
+
+    package static func make(_ growth: Growth, _ o: PolicyOptions) throws -> RigLPolicy {
+        RigLPolicy(growth: growth, alpha: try o.double("alpha", default: 0.3, range: 0...1),
+                   deltaT: try o.int("delta_t", default: 100, min: 1),
+                   endFraction: try o.double("end_fraction", default: 0.75, range: 0...1),
+                   emaDecay: Float(growth == .momentum ? try o.double("ema_decay", default: 0.9, range: 0...1) : 0.9))
+    }
+
+    package var routing: GradientRouting { .maskedWeights }
+
+    /// The last step (exclusive) at which the topology may change.
+    package func endStep(_ s: MaskStep) -> Int { Int((endFraction * Double(s.totalSteps)).rounded()) }
+
+    package func isUpdateStep(_ s: MaskStep) -> Bool {
+        s.training && s.step > 0 && s.step % deltaT == 0 && s.step < endStep(s)
+    }
+
+    package func dropFraction(step t: Int, endStep: Int) -> Double {
+        RigLSchedule.dropFraction(alpha: alpha, step: t, endStep: endStep)
+    }
+
+    package func needsDenseGradient(at step: MaskStep) -> Bool {
+        switch growth {
+        case .gradient: return isUpdateStep(step)
+        case .momentum: return step.training
+        case .random: return false
+        }
+    }
+
+    package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
+        for l in layers {
+            let r = Tensor(uninitialized: l.parameter.shape)
+            for i in 0..<r.count { r[i] = ctx.rng.uniform() }
+            TopK.mask(r.data, count: r.count, k: l.keepCount, into: l.mask.data)
+            let w = l.weight.data, m = l.mask.data
+            for i in 0..<l.count where m[i] == 0 { w[i] = 0 }
+        }
+    }
+
+    package func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool {
+        if growth == .momentum {
+            for l in layers {
+                guard let g = l.denseGradient else { continue }
+                let ema = l.state["grad_ema"] ?? Tensor(shape: l.parameter.shape)
+                l.state["grad_ema"] = ema
+                let e = ema.data, gp = g.data, d = emaDecay
+                for i in 0..<l.count { e[i] = d * e[i] + (1 - d) * gp[i] }
+            }
+        }
+        guard isUpdateStep(step) else { return false }
+        let f = dropFraction(step: step.step, endStep: endStep(step))
+        for l in layers { try update(l, fraction: f, ctx) }
+        return true
+    }
+
+    private func update(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext) throws {
+        let n = l.count
+        let m = l.mask.data, w = l.weight.data
+        var nnz = 0
+        for i in 0..<n where m[i] != 0 { nnz += 1 }
+        let k = Int((f * Double(nnz)).rounded())
+        guard k > 0 else { return }
+        // Keep the (nnz − k) largest |w| among the active.
+        let crit = Tensor(uninitialized: l.parameter.shape)
+        let c = crit.data
+        for i in 0..<n { c[i] = m[i] != 0 ? Swift.abs(w[i]) : -Float.infinity }
+        let kept = Tensor(uninitialized: l.parameter.shape)
+        TopK.mask(c, count: n, k: nnz - k, into: kept.data)
+        // Grow the k best-scored among the rest.
+        let kp = kept.data
+        switch growth {
+        case .gradient:
+            guard let g = l.denseGradient else {
+                throw SparseWireError(.state, "rigl: no dense gradient for \(l.name) at a mask-update step")
+            }
+            for i in 0..<n { c[i] = kp[i] != 0 ? -Float.infinity : Swift.abs(g.data[i]) }
+        case .momentum:
+            let e = l.state["grad_ema"]
+            for i in 0..<n { c[i] = kp[i] != 0 ? -Float.infinity : Swift.abs(e?.data[i] ?? 0) }
+        case .random:
+            for i in 0..<n { c[i] = kp[i] != 0 ? -Float.infinity : ctx.rng.uniform() }
+        }
+        let grown = TopK.indices(c, count: n, k: k)
+        for i in 0..<n { m[i] = kp[i] }
+        for i in grown { m[i] = 1; w[i] = 0 }
+        ctx.optimizer?.resetState(of: l.parameter, indices: grown)
+    }
+}
+
+/// RigL's drop-fraction schedule.
+public enum RigLSchedule {
+    /// f(t) = α/2 · (1 + cos(π t / T_end))
+    public static func dropFraction(alpha: Double, step t: Int, endStep: Int) -> Double {
+        alpha / 2 * (1 + cos(Double.pi * Double(t) / Double(max(endStep, 1))))
+    }
+}
+
+/// Lottery ticket, one shot (Frankle & Carbin): train dense until `prune_epoch` (default: half
+/// the epochs), keep the top-k weights by |w| (per layer or global), rewind the masked layers'
+/// weights to their initial values, reset their optimizer state, and train the sparse net on.
+package final class LotteryOneShotPolicy: MaskPolicy {
+    package let pruneEpoch: Int?
+    private(set) var pruned = false
+    package init(pruneEpoch: Int?) { self.pruneEpoch = pruneEpoch }
+    package var routing: GradientRouting { .maskedWeights }
+
+    package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
+        for l in layers { l.state["initial"] = l.weight.copy() }
+    }
+
+    package func pruneStep(_ s: MaskStep) -> Int {
+        let epochs = s.totalSteps / max(s.stepsPerEpoch, 1)
+        return (pruneEpoch ?? max(1, epochs / 2)) * s.stepsPerEpoch
+    }
+
+    package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
+        guard !pruned, step.training, step.step >= pruneStep(step) else { return }
+        ctx.selectTopK(layers, order: .magnitude) { $0.weight }
+        for l in layers {
+            l.weight.data.update(from: l.state["initial"]!.data, count: l.count)
+            ctx.optimizer?.resetState(of: l.parameter, indices: Array(0..<l.count))
+        }
+        pruned = true
+    }
+}
+
+/// L1 + anneal (DNW's baseline; no reference code, designed from the paper's description):
+/// an L1 penalty λ·sign(w) is added to the gradient of the masked weights, and the kept count is
+/// annealed linearly from all weights to the target over the first `anneal_fraction` of
+/// training — a magnitude threshold that rises until exactly k weights per layer remain.
+package final class L1AnnealPolicy: MaskPolicy {
+    package let l1: Float
+    package let annealFraction: Double
+    package init(l1: Float, annealFraction: Double) { self.l1 = l1; self.annealFraction = annealFraction }
+    package var routing: GradientRouting { .maskedWeights }
+
+    package func keptCount(_ l: MaskedLayer, _ s: MaskStep) -> Int {
+        let end = max(1, Int((annealFraction * Double(s.totalSteps)).rounded()))
+        let t = min(1, Double(s.step) / Double(end))
+        return Int((Double(l.count) - Double(l.count - l.keepCount) * t).rounded())
+    }
+
+    package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
+        for l in layers {
+            TopK.mask(l.weight.data, count: l.count, k: step.training ? keptCount(l, step) : l.keepCount, into: l.mask.data,
+                      order: .magnitude, workspace: ctx.topKWorkspace)
+        }
+    }
+
+    package func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
+        // Evaluate with the current training-time count (the target once annealing is over).
+    }
+
+    package func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool {
+        for l in layers {
+            guard let g = l.parameter.grad else { continue }
+            let w = l.weight.data, gp = g.data, l1 = l1
+            Parallel.forEachChunk(l.count) { lo, hi in swk_add_l1(gp + lo, w + lo, hi - lo, l1) }
+        }
+        return false
+    }
+}

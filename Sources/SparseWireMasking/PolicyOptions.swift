@@ -1,0 +1,81 @@
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+/// A policy's options (`policy_options:` in the config), with typed, validated access.
+/// Every read names the option; unknown options are refused by the registry before the policy
+/// is built.
+public struct PolicyOptions: Sendable {
+    public let policy: String
+    public let values: [String: ConfigValue]
+
+    public init(policy: String, values: [String: ConfigValue]) {
+        self.policy = policy
+        self.values = values
+    }
+
+    package func bad(_ key: String, _ expected: String) -> SparseWireError {
+        SparseWireError.config("policy '\(policy)': option '\(key)' expects \(expected), got '\(values[key]!)'")
+    }
+
+    public func double(_ key: String, default d: Double, range: ClosedRange<Double>? = nil) throws -> Double {
+        guard let v = values[key] else { return d }
+        let x: Double
+        switch v {
+        case let .double(y): x = y
+        case let .int(i): x = Double(i)
+        default: throw bad(key, "a number")
+        }
+        if let range, !range.contains(x) { throw bad(key, "a number in \(range.lowerBound)...\(range.upperBound)") }
+        return x
+    }
+
+    public func int(_ key: String, default d: Int, min: Int = Int.min) throws -> Int {
+        guard let v = values[key] else { return d }
+        let x: Int
+        switch v {
+        case let .int(i): x = i
+        case let .double(y) where y.rounded() == y: x = Int(y)
+        default: throw bad(key, "an integer")
+        }
+        guard x >= min else { throw bad(key, "an integer ≥ \(min)") }
+        return x
+    }
+
+    public func bool(_ key: String, default d: Bool) throws -> Bool {
+        guard let v = values[key] else { return d }
+        guard case let .bool(b) = v else { throw bad(key, "true or false") }
+        return b
+    }
+
+    public func string(_ key: String, default d: String, allowed: [String]) throws -> String {
+        guard let v = values[key] else { return d }
+        guard case let .string(s) = v, allowed.contains(s) else { throw bad(key, "one of \(allowed.joined(separator: ", "))") }
+        return s
+    }
+}
+
+/// A policy as the registry knows it.
+public struct PolicyDescriptor: Sendable {
+    public let name: String
+    public let summary: String
+    /// Option names with a one-line help each.
+    public let options: [(name: String, help: String)]
+    /// Per-layer density allocation used when `masking.distribution` is `auto`.
+    public let preferredDistribution: DensityDistribution
+    public let make: @Sendable (PolicyOptions) throws -> any MaskPolicy
+
+    public init(name: String, summary: String, options: [(name: String, help: String)] = [],
+                preferredDistribution: DensityDistribution = .uniform,
+                make: @escaping @Sendable (PolicyOptions) throws -> any MaskPolicy) {
+        self.name = name; self.summary = summary; self.options = options
+        self.preferredDistribution = preferredDistribution; self.make = make
+    }
+}
+
+/// How the global density is spread over the masked layers.
+public enum DensityDistribution: String, Sendable, CaseIterable {
+    /// Every layer keeps the same fraction.
+    case uniform
+    /// Erdős–Rényi-Kernel: density ∝ Σ(shape)/Π(shape), rescaled to the global density.
+    case erk
+}

@@ -1,0 +1,59 @@
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+/// A mask policy without an engine or network: the host owns weights, scores and gradients
+/// (a NumPy or PyTorch loop) and asks for masks. Layers are declared by shape; the first
+/// `beforeForward` allocates densities and runs the policy's `prepare` (`MaskCore.bind`).
+public final class StandaloneMasking {
+    public let core: MaskCore
+    /// The declared layers' parameters (engine-side copies of the host's tensors).
+    public private(set) var parameters: [Parameter] = []
+
+    /// Builds the policy `spec` names, seeded with `seed`. Errors: `.config` (policy, options, density).
+    public init(spec: MaskingSpec, seed: UInt64) throws {
+        core = try MaskCore(spec: spec, rng: RNG(seed: seed))
+    }
+
+    public var descriptor: PolicyDescriptor { core.descriptor }
+    public var policy: any MaskPolicy { core.policy }
+    public var context: PolicyContext { core.context }
+    public var layers: [MaskedLayer] { core.layers }
+    public var prepared: Bool { !core.layers.isEmpty }
+
+    /// Declares the next layer. Only before the first step.
+    /// Errors: `.state` after the first step, `.shape` for an empty or non-positive shape,
+    /// `.config` for a repeated name.
+    public func addLayer(name: String, shape: [Int]) throws {
+        guard !prepared else { throw SparseWireError(.state, "add_layer '\(name)': the policy has already started (declare every layer before the first step)") }
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) < (1 << 40) else {
+            throw SparseWireError.shape("layer '\(name)': shape \(shape) must have 1+ positive dimensions")
+        }
+        guard !parameters.contains(where: { $0.name == name }) else { throw SparseWireError.config("layer '\(name)' is declared twice") }
+        parameters.append(Parameter(name: name, shape: shape, role: .weight, maskable: true))
+    }
+
+    /// Allocates the densities and runs `prepare` (first call only).
+    public func prepareIfNeeded() throws {
+        guard !prepared else { return }
+        guard !parameters.isEmpty else { throw SparseWireError(.state, "no layer declared (call add_layer first)") }
+        try core.bind(parameters)
+    }
+
+    /// Step `step` of a run of `total` steps, as one epoch.
+    public func step(_ step: Int, of total: Int) -> MaskStep {
+        MaskStep(step: step, epoch: 0, stepsPerEpoch: Swift.max(total, 1), totalSteps: total, training: true)
+    }
+
+    public func beforeForward(_ s: MaskStep) throws { try core.beforeForward(s) }
+
+    /// `grads[i]` (may be nil) is dL/dŵ of layer i.
+    public func afterBackward(_ s: MaskStep, grads: [Tensor?]) throws -> Bool {
+        for (l, g) in zip(layers, grads) { l.denseGradient = g }
+        defer { for l in layers { l.denseGradient = nil } }
+        return try core.afterBackward(s)
+    }
+
+    public func afterStep(_ s: MaskStep) throws { try core.afterStep(s) }
+
+    public func evaluationMasks() throws { try core.evaluationMasks() }
+}

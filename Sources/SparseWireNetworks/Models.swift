@@ -1,0 +1,89 @@
+import SparseWireTensor
+import SparseWireAutograd
+/// How normalisation layers are placed in the conv nets.
+public enum NormKind: String, Sendable, CaseIterable {
+    case none, affine, nonaffine
+}
+
+/// A classifier: a module plus what it was built from.
+public final class Network: Module {
+    public let name: String
+    public let body: any Module
+    public init(name: String, body: any Module) { self.name = name; self.body = body }
+    public func forward(_ x: Var, _ ctx: Context) throws -> Var { try body.forward(x, ctx) }
+    public var parameters: [Parameter] { body.parameters }
+    public var buffers: [(String, Tensor)] { body.buffers }
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+}
+
+public enum Models {
+    public static let names = ["mlp", "conv2", "conv4", "conv6", "conv8", "randwire", "dnw"]
+
+    /// Fully connected net: flatten → (linear → [BN] → ReLU)* → linear.
+    /// `hidden: [300, 100]` is LeNet-300-100; `[256, 256]` is edge-popup's FC net.
+    public static func mlp(input: InputSpec, hidden: [Int], bias: Bool = true, norm: NormKind = .none) -> Network {
+        var layers: [any Module] = [Lambda.flatten]
+        var width = input.features
+        for (i, h) in hidden.enumerated() {
+            layers.append(Linear(name: "fc\(i + 1)", inFeatures: width, outFeatures: h, bias: bias))
+            if norm != .none { layers.append(BatchNorm(name: "bn\(i + 1)", channels: h, affine: norm == .affine)) }
+            layers.append(Lambda.relu)
+            width = h
+        }
+        layers.append(Linear(name: "fc\(hidden.count + 1)", inFeatures: width, outFeatures: input.classes, bias: bias))
+        return Network(name: "mlp", body: Sequential(layers))
+    }
+
+    /// The VGG-like Conv2/4/6/8 of edge-popup (Ramanujan et al.): blocks of two 3×3 convs and a
+    /// 2×2 max-pool with 64, 128, 256, 512 channels, then FC 256, 256, classes. `width` scales
+    /// every layer. No bias by default (as in the paper's code).
+    public static func convNet(depth: Int, input: InputSpec, width: Double = 1, bias: Bool = false,
+                               norm: NormKind = .none) throws -> Network {
+        guard [2, 4, 6, 8].contains(depth) else {
+            throw SparseWireError.config("conv net depth must be 2, 4, 6 or 8, got \(depth)")
+        }
+        guard width > 0 else { throw SparseWireError.config("model.width must be > 0, got \(width)") }
+        func scaled(_ c: Int) -> Int { max(1, Int((Double(c) * width).rounded())) }
+        var layers: [any Module] = []
+        var ch = input.channels, h = input.height, w = input.width
+        var idx = 0
+        for block in 0..<(depth / 2) {
+            let out = scaled(64 << block)
+            for _ in 0..<2 {
+                idx += 1
+                layers.append(Conv2d(name: "conv\(idx)", inChannels: ch, outChannels: out, kernel: 3, padding: 1, bias: bias))
+                if norm != .none { layers.append(BatchNorm(name: "bn\(idx)", channels: out, affine: norm == .affine)) }
+                layers.append(Lambda.relu)
+                ch = out
+            }
+            guard h >= 2, w >= 2 else {
+                throw SparseWireError.config("conv\(depth): input \(input.height)×\(input.width) is too small for \(depth / 2) pooling stages")
+            }
+            layers.append(Lambda.maxPool(2))
+            h /= 2; w /= 2
+        }
+        layers.append(Lambda.flatten)
+        var feat = ch * h * w
+        for i in 0..<2 {
+            let out = scaled(256)
+            layers.append(Linear(name: "fc\(i + 1)", inFeatures: feat, outFeatures: out, bias: bias))
+            if norm != .none { layers.append(BatchNorm(name: "fcbn\(i + 1)", channels: out, affine: norm == .affine)) }
+            layers.append(Lambda.relu)
+            feat = out
+        }
+        layers.append(Linear(name: "fc3", inFeatures: feat, outFeatures: input.classes, bias: bias))
+        return Network(name: "conv\(depth)", body: Sequential(layers))
+    }
+
+    /// Initialises every parameter: maskable weights with `weightInit`, biases with zeros,
+    /// norm weights with ones.
+    public static func initialize(_ net: Network, weightInit: Initializer, rng: inout RNG, fanScale: Float = 1) {
+        for p in net.parameters {
+            switch p.role {
+            case .weight: weightInit.fill(p, rng: &rng, fanScale: p.maskable ? fanScale : 1)
+            case .normWeight: p.value.fill(1)
+            case .bias, .normBias, .other: p.value.fill(0)
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+
+/// Owned, aligned Float32 storage shared by tensors that view it. Large blocks come from and
+/// go back to `StoragePool`, so a training step's activations and gradients reuse the previous
+/// step's memory instead of faulting fresh pages in.
+public final class TensorStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let capacity: Int
+
+    package init(capacity: Int) {
+        self.capacity = capacity
+        pointer = StoragePool.take(max(capacity, 1))
+    }
+
+    deinit { StoragePool.give(pointer, max(capacity, 1)) }
+}
+
+/// Recycles large float blocks by exact size (a step allocates the same shapes every time).
+/// Bounded: at most `limitBytes` are held (SPARSEWIRE_POOL_MB, default 1024; 0 turns it off).
+package enum StoragePool {
+    package static let minimumFloats = 1 << 14
+    nonisolated(unsafe) private static var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    nonisolated(unsafe) private static var heldBytes = 0
+    private static let lock = NSLock()
+    package static let limitBytes: Int = {
+        if let v = ProcessInfo.processInfo.environment["SPARSEWIRE_POOL_MB"], let mb = Int(v), mb >= 0 { return mb << 20 }
+        return 1024 << 20
+    }()
+
+    package static func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+        if n >= minimumFloats {
+            lock.lock()
+            if let p = free[n]?.popLast() {
+                heldBytes -= n * 4
+                lock.unlock()
+                return p
+            }
+            lock.unlock()
+        }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+        return raw.bindMemory(to: Float.self, capacity: n)
+    }
+
+    package static func give(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        if n >= minimumFloats {
+            lock.lock()
+            if heldBytes + n * 4 <= limitBytes {
+                free[n, default: []].append(p)
+                heldBytes += n * 4
+                lock.unlock()
+                return
+            }
+            lock.unlock()
+        }
+        UnsafeMutableRawPointer(p).deallocate()
+    }
+
+    /// Returns every held block to the system allocator.
+    package static func drain() {
+        lock.lock(); defer { lock.unlock() }
+        for (_, list) in free { for p in list { UnsafeMutableRawPointer(p).deallocate() } }
+        free = [:]
+        heldBytes = 0
+    }
+}
+
+/// A contiguous row-major Float32 tensor.
+///
+/// `Tensor` has *reference* semantics for its elements, like a PyTorch tensor: copies of the
+/// struct share storage, and `reshaped` is a free view. Use `copy()` for an independent tensor.
+public struct Tensor: @unchecked Sendable, CustomStringConvertible {
+    public let shape: [Int]
+    public let storage: TensorStorage
+    public let count: Int
+
+    /// Uninitialised memory is never handed out: new tensors are zero-filled.
+    public init(shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        count = shape.reduce(1, *)
+        storage = TensorStorage(capacity: count)
+        storage.pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    public init(shape: [Int], repeating value: Float) {
+        self.init(shape: shape)
+        data.update(repeating: value, count: count)
+    }
+
+    /// Throws when `values.count` does not match the shape.
+    public init(shape: [Int], values: [Float]) throws {
+        let n = shape.reduce(1, *)
+        guard n == values.count, shape.allSatisfy({ $0 >= 0 }) else {
+            throw SparseWireError.shape("shape \(shape) holds \(n) values, got \(values.count)")
+        }
+        self.init(shape: shape)
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: n) }
+    }
+
+    /// For kernels that write every element before anything reads it.
+    package init(uninitialized shape: [Int]) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+        storage = TensorStorage(capacity: count)
+    }
+
+    package init(shape: [Int], storage: TensorStorage) {
+        self.shape = shape
+        self.storage = storage
+        count = shape.reduce(1, *)
+    }
+
+    @inline(__always) public var data: UnsafeMutablePointer<Float> { storage.pointer }
+    public var rank: Int { shape.count }
+
+    /// A view with a new shape and the same element count.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        let n = newShape.reduce(1, *)
+        guard n == count, newShape.allSatisfy({ $0 >= 0 }) else {
+            throw SparseWireError.shape("cannot reshape \(shape) (\(count) values) to \(newShape)")
+        }
+        return Tensor(shape: newShape, storage: storage)
+    }
+
+    public func copy() -> Tensor {
+        let t = Tensor(shape: shape)
+        t.data.update(from: data, count: count)
+        return t
+    }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    public subscript(i: Int) -> Float {
+        get { data[i] }
+        nonmutating set { data[i] = newValue }
+    }
+
+    public func fill(_ v: Float) { data.update(repeating: v, count: count) }
+
+    public var description: String {
+        let head = array.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
+        return "Tensor\(shape)[\(head)\(count > 8 ? ", …" : "")]"
+    }
+
+    public func sameShape(_ other: Tensor) -> Bool { shape == other.shape }
+}
+
+
+/// Owns raw scratch memory captured by a backward closure; freed with the tape.
+package final class ScratchOwner<T>: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<T>
+    package init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import SparseWireTensor
+import SparseWireAutograd
+import SparseWireNetworks
+import SparseWireData
+import SparseWireMasking
+import SparseWireOptim
+import SparseWireConfig
+
+/// A training run assembled from a `RunSpec`: network, mask policy, optimizer, schedule and
+/// data, with the engine's own runtime (threads, worker pool).
+///
+/// Concerns live in their own files: the loop (`Trainer+Loop.swift`), evaluation and inference
+/// (`Trainer+Evaluation.swift`), switching policy (`Trainer+Policy.swift`), checkpoints
+/// (`Trainer+Checkpoint.swift` in the interchange layer).
+public final class Trainer {
+    /// The run as decoded; `config` is the text form it came from (for reports and checkpoints).
+    public package(set) var spec: RunSpec
+    public package(set) var config: Config
+    public let network: Network
+    public package(set) var optimizer: any Optimizer
+    public let schedule: LRSchedule
+    public let train: Dataset
+    public let test: Dataset
+    /// Threads and worker pool of this engine (`runtime.threads`).
+    public let runtime: EngineRuntime
+    public package(set) var rng: RNG
+    public package(set) var globalStep = 0
+    /// Steps skipped because of NaN/Inf (`on_nan: skip`).
+    public package(set) var skippedSteps = 0
+    public package(set) var epochsDone = 0
+    public package(set) var history: [EpochMetrics] = []
+    /// The mask policy bound to the network (an engine with no layers for `dense`).
+    public package(set) var masking: MaskingEngine
+    /// The pass `nextStep()` draws batches from.
+    package var stepBatches: BatchIterator?
+
+    /// Decodes `config` (`RunSpec(config:)`) and assembles the run.
+    public convenience init(config: Config, train: Dataset, test: Dataset) throws {
+        try self.init(spec: RunSpec(config: config), config: config, train: train, test: test)
+    }
+
+    /// Assembles the run: checks the data, builds and initialises the network, binds the mask
+    /// policy, builds the optimizer over weights and scores. `config` is what reports and
+    /// checkpoints record (nil: none recorded beyond the defaults).
+    /// Errors: `.data` (empty sets, train/test shapes differ), `.config` from the builders.
+    public init(spec: RunSpec, config: Config? = nil, train: Dataset, test: Dataset) throws {
+        guard train.count > 0, test.count > 0 else {
+            throw SparseWireError.data("empty dataset (train \(train.count), test \(test.count) examples)")
+        }
+        guard train.spec == test.spec else {
+            throw SparseWireError.data("train and test sets differ in shape: \(train.spec) vs \(test.spec)")
+        }
+        self.spec = spec
+        self.config = config ?? Config()
+        self.train = train
+        self.test = test
+        runtime = EngineRuntime(threads: spec.runtime.threads)
+        var r = RNG(seed: spec.training.rngSeed)
+        var initRNG = r.fork()
+        let (network, masking, optimizer) = try runtime.run {
+            let network = try Models.build(spec.model, input: train.spec)
+            Models.initialize(network, weightInit: spec.model.initializer, rng: &initRNG)
+            let masking = try MaskingEngine(network: network, spec: spec.masking, rng: r.fork())
+            let optimizer = try spec.optimizer.make(network.parameters + masking.scoreParameters)
+            masking.attach(optimizer: optimizer)
+            return (network, masking, optimizer)
+        }
+        rng = r
+        self.network = network; self.masking = masking; self.optimizer = optimizer
+        schedule = spec.schedule
+    }
+
+    public var batchSize: Int { spec.training.batchSize }
+    public var labelSmoothing: Float { Float(spec.training.labelSmoothing) }
+    public var stepsPerEpoch: Int { BatchIterator.batchCount(train.count, batchSize: batchSize) }
+    public var totalSteps: Int { stepsPerEpoch * spec.training.epochs }
+    public var currentLR: Double { schedule.lr(step: globalStep, stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps) }
+
+    public var parameterCount: Int { network.parameterCount }
+    /// Parameters the forward pass uses: all, less the masked-out entries of maskable weights.
+    public var keptCount: Int { network.parameters.reduce(0) { $0 + $1.keptCount } }
+
+    /// Builds the network a config names for inputs of geometry `spec` (not initialised).
+    public static func buildNetwork(_ config: Config, spec: InputSpec) throws -> Network {
+        try Models.build(ModelSpec(config: config), input: spec)
+    }
+
+    /// Loads the dataset a config names, applying limits and normalisation (`DataSpec.load`).
+    public static func loadData(_ config: Config) throws -> (train: Dataset, test: Dataset) {
+        try DataSpec(config: config).load()
+    }
+}
