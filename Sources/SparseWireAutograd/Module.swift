@@ -1,6 +1,8 @@
 import SparseWireTensor
 /// A network part with parameters and an explicit forward pass; backward comes from the tape.
 public protocol Module: AnyObject {
+    /// Runs the module on `x`; `ctx` says whether to record the tape (training) or not.
+    /// Errors: `.shape` when `x` does not fit the module, or what an op inside throws.
     func forward(_ x: Var, _ ctx: Context) throws -> Var
     /// Every parameter of this module and its children, in a stable order.
     var parameters: [Parameter] { get }
@@ -9,14 +11,19 @@ public protocol Module: AnyObject {
 }
 
 extension Module {
+    /// No buffers: the default for modules without non-trainable state.
     public var buffers: [(String, Tensor)] { [] }
 }
 
 /// Modules applied one after another.
 public final class Sequential: Module {
+    /// The modules, in the order they are applied.
     public let layers: [any Module]
+    /// Chains `layers`: the first receives the input, each next one the previous output.
     public init(_ layers: [any Module]) { self.layers = layers }
 
+    /// Applies the layers in order. Without a recorded tape, a conv/linear followed by `Lambda.relu`
+    /// may run as one fused sparse pass (`ReLUFusable`). Errors: whatever a layer throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         var h = x
         var i = 0
@@ -34,7 +41,9 @@ public final class Sequential: Module {
         return h
     }
 
+    /// The layers' parameters, layer by layer.
     public var parameters: [Parameter] { layers.flatMap { $0.parameters } }
+    /// The layers' buffers, layer by layer.
     public var buffers: [(String, Tensor)] { layers.flatMap { $0.buffers } }
 }
 
@@ -43,16 +52,29 @@ public final class Lambda: Module {
     package let fn: (Var, Context) throws -> Var
     /// True for `Lambda.relu`: a preceding conv/linear may apply it in its own output pass.
     public let isReLU: Bool
+    /// Wraps `fn` (not treated as a ReLU for fusion).
     public init(_ fn: @escaping (Var, Context) throws -> Var) { self.fn = fn; isReLU = false }
     package init(relu: ()) { fn = { x, ctx in ctx.relu(x) }; isReLU = true }
+    /// Calls the wrapped function. Errors: whatever `fn` throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var { try fn(x, ctx) }
+    /// Always empty: a lambda has no parameters.
     public var parameters: [Parameter] { [] }
 
+    /// y = max(x, 0) element-wise; marked so a preceding conv/linear may fuse it in inference.
     public static var relu: Lambda { Lambda(relu: ()) }
+    /// [N, …] → [N, Π rest] (a reshape). Errors: `.shape` on a rank-0 input.
     public static var flatten: Lambda { Lambda { x, ctx in try ctx.flatten(x) } }
+    /// Max pooling over k×k windows, stride `stride` (default k), NCHW input.
+    /// Errors: `.shape` for a non-4-D input or a window that is invalid or larger than the input.
     public static func maxPool(_ k: Int, stride: Int? = nil) -> Lambda { Lambda { x, ctx in try ctx.maxPool2d(x, kernel: k, stride: stride) } }
+    /// Average pooling over k×k windows, stride `stride` (default k), no padding, NCHW input.
+    /// Errors: `.shape` for a non-4-D input or a window that is invalid or larger than the input.
     public static func avgPool(_ k: Int, stride: Int? = nil) -> Lambda { Lambda { x, ctx in try ctx.avgPool2d(x, kernel: k, stride: stride) } }
+    /// [N, C, H, W] → [N, C], the mean of each plane.
+    /// Errors: `.shape` for a non-4-D input or an empty plane.
     public static var globalAvgPool: Lambda { Lambda { x, ctx in try ctx.globalAvgPool(x) } }
+    /// Inverted dropout with probability `p` in training (kept values scaled by 1/(1−p)); identity in
+    /// evaluation. Errors: `.config` unless 0 ≤ p < 1, raised when the forward pass runs.
     public static func dropout(_ p: Float) -> Lambda { Lambda { x, ctx in try ctx.dropout(x, p: p) } }
 }
 

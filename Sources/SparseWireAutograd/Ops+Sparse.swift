@@ -5,14 +5,20 @@ import SparseWireTensor
 /// non-zero entries of the effective weight ŵ = w ⊙ m as (column, value) pairs. Built for
 /// inference; training keeps the dense path (every weight needs its gradient).
 public final class SparseWeight {
+    /// The dense weight's shape, e.g. [out, in] or [O, C, kh, kw].
     public let shape: [Int]
+    /// The matrix the weight is flattened to: rows = shape[0], cols = the product of the rest.
     public let rows: Int, cols: Int
     /// Row r's entries are colIndex[rowPtr[r] ..< rowPtr[r + 1]] and the same range of values.
     public let rowPtr: [Int32]
+    /// The column of each non-zero, row by row (row-major order).
     public let colIndex: [Int32]
+    /// The value of each non-zero, parallel to `colIndex`.
     public let values: [Float]
 
+    /// The number of stored non-zeros.
     public var nonZeros: Int { values.count }
+    /// The kept fraction nonZeros / (rows·cols).
     public var density: Double { Double(values.count) / Double(max(rows * cols, 1)) }
 
     /// The non-zero entries of `weight` ([rows, …] flattened to [rows, cols]).
@@ -44,13 +50,17 @@ public final class SparseWeight {
 /// evaluation context (one `evaluate`/`predict` call, or an `InferenceSession`), so it can never
 /// outlive the weights and masks it was built from.
 public final class SparseInference {
+    /// `dense`: never the sparse kernels; `sparse`: always, for masked weights; `auto`: for masked
+    /// weights whose density is at most `threshold`.
     public enum Mode: String, Sendable, CaseIterable { case auto, dense, sparse }
+    /// When masked layers use the sparse kernels.
     public let mode: Mode
     /// `auto` uses the sparse kernels for layers whose kept fraction is at most this.
     public let threshold: Double
     private var cache: [ObjectIdentifier: SparseWeight?] = [:]
     private var effectiveCache: [ObjectIdentifier: Var] = [:]
 
+    /// Settings with an empty cache.
     public init(mode: Mode, threshold: Double) {
         self.mode = mode
         self.threshold = threshold

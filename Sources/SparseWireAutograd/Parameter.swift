@@ -2,9 +2,12 @@ import SparseWireTensor
 /// A trainable (or frozen) tensor of a network, with room for the mask machinery:
 /// a `scores` tensor and a `mask` tensor of the same shape, filled by a mask policy.
 public final class Parameter {
+    /// What the tensor is in its layer; `Models.initialize` fills parameters by role.
     public enum Role: String, Sendable { case weight, bias, normWeight, normBias, other }
 
+    /// Dotted name such as `conv1.weight`; keys the parameter in optimizer state and exports.
     public let name: String
+    /// What the tensor is in its layer (weight, bias, norm scale or shift, other).
     public let role: Role
     /// The leaf node used in every forward pass; its `grad` accumulates until `zeroGrad()`.
     public let variable: Var
@@ -17,6 +20,7 @@ public final class Parameter {
     /// The binary (or sampled) forward mask; nil means dense.
     public var mask: Tensor?
 
+    /// A zero-filled tensor of `shape` (fill it with an `Initializer`), trainable, without scores or mask.
     public init(name: String, shape: [Int], role: Role, maskable: Bool) {
         self.name = name
         self.role = role
@@ -24,9 +28,13 @@ public final class Parameter {
         variable = Var(Tensor(shape: shape), requiresGrad: true)
     }
 
+    /// The current values (`variable.value`, same storage).
     public var value: Tensor { variable.value }
+    /// The accumulated gradient, same shape as `value`; nil before a backward pass or after `zeroGrad()`.
     public var grad: Tensor? { variable.grad }
+    /// The shape, e.g. [out, in] for a linear weight or [out, in, kh, kw] for a conv weight.
     public var shape: [Int] { variable.value.shape }
+    /// The number of elements, masked or not.
     public var count: Int { variable.value.count }
 
     /// Fan-in and fan-out as PyTorch computes them: [out, in, k...] → (in·Πk, out·Πk).

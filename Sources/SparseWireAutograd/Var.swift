@@ -5,8 +5,12 @@ import SparseWireTensor
 /// walks the nodes in reverse topological order. Leaves (parameters, inputs) have no parents;
 /// a parameter's leaf stays alive across steps and its `grad` accumulates until cleared.
 public final class Var {
+    /// The value computed by the forward pass.
     public var value: Tensor
+    /// The accumulated gradient, same shape as `value`; nil until one arrives. Interior nodes drop
+    /// theirs during `backward()`; leaves keep them.
     public var grad: Tensor?
+    /// Whether gradients flow to this node; ops record the tape only for such inputs.
     public let requiresGrad: Bool
     package let parents: [Var]
     /// Receives this node's gradient and accumulates into the parents' gradients.
@@ -26,6 +30,7 @@ public final class Var {
         backwardFn = requiresGrad ? backward : nil
     }
 
+    /// The shape of `value`.
     public var shape: [Int] { value.shape }
 
     /// Adds `g` into `grad`. `owned` says the caller hands over `g` (no other node holds it).
@@ -38,6 +43,7 @@ public final class Var {
         }
     }
 
+    /// Clears the accumulated gradient (`grad = nil`).
     public func zeroGrad() { grad = nil }
 
     /// Backpropagates from this node. Its value must hold a single element unless `seed` is given.
@@ -81,8 +87,11 @@ public final class Var {
 /// Per-forward-pass settings: training or evaluation, whether to record the tape, and the
 /// random stream for stochastic layers (dropout, sampled masks).
 public final class Context {
+    /// Training mode: batch statistics in batch norm, active dropout and edge drop.
     public var training: Bool
+    /// Whether ops record the tape for backward; defaults to `training`.
     public var recordGrad: Bool
+    /// The random stream of stochastic layers (dropout, sampled masks, edge drop).
     public var rng: RNG
     /// Replaces the default masked-weight computation (set by the masking machinery).
     public var weightHook: ((Parameter, Context) throws -> Var)?
@@ -91,6 +100,7 @@ public final class Context {
     /// Called with each conv/linear module and its input as the forward pass reaches it (benchmarks).
     public var layerObserver: ((any Module, Var) -> Void)?
 
+    /// A context for forward passes; `recordGrad` nil means the same as `training`.
     public init(training: Bool, recordGrad: Bool? = nil, rng: RNG = RNG(seed: 0)) {
         self.training = training
         self.recordGrad = recordGrad ?? training

@@ -6,6 +6,10 @@ import SparseWireTensor
 public enum CIFAR10Reader {
     package static let recordSize = 1 + 3 * 32 * 32
 
+    /// Reads one batch file (gzip or plain) of N records: N·3072 pixel bytes ([N, 3, 32, 32],
+    /// channel-major) and N labels in 0..<10.
+    /// Errors: `.io` / `.data` from reading the file; `.data` for a size that is not a positive
+    /// multiple of 3073 or a label ≥ 10.
     public static func readBatch(_ path: String) throws -> (images: [UInt8], labels: [Int32]) {
         let raw = try GzipFile.read(path)
         guard !raw.isEmpty, raw.count % recordSize == 0 else {
@@ -23,6 +27,8 @@ public enum CIFAR10Reader {
         return (images, labels)
     }
 
+    /// Loads data_batch_1…5.bin (train) or test_batch.bin from `directory`: images [N, 3, 32, 32]
+    /// with pixels in [0, 1], 10 classes. Errors: as `readBatch`.
     public static func load(directory: String, train: Bool) throws -> Dataset {
         let files = train ? (1...5).map { "data_batch_\($0).bin" } : ["test_batch.bin"]
         var images = [UInt8](), labels = [Int32]()

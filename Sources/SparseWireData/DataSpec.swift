@@ -12,10 +12,13 @@ public struct DataSpec: Sendable, Equatable {
     public var path: String
     /// Standardise each channel with the training set's mean and standard deviation.
     public var normalize: Bool
-    /// Use only the first N training / test examples (0 = all).
+    /// Use only the first N training examples (0 = all).
     public var trainLimit: Int
+    /// Use only the first N test examples (0 = all).
     public var testLimit: Int
 
+    /// A spec with the config's defaults (Fashion-MNIST at its default path, normalised, no limits);
+    /// nothing is checked here.
     public init(dataset: String = "fashion-mnist", path: String = "", normalize: Bool = true, trainLimit: Int = 0, testLimit: Int = 0) {
         self.dataset = dataset; self.path = path; self.normalize = normalize; self.trainLimit = trainLimit; self.testLimit = testLimit
     }
@@ -61,6 +64,7 @@ public struct DataSpec: Sendable, Equatable {
 extension Dataset {
     /// x ← (x − mean_c) / std_c on both sets, with the per-channel statistics of `train`
     /// (the one normalisation every data path uses: files, host buffers).
+    /// Errors: `.config` from `normalize` (e.g. `test` with another channel count than `train`).
     public static func standardize(train: Dataset, test: Dataset) throws {
         let (m, s) = train.channelStats()
         try train.normalize(mean: m, std: s)

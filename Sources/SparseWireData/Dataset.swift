@@ -1,14 +1,21 @@
 import SparseWireTensor
 /// A labelled image dataset held in memory: images [N, C, H, W] as Float32, labels in 0..<classes.
 public struct Dataset: Sendable {
+    /// The dataset's name (e.g. "fashion-mnist").
     public let name: String
+    /// The examples, [N, C, H, W] Float32 (host [N, features] data is stored as [N, 1, 1, features]).
     public var images: Tensor
+    /// N class labels, each in 0..<spec.classes.
     public let labels: [Int32]
+    /// Input geometry (C, H, W) and class count.
     public let spec: InputSpec
 
+    /// Number of examples N.
     public var count: Int { labels.count }
 
     /// Builds a dataset from host buffers (copied). `shape` is [N, C, H, W] or [N, features].
+    /// Errors: `.shape` for another rank or a non-positive size; `.data` for fewer than 2 classes
+    /// or a label outside 0..<classes.
     public init(name: String, features: UnsafePointer<Float>, shape: [Int], labels: UnsafePointer<Int32>, classes: Int) throws {
         guard shape.count == 4 || shape.count == 2, shape.allSatisfy({ $0 > 0 }) else {
             throw SparseWireError.shape("dataset '\(name)': shape must be [N, C, H, W] or [N, features] with positive sizes, got \(shape)")
@@ -64,7 +71,8 @@ public struct Dataset: Sendable {
         return (mean, std)
     }
 
-    /// x ← (x − mean_c) / std_c in place.
+    /// x ← (x − mean_c) / std_c in place. Errors: `.config` unless there are C means and C
+    /// positive stds.
     public func normalize(mean: [Float], std: [Float]) throws {
         let c = spec.channels, hw = spec.height * spec.width
         guard mean.count == c, std.count == c, std.allSatisfy({ $0 > 0 }) else {
@@ -85,6 +93,8 @@ public struct BatchIterator: Sequence, IteratorProtocol {
     package let order: [Int]
     package var position = 0
 
+    /// Batches of `batchSize` (at least 1) examples, in a permutation drawn from `rng` when
+    /// `shuffle`, else in order; the last batch may be smaller.
     public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool, rng: inout RNG) {
         self.dataset = dataset
         self.batchSize = Swift.max(1, batchSize)
@@ -93,8 +103,10 @@ public struct BatchIterator: Sequence, IteratorProtocol {
         order = idx
     }
 
+    /// Batches in one pass over n examples: ⌈n / batchSize⌉.
     public static func batchCount(_ n: Int, batchSize: Int) -> Int { (n + batchSize - 1) / Swift.max(batchSize, 1) }
 
+    /// The next batch, images [B, C, H, W] and B labels; nil after the last.
     public mutating func next() -> (images: Tensor, labels: [Int32])? {
         guard position < order.count else { return nil }
         let end = Swift.min(position + batchSize, order.count)

@@ -3,7 +3,9 @@ import SparseWireTensor
 
 /// Reader for the IDX format of MNIST and Fashion-MNIST (optionally gzip-compressed).
 public enum IDXReader {
-    /// Parses an IDX file of unsigned bytes: returns its dimensions and payload.
+    /// Parses an IDX file of unsigned bytes (gzip or plain): returns its dimensions and payload.
+    /// Errors: `.io` when the file cannot be opened; `.data` for a corrupt gzip stream, a bad header
+    /// (magic, element type, rank 1…4, sizes) or a payload that does not match it.
     public static func read(_ path: String) throws -> (dims: [Int], bytes: [UInt8]) {
         let raw = try GzipFile.read(path)
         return try parse(raw, path: path)
@@ -42,7 +44,8 @@ public enum IDXReader {
         return (dims, Array(raw[headerSize...]))
     }
 
-    /// Loads an images file [N, H, W] and a labels file [N] into a dataset with pixels in [0, 1].
+    /// Loads an images file [N, H, W] and a labels file [N] into a dataset [N, 1, H, W] with
+    /// pixels in [0, 1]. Errors: as `read`; `.data` for wrong ranks, differing N or a label ≥ `classes`.
     public static func loadPair(images: String, labels: String, name: String, classes: Int = 10) throws -> Dataset {
         let (idims, ibytes) = try read(images)
         let (ldims, lbytes) = try read(labels)
@@ -63,7 +66,8 @@ public enum IDXReader {
         return Dataset(name: name, images: t, labels: labs, classes: classes)
     }
 
-    /// Loads the standard MNIST-layout directory (train-images-idx3-ubyte[.gz] …).
+    /// Loads the standard MNIST-layout directory (train-images-idx3-ubyte[.gz] …), the `.gz` file
+    /// first. Errors: `.io` when neither file exists; otherwise as `loadPair`.
     public static func loadMNISTLayout(directory: String, train: Bool, name: String) throws -> Dataset {
         let prefix = train ? "train" : "t10k"
         func find(_ base: String) throws -> String {

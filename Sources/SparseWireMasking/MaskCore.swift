@@ -8,9 +8,13 @@ import SparseWireNetworks
 /// `MaskingEngine` adds the autograd hook over a network; `StandaloneMasking` adds layers
 /// declared by shape over host-owned buffers.
 public final class MaskCore {
+    /// The masking spec the policy was built from.
     public let spec: MaskingSpec
+    /// The policy's registry entry (name, summary, options, preferred allocation).
     public let descriptor: PolicyDescriptor
+    /// The policy instance whose hooks this core calls.
     public let policy: any MaskPolicy
+    /// The policy's context: seeded RNG, global density, scope and the attached optimizer.
     public let context: PolicyContext
     /// The bound layers, in the order of the parameters given to `bind` (empty before).
     public private(set) var layers: [MaskedLayer] = []
@@ -55,6 +59,7 @@ public final class MaskCore {
     /// After backward; true means: skip this step's optimizer update.
     public func afterBackward(_ step: MaskStep) throws -> Bool { try policy.afterBackward(layers, step, context) }
 
+    /// After the optimizer step: runs the policy's `afterStep`. Errors: whatever the policy throws.
     public func afterStep(_ step: MaskStep) throws { try policy.afterStep(layers, step, context) }
 
     /// Lets the policy set the masks evaluation uses.

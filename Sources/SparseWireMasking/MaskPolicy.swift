@@ -21,10 +21,14 @@ public struct MaskStep: Sendable {
     public var step: Int
     /// 0-based epoch of this step.
     public var epoch: Int
+    /// Optimisation steps per epoch.
     public var stepsPerEpoch: Int
+    /// Optimisation steps in the whole run (RigL's T_end = round(end_fraction · totalSteps)).
     public var totalSteps: Int
+    /// Whether this is a training step; topology changes (RigL, lottery) happen only then.
     public var training: Bool
 
+    /// A step position; nothing is checked.
     public init(step: Int, epoch: Int, stepsPerEpoch: Int, totalSteps: Int, training: Bool) {
         self.step = step; self.epoch = epoch; self.stepsPerEpoch = stepsPerEpoch; self.totalSteps = totalSteps; self.training = training
     }
@@ -32,6 +36,7 @@ public struct MaskStep: Sendable {
 
 /// One masked tensor (a conv or linear weight) as a policy sees it.
 public final class MaskedLayer {
+    /// The masked parameter (weight value, mask, gradient) this layer wraps.
     public let parameter: Parameter
     /// Position among the masked layers (0 = first).
     public let index: Int
@@ -51,8 +56,11 @@ public final class MaskedLayer {
         parameter.mask = Tensor(shape: parameter.shape, repeating: 1)
     }
 
+    /// The parameter's name (e.g. "fc1.weight").
     public var name: String { parameter.name }
+    /// Number of weights n (the product of the shape).
     public var count: Int { parameter.count }
+    /// The weights w (the parameter's value; same shape as the mask).
     public var weight: Tensor { parameter.value }
     /// The current forward mask (0/1, or a sample).
     public var mask: Tensor { parameter.mask! }
@@ -64,7 +72,9 @@ public final class MaskedLayer {
 public final class PolicyContext {
     /// The engine's seeded stream for this policy (forked from the run's seed).
     public var rng: RNG
+    /// The global density k (fraction of weights KEPT) from the spec.
     public let density: Double
+    /// Whether top-k runs within each layer or once over all masked layers.
     public let scope: MaskScope
     /// The optimizer, for policies that reset its state (RigL regrowth).
     public package(set) weak var optimizer: (any OptimizerStateResetting)?
@@ -100,15 +110,19 @@ public enum MaskScope: String, Sendable, CaseIterable { case layer, global }
 /// optimizer step → `afterStep`. `prepare` runs once before training; `evaluationMasks` before
 /// each evaluation pass.
 public protocol MaskPolicy: AnyObject {
+    /// Where the gradient of ŵ = w ⊙ m goes (see `GradientRouting`); the one hook without a default.
     var routing: GradientRouting { get }
     /// Whether the optimizer may change the weights (false freezes masked weights and biases).
     var trainsWeights: Bool { get }
     /// Whether `layer.denseGradient` should be kept after this step's backward pass.
     func needsDenseGradient(at step: MaskStep) -> Bool
+    /// Once before training: create scores, re-initialise weights, draw the initial masks.
     func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
+    /// Before each forward pass: write the masks this step uses.
     func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws
     /// Returns true to skip this step's optimizer update (RigL's mask-update steps).
     func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool
+    /// After the optimizer step (or after the skipped one).
     func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws
     /// Sets the masks used for evaluation (default: leave the training masks).
     func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
@@ -117,18 +131,29 @@ public protocol MaskPolicy: AnyObject {
 }
 
 extension MaskPolicy {
+    /// Default: true (the optimizer updates the weights).
     public var trainsWeights: Bool { true }
+    /// Default: false (no dL/dŵ is kept).
     public func needsDenseGradient(at step: MaskStep) -> Bool { false }
+    /// Default: nothing (the all-ones masks stay).
     public func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {}
+    /// Default: nothing (the masks stay as they are).
     public func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {}
+    /// Default: false (the optimizer update runs).
     public func afterBackward(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws -> Bool { false }
+    /// Default: nothing.
     public func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {}
+    /// Default: nothing (evaluation uses the training masks).
     public func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {}
+    /// Default: 1 (one evaluation pass).
     public var evaluationDraws: Int { 1 }
 }
 
 /// Top-k mask writing shared by the policies.
 public enum MaskSelection {
+    /// Writes 0/1 masks at the top-k entries of `criterion(layer)` (ties → lower index): `.layer` keeps
+    /// each layer's `keepCount`; `.global` keeps Σ keepCount over all layers at once. A criterion is read
+    /// over min(its count, the layer's count) entries.
     public static func apply(_ layers: [MaskedLayer], scope: MaskScope, order: TopK.Order = .value,
                              workspace: TopK.Workspace? = nil, criterion: (MaskedLayer) -> Tensor) {
         // The criterion tensors stay alive (they may be temporaries) until the masks are written.

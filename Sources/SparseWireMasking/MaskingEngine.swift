@@ -8,6 +8,7 @@ import SparseWireNetworks
 /// mask core allocate densities and bind them, installs the effective-weight op with the
 /// policy's gradient routing, and calls the policy's hooks.
 public final class MaskingEngine {
+    /// The shared policy state: spec, policy, context and bound layers.
     public let core: MaskCore
     private var byParameter: [ObjectIdentifier: MaskedLayer] = [:]
     private var keepDenseGradient = false
@@ -28,15 +29,21 @@ public final class MaskingEngine {
         for l in core.layers { byParameter[ObjectIdentifier(l.parameter)] = l }
     }
 
+    /// The running policy's registry entry.
     public var descriptor: PolicyDescriptor { core.descriptor }
+    /// The running policy.
     public var policy: any MaskPolicy { core.policy }
+    /// The policy's context (seeded RNG, density, scope, optimizer).
     public var context: PolicyContext { core.context }
+    /// The masked layers, in network order (empty for `dense`).
     public var layers: [MaskedLayer] { core.layers }
+    /// The masking spec the engine was built from.
     public var spec: MaskingSpec { core.spec }
 
     /// Score tensors the optimizer must train (edge-popup, supermask).
     public var scoreParameters: [Parameter] { core.scoreParameters }
 
+    /// Gives the policy the optimizer whose state it may reset (RigL regrowth).
     public func attach(optimizer: any OptimizerStateResetting) { core.attach(optimizer: optimizer) }
 
     /// Installs the effective-weight op on a forward context.
@@ -45,6 +52,8 @@ public final class MaskingEngine {
         ctx.weightHook = { [unowned self] p, ctx in try self.effectiveWeight(p, ctx) }
     }
 
+    /// Before the forward pass: records whether this step keeps dL/dŵ (`needsDenseGradient`), then
+    /// lets the policy write the masks. Errors: whatever the policy's `updateMasks` throws.
     public func beforeForward(_ step: MaskStep) throws {
         keepDenseGradient = policy.needsDenseGradient(at: step)
         try core.beforeForward(step)
@@ -53,8 +62,10 @@ public final class MaskingEngine {
     /// Returns true when the optimizer update must be skipped this step.
     public func afterBackward(_ step: MaskStep) throws -> Bool { try core.afterBackward(step) }
 
+    /// After the optimizer step: the policy's `afterStep`. Errors: whatever the policy throws.
     public func afterStep(_ step: MaskStep) throws { try core.afterStep(step) }
 
+    /// Before an evaluation pass: the policy sets the evaluation masks. Errors: from the policy.
     public func beforeEvaluation() throws { try core.evaluationMasks() }
 
     /// ŵ = w ⊙ m with the gradient routed as the policy says.

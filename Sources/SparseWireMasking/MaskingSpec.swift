@@ -17,10 +17,13 @@ public struct MaskingSpec: Sendable, Equatable {
     public var scope: MaskScope
     /// Per-layer density allocation; nil lets the policy choose (ERK for rigl/set/snfs).
     public var distribution: DensityDistribution?
-    /// Leave the first / last maskable layer dense.
+    /// Leave the first maskable layer dense.
     public var firstLayerDense: Bool
+    /// Leave the last maskable layer dense.
     public var lastLayerDense: Bool
 
+    /// A spec; the defaults give the dense baseline (density 1, per layer). Nothing is checked
+    /// here: `PolicyRegistry.validate` does that.
     public init(policy: String = "dense", options: [String: ConfigValue] = [:], density: Double = 1,
                 scope: MaskScope = .layer, distribution: DensityDistribution? = nil,
                 firstLayerDense: Bool = false, lastLayerDense: Bool = false) {

@@ -5,9 +5,12 @@ import SparseWireNetworks
 /// Every read names the option; unknown options are refused by the registry before the policy
 /// is built.
 public struct PolicyOptions: Sendable {
+    /// The policy's name, for error messages.
     public let policy: String
+    /// The raw option values by name.
     public let values: [String: ConfigValue]
 
+    /// Wraps `values` for `policy`; nothing is checked here.
     public init(policy: String, values: [String: ConfigValue]) {
         self.policy = policy
         self.values = values
@@ -17,6 +20,8 @@ public struct PolicyOptions: Sendable {
         SparseWireError.config("policy '\(policy)': option '\(key)' expects \(expected), got '\(values[key]!)'")
     }
 
+    /// The number `key` (an int is widened), or `d` when absent.
+    /// Errors: `.config` when it is not a number or lies outside `range`.
     public func double(_ key: String, default d: Double, range: ClosedRange<Double>? = nil) throws -> Double {
         guard let v = values[key] else { return d }
         let x: Double
@@ -29,6 +34,8 @@ public struct PolicyOptions: Sendable {
         return x
     }
 
+    /// The integer `key` (a whole double is accepted), or `d` when absent.
+    /// Errors: `.config` when it is not an integer or is below `min`.
     public func int(_ key: String, default d: Int, min: Int = Int.min) throws -> Int {
         guard let v = values[key] else { return d }
         let x: Int
@@ -41,12 +48,15 @@ public struct PolicyOptions: Sendable {
         return x
     }
 
+    /// The boolean `key`, or `d` when absent. Errors: `.config` when it is not true or false.
     public func bool(_ key: String, default d: Bool) throws -> Bool {
         guard let v = values[key] else { return d }
         guard case let .bool(b) = v else { throw bad(key, "true or false") }
         return b
     }
 
+    /// The string `key`, or `d` when absent (`d` is not checked against `allowed`).
+    /// Errors: `.config` when it is not a string in `allowed`.
     public func string(_ key: String, default d: String, allowed: [String]) throws -> String {
         guard let v = values[key] else { return d }
         guard case let .string(s) = v, allowed.contains(s) else { throw bad(key, "one of \(allowed.joined(separator: ", "))") }
@@ -56,14 +66,19 @@ public struct PolicyOptions: Sendable {
 
 /// A policy as the registry knows it.
 public struct PolicyDescriptor: Sendable {
+    /// The name configs and the CLI select the policy by (unique in the registry).
     public let name: String
+    /// One-line description, as `sparsewire policies` prints it.
     public let summary: String
     /// Option names with a one-line help each.
     public let options: [(name: String, help: String)]
     /// Per-layer density allocation used when `masking.distribution` is `auto`.
     public let preferredDistribution: DensityDistribution
+    /// Builds a fresh policy from its options (`PolicyRegistry.make` checks their names first).
+    /// Errors: those of the policy's option reads (`.config` for the built-ins).
     public let make: @Sendable (PolicyOptions) throws -> any MaskPolicy
 
+    /// A registry entry; `preferredDistribution` defaults to uniform.
     public init(name: String, summary: String, options: [(name: String, help: String)] = [],
                 preferredDistribution: DensityDistribution = .uniform,
                 make: @escaping @Sendable (PolicyOptions) throws -> any MaskPolicy) {

@@ -18,12 +18,14 @@ public enum PolicyRegistry {
         return builtIn + extra
     }
 
+    /// Names of every registered policy, built-ins first.
     public static var names: [String] { all.map(\.name) }
 
-    /// Adds a policy; refuses a name that is already taken.
+    /// Adds a policy; refuses a name that is already taken. Errors: `.config` for an empty or taken name.
     public static func register(_ d: PolicyDescriptor) throws { try register(contentsOf: [d]) }
 
     /// Adds several policies, all or none; refuses a name already taken (or repeated).
+    /// Errors: `.config` for an empty, taken or repeated name.
     public static func register(contentsOf ds: [PolicyDescriptor]) throws {
         lock.lock(); defer { lock.unlock() }
         var taken = Set((builtIn + extra).map(\.name))
@@ -36,6 +38,8 @@ public enum PolicyRegistry {
         extra += ds
     }
 
+    /// The entry named `name`.
+    /// Errors: `.config` for an unknown name (listing the known ones, and a close spelling if any).
     public static func descriptor(_ name: String) throws -> PolicyDescriptor {
         let list = all
         if let d = list.first(where: { $0.name == name }) { return d }
@@ -62,7 +66,8 @@ public enum PolicyRegistry {
         }
     }
 
-    /// Builds the policy `spec` names (validated first).
+    /// Builds the policy `spec` names (validated first). Errors: `.config` from `validate` or
+    /// the policy's option reads.
     public static func make(_ spec: MaskingSpec) throws -> (PolicyDescriptor, any MaskPolicy) {
         try validate(spec)
         let d = try descriptor(spec.policy)

@@ -5,6 +5,7 @@ import SparseWireNetworks
 /// (a NumPy or PyTorch loop) and asks for masks. Layers are declared by shape; the first
 /// `beforeForward` allocates densities and runs the policy's `prepare` (`MaskCore.bind`).
 public final class StandaloneMasking {
+    /// The shared policy state: spec, policy, context and bound layers.
     public let core: MaskCore
     /// The declared layers' parameters (engine-side copies of the host's tensors).
     public private(set) var parameters: [Parameter] = []
@@ -14,10 +15,15 @@ public final class StandaloneMasking {
         core = try MaskCore(spec: spec, rng: RNG(seed: seed))
     }
 
+    /// The policy's registry entry.
     public var descriptor: PolicyDescriptor { core.descriptor }
+    /// The policy.
     public var policy: any MaskPolicy { core.policy }
+    /// The policy's context (seeded RNG, density, scope).
     public var context: PolicyContext { core.context }
+    /// The bound layers, in declaration order (empty until `prepareIfNeeded`).
     public var layers: [MaskedLayer] { core.layers }
+    /// Whether the layers are bound and `prepare` has run.
     public var prepared: Bool { !core.layers.isEmpty }
 
     /// Declares the next layer. Only before the first step.
@@ -33,6 +39,7 @@ public final class StandaloneMasking {
     }
 
     /// Allocates the densities and runs `prepare` (first call only).
+    /// Errors: `.state` when no layer was declared, and whatever `prepare` throws.
     public func prepareIfNeeded() throws {
         guard !prepared else { return }
         guard !parameters.isEmpty else { throw SparseWireError(.state, "no layer declared (call add_layer first)") }
@@ -44,16 +51,21 @@ public final class StandaloneMasking {
         MaskStep(step: step, epoch: 0, stepsPerEpoch: Swift.max(total, 1), totalSteps: total, training: true)
     }
 
+    /// Before the host's forward pass: the policy writes the masks of step `s`.
+    /// Errors: whatever the policy's `updateMasks` throws.
     public func beforeForward(_ s: MaskStep) throws { try core.beforeForward(s) }
 
-    /// `grads[i]` (may be nil) is dL/dŵ of layer i.
+    /// After the host's backward pass; `grads[i]` (may be nil) is dL/dŵ of layer i, kept for this
+    /// call only. Returns true when the host should skip its optimizer update.
     public func afterBackward(_ s: MaskStep, grads: [Tensor?]) throws -> Bool {
         for (l, g) in zip(layers, grads) { l.denseGradient = g }
         defer { for l in layers { l.denseGradient = nil } }
         return try core.afterBackward(s)
     }
 
+    /// After the host's optimizer step: the policy's `afterStep`. Errors: from the policy.
     public func afterStep(_ s: MaskStep) throws { try core.afterStep(s) }
 
+    /// Lets the policy set the masks evaluation uses. Errors: from the policy.
     public func evaluationMasks() throws { try core.evaluationMasks() }
 }

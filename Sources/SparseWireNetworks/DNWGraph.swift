@@ -23,22 +23,28 @@ public enum DNWSetting: String, Sendable, CaseIterable {
     case staticGraph = "static", discrete, continuous
 }
 
+/// The shape of a DNW graph: setting, channel blocks, time steps and readout width (`model.*` keys).
 public struct DNWSpec: Sendable {
+    /// Static, discrete-time or continuous-time graph.
     public var setting: DNWSetting
     /// Channels per block; the first block is the stem's output.
     public var blocks: [Int]
     /// Discrete time: applications of the graph. Continuous time: RK4 steps on [0, 1].
     public var steps: Int
+    /// How many of the last channels the classifier reads (1 ≤ readout ≤ nodes, checked by `Models.dnwTiny`).
     public var readout: Int
 
+    /// A spec; the defaults are blocks [32, 192, 192, 192, 192], 5 steps and readout 100.
     public init(setting: DNWSetting, blocks: [Int] = [32, 192, 192, 192, 192], steps: Int = 5, readout: Int = 100) {
         self.setting = setting; self.blocks = blocks; self.steps = steps; self.readout = readout
     }
+    /// The total number of channels (graph nodes): the sum of `blocks`.
     public var nodes: Int { blocks.reduce(0, +) }
 }
 
 /// The graph part of a DNW network: state of `nodes` channels in, the final state out.
 public final class DNWGraphModule: Module {
+    /// The spec the graph was built from.
     public let spec: DNWSpec
     /// Static: one adjacency per block b ≥ 1, shape [b, channels before b, 1, 1].
     /// Dynamic: one adjacency [nodes, nodes, 1, 1].
@@ -50,6 +56,8 @@ public final class DNWGraphModule: Module {
     /// loses the per-sample magnitude of each channel.
     public let normWeight: Parameter, normBias: Parameter
 
+    /// Builds the depthwise filters, norm γ = 1 and β = 0, and zero-filled adjacency parameters
+    /// (fill them with `Models.initialize`).
     public init(spec: DNWSpec) {
         self.spec = spec
         depthwise = DepthwiseConv2d(name: "graph.dw", channels: spec.nodes, kernel: 3, padding: 1)
@@ -120,6 +128,7 @@ public final class DNWGraphModule: Module {
         }
     }
 
+    /// The depthwise filters, norm γ and β, then the adjacency parameters.
     public var parameters: [Parameter] { depthwise.parameters + [normWeight, normBias] + adjacency }
 
     /// Kept edges (u → v) of the current masks, as (from channel, to channel, weight).

@@ -4,6 +4,7 @@ import SparseWireAutograd
 
 /// Weight initialisers, with PyTorch's fan conventions.
 public enum Initializer: Equatable, Sendable {
+    /// Which fan (fan_in or fan_out) the kaiming and constant forms scale by (PyTorch's `mode`).
     public enum FanMode: String, Sendable { case fanIn = "fan_in", fanOut = "fan_out" }
 
     /// N(0, (gain/√fan)²), gain = √2 for ReLU.
@@ -18,8 +19,10 @@ public enum Initializer: Equatable, Sendable {
     case signedConstant(mode: FanMode = .fanIn, gain: Float = Float(2).squareRoot())
     /// +gain/√fan everywhere.
     case unsignedConstant(mode: FanMode = .fanIn, gain: Float = Float(2).squareRoot())
+    /// Every element equal to the value (`zeros`, `ones`).
     case constant(Float)
 
+    /// The config names `named(_:mode:)` accepts.
     public static let names = ["kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform",
                                "signed_constant", "unsigned_constant", "zeros", "ones"]
 

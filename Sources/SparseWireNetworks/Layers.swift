@@ -2,14 +2,19 @@ import SparseWireTensor
 import SparseWireAutograd
 /// y = x·Wᵀ + b
 public final class Linear: Module {
+    /// The weight [out, in], maskable unless built with `maskable: false`.
     public let weight: Parameter
+    /// The bias [out], or nil without bias; never masked.
     public let bias: Parameter?
 
+    /// A linear layer with zero-filled parameters `name.weight` and `name.bias`.
     public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true, maskable: Bool = true) {
         weight = Parameter(name: "\(name).weight", shape: [outFeatures, inFeatures], role: .weight, maskable: maskable)
         self.bias = bias ? Parameter(name: "\(name).bias", shape: [outFeatures], role: .bias, maskable: false) : nil
     }
 
+    /// y[N, out] = x[N, in]·ŵᵀ + b, ŵ the effective (masked) weight; sparse kernels in inference when
+    /// the context's `SparseInference` picks them. Errors: `.shape` when `x` is not [N, in].
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         ctx.layerObserver?(self, x)
         if !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) {
@@ -17,15 +22,20 @@ public final class Linear: Module {
         }
         return try ctx.linear(x, ctx.effective(weight), bias?.variable)
     }
+    /// The weight, then the bias if any.
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }
 
 /// 2-D convolution (NCHW, PyTorch weight layout).
 public final class Conv2d: Module {
+    /// The weight [out, in, k, k], maskable unless built with `maskable: false`.
     public let weight: Parameter
+    /// The bias [out], or nil without bias; never masked.
     public let bias: Parameter?
+    /// Stride and zero padding, the same along height and width.
     public let stride: Int, padding: Int
 
+    /// A k×k convolution with zero-filled parameters `name.weight` and `name.bias`.
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
                 maskable: Bool = true) {
         weight = Parameter(name: "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], role: .weight, maskable: maskable)
@@ -34,6 +44,8 @@ public final class Conv2d: Module {
         self.padding = padding
     }
 
+    /// y = conv2d(x, ŵ) + b on NCHW input, ŵ the effective (masked) weight; sparse kernels in inference
+    /// when picked. Errors: `.shape` when `x` is not [N, in, H, W] or the kernel exceeds the padded input.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         ctx.layerObserver?(self, x)
         if !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) {
@@ -41,15 +53,20 @@ public final class Conv2d: Module {
         }
         return try ctx.conv2d(x, ctx.effective(weight), bias?.variable, stride: stride, padding: padding)
     }
+    /// The weight, then the bias if any.
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }
 
 /// Depthwise convolution: one k×k kernel per channel.
 public final class DepthwiseConv2d: Module {
+    /// The filters [C, 1, k, k], one per channel; never masked.
     public let weight: Parameter
+    /// The bias [C], or nil (the default).
     public let bias: Parameter?
+    /// Stride and zero padding, the same along height and width.
     public let stride: Int, padding: Int
 
+    /// A depthwise k×k convolution over `channels` channels with zero-filled parameters.
     public init(name: String, channels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = false) {
         weight = Parameter(name: "\(name).weight", shape: [channels, 1, kernel, kernel], role: .weight, maskable: false)
         self.bias = bias ? Parameter(name: "\(name).bias", shape: [channels], role: .bias, maskable: false) : nil
@@ -57,19 +74,27 @@ public final class DepthwiseConv2d: Module {
         self.padding = padding
     }
 
+    /// y[n, c] = x[n, c] ⋆ w[c] + b[c] on NCHW input. Errors: `.shape` when `x` is not
+    /// [N, channels, H, W] or the kernel exceeds the padded input.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         try ctx.depthwiseConv2d(x, weight.variable, bias?.variable, stride: stride, padding: padding)
     }
+    /// The weight, then the bias if any.
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }
 
 /// Batch normalisation (affine or not), with running statistics.
 public final class BatchNorm: Module {
+    /// The layer name, prefix of its parameter and buffer names.
     public let name: String
+    /// Scale γ (starts at 1) and shift β (starts at 0), each [C]; nil when not affine.
     public let gamma: Parameter?, beta: Parameter?
+    /// Running mean and variance [C] (start at 0 and 1): updated in place in training, used in evaluation.
     public let runningMean: Tensor, runningVar: Tensor
+    /// Update rate of the running statistics, and the ε added to the variance.
     public let momentum: Float, eps: Float
 
+    /// A batch norm over `channels` channels (PyTorch defaults: momentum 0.1, ε = 1e-5).
     public init(name: String, channels: Int, affine: Bool = true, momentum: Float = 0.1, eps: Float = 1e-5) {
         self.name = name
         gamma = affine ? Parameter(name: "\(name).weight", shape: [channels], role: .normWeight, maskable: false) : nil
@@ -81,19 +106,26 @@ public final class BatchNorm: Module {
         self.eps = eps
     }
 
+    /// y = γ·(x − μ)/√(σ² + ε) + β per channel of [N, C] or [N, C, H, W]: batch statistics in training,
+    /// running ones otherwise. Errors: `.shape` for a wrong rank or channel count, or one value per channel in training.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         try ctx.batchNorm(x, gamma: gamma?.variable, beta: beta?.variable, runningMean: runningMean,
                           runningVar: runningVar, momentum: momentum, eps: eps)
     }
+    /// γ and β when affine, else none.
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
+    /// `name.running_mean` and `name.running_var`.
     public var buffers: [(String, Tensor)] { [("\(name).running_mean", runningMean), ("\(name).running_var", runningVar)] }
 }
 
 /// Instance normalisation (affine or not).
 public final class InstanceNorm: Module {
+    /// Scale γ (starts at 1) and shift β (starts at 0), each [C]; nil when not affine (the default).
     public let gamma: Parameter?, beta: Parameter?
+    /// The ε added to the variance.
     public let eps: Float
 
+    /// An instance norm over `channels` channels.
     public init(name: String, channels: Int, affine: Bool = false, eps: Float = 1e-5) {
         gamma = affine ? Parameter(name: "\(name).weight", shape: [channels], role: .normWeight, maskable: false) : nil
         beta = affine ? Parameter(name: "\(name).bias", shape: [channels], role: .normBias, maskable: false) : nil
@@ -101,9 +133,12 @@ public final class InstanceNorm: Module {
         self.eps = eps
     }
 
+    /// y = γ·(x − μ)/√(σ² + ε) + β, statistics per (sample, channel) over H·W of NCHW input.
+    /// Errors: `.shape` for a non-4-D input, a channel mismatch or a single-pixel plane.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         try ctx.instanceNorm(x, gamma: gamma?.variable, beta: beta?.variable, eps: eps)
     }
+    /// γ and β when affine, else none.
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
 }
 

@@ -10,6 +10,7 @@ public struct ModelSpec: Sendable {
     public var width: Double
     /// Biases in linear/conv layers; nil takes the model's default (mlp: true, conv nets: false).
     public var bias: Bool?
+    /// Normalisation layers of the mlp and conv nets (`model.norm`).
     public var norm: NormKind
     /// Initialiser of the maskable weights.
     public var initializer: Initializer
@@ -18,6 +19,7 @@ public struct ModelSpec: Sendable {
     /// DNW's channel graph (`model.name: dnw`).
     public var dnw: DNWSpec
 
+    /// A spec; the defaults give LeNet-300-100 (mlp) without norm, kaiming-normal initialised.
     public init(name: String = "mlp", hidden: [Int] = [300, 100], width: Double = 1, bias: Bool? = nil,
                 norm: NormKind = .none, initializer: Initializer = .kaimingNormal(),
                 randWire: RandWireSpec = RandWireSpec(generator: .ws(n: 32, k: 4, p: 0.75), seed: 1),

@@ -7,16 +7,25 @@ public enum NormKind: String, Sendable, CaseIterable {
 
 /// A classifier: a module plus what it was built from.
 public final class Network: Module {
+    /// The model name, e.g. `conv4` or `dnw-static`.
     public let name: String
+    /// The module the network runs.
     public let body: any Module
+    /// Wraps `body` under `name`.
     public init(name: String, body: any Module) { self.name = name; self.body = body }
+    /// Runs `body` on `x`: logits [N, classes] for the built models. Errors: whatever `body` throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var { try body.forward(x, ctx) }
+    /// The body's parameters.
     public var parameters: [Parameter] { body.parameters }
+    /// The body's buffers.
     public var buffers: [(String, Tensor)] { body.buffers }
+    /// The number of parameter elements, masked or not.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 }
 
+/// Builders of the supported networks, and their initialisation.
 public enum Models {
+    /// The model names `build(_:input:)` accepts.
     public static let names = ["mlp", "conv2", "conv4", "conv6", "conv8", "randwire", "dnw"]
 
     /// Fully connected net: flatten → (linear → [BN] → ReLU)* → linear.

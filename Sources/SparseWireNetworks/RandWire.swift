@@ -8,6 +8,7 @@ import SparseWireAutograd
 /// through the unique input node and use stride 2; the unique output node averages the nodes
 /// without successors. Channels double from stage to stage.
 public final class RandWireNode {
+    /// The node's index in its stage's graph.
     public let index: Int
     /// Predecessors in the graph; empty = fed by the stage's input node.
     public let predecessors: [Int]
@@ -33,17 +34,24 @@ public final class RandWireNode {
     }
 }
 
+/// One random stage of RandWire: a `RandomGraph` whose nodes each have `channels` channels.
 public final class RandWireStage: Module {
+    /// The stage name, prefix of its parameter names.
     public let name: String
+    /// The random DAG the stage is wired by.
     public let graph: RandomGraph
+    /// Channels of the stage input and of every node.
     public let inChannels: Int, channels: Int
+    /// The nodes, indexed as in `graph`.
     public let nodes: [RandWireNode]
     /// Probability of dropping one edge (whose target has in-degree > 1) per training pass.
     public var edgeDrop: Double
     /// Damage ablation: nodes and edges removed from the evaluation (and training) passes.
     public var disabledNodes: Set<Int> = []
+    /// Damage ablation: edges removed from the passes.
     public var disabledEdges: Set<RandomGraph.Edge> = []
 
+    /// One node per graph node; input-fed nodes read `inChannels` channels with stride 2.
     public init(name: String, graph: RandomGraph, inChannels: Int, channels: Int, edgeDrop: Double = 0) {
         self.name = name
         self.graph = graph
@@ -76,6 +84,8 @@ public final class RandWireStage: Module {
         return graph.edges.filter { indeg[$0.to] > 1 }
     }
 
+    /// Runs the nodes in index order and averages the output nodes: [N, inChannels, H, W] →
+    /// [N, channels, ⌈H/2⌉, ⌈W/2⌉]. Errors: `.shape` when `x` is not [N, inChannels, H, W].
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         guard x.shape.count == 4, x.shape[1] == inChannels else {
             throw SparseWireError.shape("\(name): expected [N, \(inChannels), H, W], got \(x.shape)")
@@ -128,13 +138,17 @@ public final class RandWireStage: Module {
         return try ctx.scale(sum, by: Var(Tensor(shape: [1], repeating: 1 / Float(finals.count))))
     }
 
+    /// Every node's parameters, in node order.
     public var parameters: [Parameter] { nodes.flatMap(\.parameters) }
+    /// Every node's batch-norm running statistics.
     public var buffers: [(String, Tensor)] { nodes.flatMap { $0.norm.buffers } }
 }
 
 /// How a RandWire network is built.
 public struct RandWireSpec: Sendable {
+    /// The graph generator of every stage.
     public var generator: GraphGenerator
+    /// Graph seed of the first stage; stage s uses `seed + s`.
     public var seed: UInt64
     /// Channels C of the first random stage (the stem has C/2, then C).
     public var channels: Int
@@ -142,8 +156,10 @@ public struct RandWireSpec: Sendable {
     public var stages: Int
     /// Width of the 1×1 conv before pooling.
     public var head: Int
+    /// Edge-drop probability per training pass, in [0, 1] (`model.edge_drop`).
     public var edgeDrop: Double
 
+    /// A spec; the defaults are C = 32, 2 stages, head 256 and edge drop 0.1.
     public init(generator: GraphGenerator, seed: UInt64, channels: Int = 32, stages: Int = 2, head: Int = 256, edgeDrop: Double = 0.1) {
         self.generator = generator; self.seed = seed; self.channels = channels; self.stages = stages
         self.head = head; self.edgeDrop = edgeDrop

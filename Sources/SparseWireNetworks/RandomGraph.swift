@@ -4,13 +4,18 @@ import SparseWireAutograd
 /// order (ER: a random permutation, BA: insertion order, WS: ring order), so orienting every edge
 /// from the lower to the higher index gives the DAG of RandWire (Xie et al. 2019).
 public struct RandomGraph: Equatable, Sendable {
+    /// The number of nodes, indexed 0..<nodeCount.
     public let nodeCount: Int
     /// Edges (a, b) with a < b, sorted.
     public let edges: [Edge]
 
+    /// An edge `from` → `to` (from < to unless the graph was built from directed edges).
     public struct Edge: Hashable, Comparable, Sendable, CustomStringConvertible {
+        /// The edge's source and target nodes.
         public let from: Int, to: Int
+        /// The edge `from` → `to`.
         public init(_ from: Int, _ to: Int) { self.from = from; self.to = to }
+        /// Lexicographic order on (from, to).
         public static func < (a: Edge, b: Edge) -> Bool { (a.from, a.to) < (b.from, b.to) }
         public var description: String { "\(from)->\(to)" }
     }
@@ -25,7 +30,9 @@ public struct RandomGraph: Equatable, Sendable {
         RandomGraph(nodeCount: nodeCount, undirected: Set(edges.map { Edge(order[$0.from], order[$0.to]) }))
     }
 
+    /// The number of edges touching `v`.
     public func degree(_ v: Int) -> Int { edges.reduce(0) { $0 + (($1.from == v || $1.to == v) ? 1 : 0) } }
+    /// The degree of every node.
     public var degrees: [Int] {
         var d = [Int](repeating: 0, count: nodeCount)
         for e in edges { d[e.from] += 1; d[e.to] += 1 }
@@ -37,6 +44,7 @@ public struct RandomGraph: Equatable, Sendable {
         for e in edges { p[e.to].append(e.from) }
         return p
     }
+    /// Successors of each node in the DAG orientation (lower index → higher index).
     public var successors: [[Int]] {
         var s = [[Int]](repeating: [], count: nodeCount)
         for e in edges { s[e.from].append(e.to) }
@@ -69,10 +77,13 @@ public enum GraphGenerator: Equatable, Sendable {
     /// every clockwise edge is rewired with probability p; indexed in ring order.
     case ws(n: Int, k: Int, p: Double)
 
+    /// The number of nodes n of the generated graph.
     public var nodeCount: Int {
         switch self { case let .er(n, _), let .ba(n, _), let .ws(n, _, _): return n }
     }
 
+    /// Checks the parameters. Errors: `.config` unless er: n ≥ 2, p ∈ [0, 1]; ba: 1 ≤ m < n;
+    /// ws: even k with 2 ≤ k < n, p ∈ [0, 1].
     public func validate() throws {
         switch self {
         case let .er(n, p):

@@ -6,7 +6,9 @@ import SparseWireMasking
 
 /// Learning-rate schedules, evaluated per step from the epoch position.
 public struct LRSchedule: Equatable, Sendable {
+    /// The decay applied after warm-up.
     public enum Kind: Equatable, Sendable {
+        /// base at every step.
         case constant
         /// base · ½(1 + cos(π·t/T)) over the steps after warm-up.
         case cosine
@@ -15,13 +17,17 @@ public struct LRSchedule: Equatable, Sendable {
         /// base · γ^(number of milestones ≤ epoch)
         case multistep(milestones: [Int], gamma: Double)
     }
+    /// The values `schedule.name` accepts.
     public static let names = ["constant", "cosine", "step", "multistep"]
 
+    /// The decay after warm-up.
     public var kind: Kind
+    /// Base learning rate (`optimizer.lr`), the value the schedule scales.
     public var base: Double
     /// Linear warm-up from base/warmupSteps to base over the first `warmupEpochs` epochs.
     public var warmupEpochs: Double
 
+    /// A schedule; `warmupEpochs` 0 means no warm-up. Nothing is checked here.
     public init(kind: Kind, base: Double, warmupEpochs: Double = 0) {
         self.kind = kind; self.base = base; self.warmupEpochs = warmupEpochs
     }

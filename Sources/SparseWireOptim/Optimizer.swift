@@ -5,6 +5,7 @@ import SparseWireNetworks
 import SparseWireMasking
 /// An optimizer updates the trainable parameters from their gradients.
 public protocol Optimizer: OptimizerStateResetting {
+    /// The parameters this optimizer updates.
     var parameters: [Parameter] { get }
     /// One update with learning rate `lr`; parameters without a gradient or frozen are skipped.
     func step(lr: Float)
@@ -35,16 +36,21 @@ extension Optimizer {
 }
 
 extension Optimizer {
+    /// Clears the gradient of every parameter (sets it to nil) before the next backward pass.
     public func zeroGrad() { for p in parameters { p.variable.zeroGrad() } }
 }
 
 /// SGD with momentum, Nesterov and L2 weight decay, in PyTorch's formulation:
 /// g ← g + λw; b ← μb + g (b = g at the first step); g ← g + μb (Nesterov) or b; w ← w − lr·g.
 public final class SGD: Optimizer {
+    /// The parameters `step` updates (frozen ones are skipped there).
     public let parameters: [Parameter]
+    /// Momentum μ ≥ 0, Nesterov's variant (needs μ > 0) and the L2 coefficient λ ≥ 0.
     public let momentum: Float, nesterov: Bool, weightDecay: Float
     private var buffers: [ObjectIdentifier: Tensor] = [:]
 
+    /// SGD over `parameters`; momentum buffers are created at each parameter's first update.
+    /// Errors: `.config` when μ < 0 or λ < 0, or Nesterov is asked with μ = 0.
     public init(_ parameters: [Parameter], momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) throws {
         guard momentum >= 0, weightDecay >= 0 else {
             throw SparseWireError.config("sgd: momentum (\(momentum)) and weight_decay (\(weightDecay)) must be ≥ 0")
@@ -54,6 +60,9 @@ public final class SGD: Optimizer {
         self.momentum = momentum; self.nesterov = nesterov; self.weightDecay = weightDecay
     }
 
+    /// One update: d = g + λw; b ← d at a parameter's first step, else b ← μb + d;
+    /// w ← w − lr·(d + μb) (Nesterov) or w ← w − lr·b. With μ = 0 no buffer is kept: w ← w − lr·d.
+    /// Frozen parameters and those without a gradient are skipped.
     public func step(lr: Float) {
         for p in parameters where p.trainable {
             guard let g = p.grad else { continue }
@@ -72,17 +81,21 @@ public final class SGD: Optimizer {
         }
     }
 
+    /// Zeroes `p`'s momentum buffer at `indices` (flat); nothing to do before its first update.
     public func resetState(of p: Parameter, indices: [Int]) {
         guard let buf = buffers[ObjectIdentifier(p)] else { return }
         for i in indices { buf[i] = 0 }
     }
 
+    /// Copies of the momentum buffers created so far, named "momentum/<parameter name>".
     public func stateTensors() -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for p in parameters { if let b = buffers[ObjectIdentifier(p)] { out["momentum/" + p.name] = b.copy() } }
         return out
     }
 
+    /// Replaces all momentum buffers with copies of `tensors` (names as `stateTensors` writes them).
+    /// Errors: `.data` for a foreign name or unknown parameter, `.shape` for a shape mismatch.
     public func loadState(_ tensors: [String: Tensor]) throws {
         let items = try resolveState(tensors, slots: ["momentum"])
         buffers = [:]
@@ -95,11 +108,15 @@ public final class SGD: Optimizer {
 
 /// Adam (Kingma & Ba) with L2 weight decay added to the gradient (PyTorch's `Adam`).
 public final class Adam: Optimizer {
+    /// The parameters `step` updates (frozen ones are skipped there).
     public let parameters: [Parameter]
+    /// β₁, β₂ ∈ [0, 1), ε > 0 and the L2 coefficient λ ≥ 0.
     public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     private var m: [ObjectIdentifier: Tensor] = [:], v: [ObjectIdentifier: Tensor] = [:]
     private var t = 0
 
+    /// Adam over `parameters`; moments are created at each parameter's first update.
+    /// Errors: `.config` when β₁ or β₂ is outside [0, 1), ε ≤ 0 or λ < 0.
     public init(_ parameters: [Parameter], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) throws {
         guard (0..<1).contains(beta1), (0..<1).contains(beta2) else {
             throw SparseWireError.config("adam: betas must be in [0, 1), got (\(beta1), \(beta2))")
@@ -109,6 +126,9 @@ public final class Adam: Optimizer {
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
     }
 
+    /// One update at step t (counted from 1): d = g + λw; m ← β₁m + (1 − β₁)d; v ← β₂v + (1 − β₂)d²;
+    /// w ← w − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε). Frozen parameters and those without a
+    /// gradient are skipped.
     public func step(lr: Float) {
         t += 1
         let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
@@ -128,11 +148,14 @@ public final class Adam: Optimizer {
         }
     }
 
+    /// Zeroes both moments of `p` at `indices` (flat); the step count t is kept.
     public func resetState(of p: Parameter, indices: [Int]) {
         let id = ObjectIdentifier(p)
         for i in indices { m[id]?[i] = 0; v[id]?[i] = 0 }
     }
 
+    /// The step count "adam_t" (shape [1]) and copies of the moments, named "adam_m/<parameter name>"
+    /// and "adam_v/<parameter name>".
     public func stateTensors() -> [String: Tensor] {
         var out: [String: Tensor] = ["adam_t": Tensor(shape: [1], repeating: Float(t))]
         for p in parameters {
@@ -143,6 +166,9 @@ public final class Adam: Optimizer {
         return out
     }
 
+    /// Replaces the moments and t with `tensors` (names as `stateTensors` writes them).
+    /// Errors: `.data` for a foreign name, an unknown parameter or no valid "adam_t"; `.shape` for
+    /// a shape mismatch.
     public func loadState(_ tensors: [String: Tensor]) throws {
         let items = try resolveState(tensors, slots: ["adam_m", "adam_v", "adam_t"])
         guard let steps = tensors["adam_t"], steps.count == 1, steps[0] >= 0, steps[0].rounded() == steps[0] else {

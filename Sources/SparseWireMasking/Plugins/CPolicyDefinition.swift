@@ -8,16 +8,23 @@ import SparseWireNetworks
 /// from a plugin or from host callbacks. The table is validated and copied; its strings are
 /// copied into Swift strings, its function pointers and `user_data` must stay valid.
 public final class CPolicyDefinition: @unchecked Sendable {
+    /// The policy name (1–64 characters of [a-z0-9_-]).
     public let name: String
+    /// One-line summary; empty when the table's is NULL.
     public let summary: String
+    /// The gradient routing decoded from the table's SW_ROUTE_* value.
     public let routing: GradientRouting
+    /// The SW_POLICY_* bits: FROZEN_WEIGHTS, USES_SCORES, PREFERS_ERK.
     public let flags: UInt32
+    /// Declared options with their help (empty when NULL).
     public let options: [(name: String, help: String)]
     /// Where it came from, for error messages: "plugin /path/libsw_gmp.so" or "host callbacks".
     public let origin: String
     package let table: sw_policy_def
 
     /// Checks a C policy table and copies it. Nothing is called.
+    /// Errors: `.plugin` for a NULL or short table, a bad name, NULL or non-UTF-8 strings, an unknown
+    /// routing or flag, scores routing without USES_SCORES, no `create` / `update_masks`, or bad options.
     public init(_ def: UnsafePointer<sw_policy_def>?, origin: String) throws {
         guard let def else { throw SparseWireError(.plugin, "\(origin): policy table pointer is NULL") }
         let size = Int(def.pointee.struct_size)
@@ -69,6 +76,7 @@ public final class CPolicyDefinition: @unchecked Sendable {
         table = copy
     }
 
+    /// Whether SW_POLICY_USES_SCORES is set (each layer then gets a score tensor at `prepare`).
     public var usesScores: Bool { flags & SW_POLICY_USES_SCORES != 0 }
 
     /// The registry entry; each `make` builds a fresh instance (created at `prepare`).

@@ -9,12 +9,17 @@ import SparseWireNetworks
 public enum PluginLoader {
     /// What a loaded plugin declared.
     public struct Plugin: Sendable {
+        /// The resolved (symlink-free) path of the shared library.
         public let path: String
+        /// The plugin's name, as its `sw_plugin` declares it.
         public let name: String
+        /// The plugin's version string.
         public let version: String
+        /// Names of the policies it registered, in table order.
         public let policies: [String]
     }
 
+    /// Plugin log levels: the SW_LOG_* values of Include/sparsewire_plugin.h.
     public enum LogLevel: Int32, Sendable { case debug = 0, info = 1, warning = 2 }
 
     /// Plugin log lines at or above this level go to stderr (default: warnings).
@@ -34,6 +39,8 @@ public enum PluginLoader {
 
     /// Loads `path` and registers all of its policies, or none (any error leaves the registry
     /// unchanged). The same file loaded again returns its record and `isNew` false.
+    /// Errors: `.io` when no file is at `path`; `.plugin` for an empty path, a directory, a dlopen
+    /// failure, no `sw_plugin_entry`, an ABI mismatch, a bad table or a policy name already taken.
     @discardableResult
     public static func load(path: String) throws -> (plugin: Plugin, isNew: Bool) {
         lock.lock(); defer { lock.unlock() }
@@ -80,7 +87,8 @@ public enum PluginLoader {
         return (plugin, true)
     }
 
-    /// Registers one policy defined by host callbacks (the struct is copied).
+    /// Registers one policy defined by host callbacks (the struct is copied); returns its name.
+    /// Errors: `.plugin` for a bad table (as `CPolicyDefinition`) or a name already taken.
     public static func register(definition: UnsafePointer<sw_policy_def>?) throws -> String {
         let def = try CPolicyDefinition(definition, origin: "host callbacks")
         do { try PolicyRegistry.register(contentsOf: [def.descriptor]) } catch let e as SparseWireError {
