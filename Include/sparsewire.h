@@ -82,6 +82,21 @@ const char *sw_status_name(sw_status status);
 /** The OpenBLAS core type in use (e.g. "SkylakeX"). Static string. Any thread. */
 const char *sw_blas_core(void);
 
+/** Bits of sw_cpu_features(). */
+#define SW_CPU_AVX2 1u
+#define SW_CPU_FMA 2u
+#define SW_CPU_AVX512F 4u
+#define SW_CPU_AVX512BW 8u
+#define SW_CPU_AVX512VL 16u
+/** The CPU's vector features (SW_CPU_* bits), from the one detector the kernels dispatch on
+ *  (`sparsewire info` prints the same). Any thread. Added to ABI 1 by addition. */
+uint32_t sw_cpu_features(void);
+/** The OPENBLAS_CORETYPE this CPU should run with ("SkylakeX" with AVX-512, "Haswell" with
+ *  AVX2+FMA), or "" when OpenBLAS's own detection is right. Static string. Any thread. Note that
+ *  OpenBLAS reads the variable when it loads, which is before this call can be made: hosts that
+ *  must choose before loading run `sparsewire info --blas-coretype`. Added to ABI 1 by addition. */
+const char *sw_recommended_blas_core(void);
+
 /* ------------------------------------------------------------------------ engine life -- */
 
 /** Creates an engine from a YAML/JSON config (NULL or "" = all defaults). The config is

@@ -64,17 +64,26 @@ static inline uint32_t radix_key_mag(float f) {
 #undef KN
 #undef KATTR
 
-static int use_avx2(void) {
+unsigned swk_cpu_features(void) {
     static int cached = -1;
     if (cached < 0) {
+        unsigned f = 0;
 #if defined(__x86_64__)
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-        cached = 0;
+        if (__builtin_cpu_supports("avx2")) f |= SWK_CPU_AVX2;
+        if (__builtin_cpu_supports("fma")) f |= SWK_CPU_FMA;
+        if (__builtin_cpu_supports("avx512f")) f |= SWK_CPU_AVX512F;
+        if (__builtin_cpu_supports("avx512bw")) f |= SWK_CPU_AVX512BW;
+        if (__builtin_cpu_supports("avx512vl")) f |= SWK_CPU_AVX512VL;
 #endif
+        cached = (int)f;
     }
-    return cached;
+    return (unsigned)cached;
+}
+
+static int use_avx2(void) {
+    unsigned f = swk_cpu_features();
+    return (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA);
 }
 
 int swk_has_avx2(void) { return use_avx2(); }

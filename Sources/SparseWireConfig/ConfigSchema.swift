@@ -26,13 +26,13 @@ public enum ConfigSchema {
     public static let policyOptionsPrefix = "policy_options"
 
     public static let keys: [ConfigKey] = [
-        .init("model.name", .string, .string("mlp"), "network: mlp, conv2, conv4, conv6, conv8", allowed: Models.names),
-        .init("model.hidden", .intList, .list([.int(300), .int(100)]), "hidden widths of the mlp"),
-        .init("model.width", .double, .double(1), "width multiplier of the conv nets"),
-        .init("model.bias", .bool, nil, "use biases (default: true for mlp, false for conv nets as in edge-popup)"),
-        .init("model.norm", .string, .string("none"), "normalisation after each layer: none, affine, nonaffine", allowed: NormKind.allCases.map(\.rawValue)),
-        .init("model.init", .string, .string("kaiming_normal"), "weight initialiser", allowed: Initializer.names),
-        .init("model.init_mode", .string, .string("fan_in"), "fan used by kaiming/constant initialisers", allowed: ["fan_in", "fan_out"]),
+        .init("model.name", .string, .string("mlp"), "the network", allowed: Models.names),
+        .init("model.hidden", .intList, .list([.int(300), .int(100)]), "hidden widths of the MLP (`[256, 256]` is edge-popup's FC net)"),
+        .init("model.width", .double, .double(1), "width multiplier of the conv nets (> 0)"),
+        .init("model.bias", .bool, nil, "biases in linear/conv layers (default: true for mlp, false for the conv nets as in edge-popup)"),
+        .init("model.norm", .string, .string("none"), "batch norm after each layer: none, affine, nonaffine", allowed: NormKind.allCases.map(\.rawValue)),
+        .init("model.init", .string, .string("kaiming_normal"), "initialiser of the weights", allowed: Initializer.names),
+        .init("model.init_mode", .string, .string("fan_in"), "fan used by the kaiming and constant initialisers", allowed: ["fan_in", "fan_out"]),
         .init("model.channels", .int, .int(32), "randwire: channels C of the first random stage (stem C/2, then C, 2C, 4C...)"),
         .init("model.stages", .int, .int(2), "randwire: number of random-graph stages"),
         .init("model.head", .int, .int(256), "randwire: width of the 1x1 conv before pooling"),
@@ -53,25 +53,25 @@ public enum ConfigSchema {
         .init("data.train_limit", .int, .int(0), "use only the first N training examples (0 = all)"),
         .init("data.test_limit", .int, .int(0), "use only the first N test examples (0 = all)"),
         .init("optimizer.name", .string, .string("sgd"), "sgd or adam", allowed: ["sgd", "adam"]),
-        .init("optimizer.lr", .double, .double(0.1), "base learning rate"),
-        .init("optimizer.momentum", .double, .double(0.9), "SGD momentum"),
-        .init("optimizer.nesterov", .bool, .bool(false), "Nesterov momentum"),
-        .init("optimizer.weight_decay", .double, .double(0), "L2 weight decay"),
-        .init("optimizer.betas", .doubleList, .list([.double(0.9), .double(0.999)]), "Adam betas"),
-        .init("optimizer.eps", .double, .double(1e-8), "Adam epsilon"),
+        .init("optimizer.lr", .double, .double(0.1), "base learning rate (> 0)"),
+        .init("optimizer.momentum", .double, .double(0.9), "SGD momentum (≥ 0)"),
+        .init("optimizer.nesterov", .bool, .bool(false), "Nesterov momentum (needs momentum > 0)"),
+        .init("optimizer.weight_decay", .double, .double(0), "L2 weight decay (≥ 0)"),
+        .init("optimizer.betas", .doubleList, .list([.double(0.9), .double(0.999)]), "Adam β₁, β₂"),
+        .init("optimizer.eps", .double, .double(1e-8), "Adam ε"),
         .init("schedule.name", .string, .string("cosine"), "constant, cosine, step, multistep", allowed: LRSchedule.names),
-        .init("schedule.warmup_epochs", .double, .double(0), "linear warm-up length in epochs"),
-        .init("schedule.step_size", .int, .int(30), "epochs between decays (step)"),
+        .init("schedule.warmup_epochs", .double, .double(0), "linear warm-up length in epochs (≥ 0)"),
+        .init("schedule.step_size", .int, .int(30), "epochs between decays (step; ≥ 1)"),
         .init("schedule.milestones", .intList, .list([]), "epochs at which to decay (multistep)"),
         .init("schedule.gamma", .double, .double(0.1), "decay factor (step, multistep)"),
-        .init("loss.label_smoothing", .double, .double(0), "label smoothing ε of the cross-entropy"),
-        .init("epochs", .int, .int(1), "training epochs"),
-        .init("batch_size", .int, .int(128), "training batch size"),
-        .init("eval_batch_size", .int, .int(1000), "evaluation batch size"),
+        .init("loss.label_smoothing", .double, .double(0), "label smoothing ε of the cross-entropy, in [0, 1)"),
+        .init("epochs", .int, .int(1), "training epochs (≥ 0)"),
+        .init("batch_size", .int, .int(128), "training batch size (≥ 1)"),
+        .init("eval_batch_size", .int, .int(1000), "evaluation batch size (≥ 1)"),
         .init("seed", .int, .int(0), "seed of every random draw (init, shuffling, dropout, masks)"),
-        .init("threads", .int, .int(0), "engine threads; each layer splits its work over them, OpenBLAS runs single-threaded inside (0 = all cores)"),
+        .init("threads", .int, .int(0), "this engine's threads; each layer splits its work over them, OpenBLAS runs single-threaded inside (0 = all cores; ≥ 0)"),
         .init("on_nan", .string, .string("error"), "NaN/Inf in the loss or a gradient: stop with an error naming the step and parameter, or skip that step's update", allowed: ["error", "skip"]),
-        .init("policy", .string, .string("dense"), "mask policy name (see `sparsewire policies`)"),
+        .init("policy", .string, .string("dense"), "mask policy name (`sparsewire policies` lists them, plugins included)"),
         .init("density", .double, .double(1), "fraction of weights KEPT in masked layers (0, 1]"),
         .init("masking.scope", .string, .string("layer"), "top-k per layer or over all masked layers at once", allowed: MaskScope.allCases.map(\.rawValue)),
         .init("masking.distribution", .string, .string("auto"), "per-layer densities: uniform, erk, or auto (the policy's choice: erk for rigl/set/snfs)", allowed: ["auto"] + DensityDistribution.allCases.map(\.rawValue)),
@@ -83,6 +83,25 @@ public enum ConfigSchema {
         .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
         .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
     ]
+
+    /// Rows of docs/CONFIG.md's key table, one per key (and one for `policy_options.*`), in
+    /// schema order: key, type, default, meaning (with the allowed names). docs/CONFIG.md holds
+    /// exactly this text between its GENERATED markers (a test checks it; `sparsewire keys
+    /// --markdown` prints it).
+    public static func markdownTable() -> String {
+        func code(_ v: ConfigValue) -> String {
+            if case let .string(s) = v, s.isEmpty { return "`\"\"`" }
+            return "`\(v)`"
+        }
+        var rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+        for k in keys {
+            var meaning = k.help
+            if let allowed = k.allowed { meaning += "; one of " + allowed.map { "`\($0)`" }.joined(separator: ", ") }
+            rows.append("| `\(k.path)` | \(k.type.rawValue) | \(k.defaultValue.map(code) ?? "see meaning") | \(meaning) |")
+        }
+        rows.append("| `\(policyOptionsPrefix).*` | any | | options of the selected policy, checked by it (`sparsewire policies` lists them) |")
+        return rows.joined(separator: "\n") + "\n"
+    }
 
     public static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 

@@ -7,7 +7,7 @@ struct SparseWireCommand: ParsableCommand {
         commandName: "sparsewire",
         abstract: "Train neural networks that learn which connections exist.",
         version: SparseWireVersion.string,
-        subcommands: [Train.self, Policies.self, Info.self, Bench.self, GraphCommand.self, DamageCommand.self]
+        subcommands: [Train.self, Policies.self, Keys.self, Info.self, Bench.self, GraphCommand.self, DamageCommand.self]
     )
 }
 
@@ -167,12 +167,34 @@ func loadPlugins(_ paths: [String], verbose: Bool) throws {
     }
 }
 
-struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the version and the BLAS set-up.")
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List every config key with its type, default and meaning (docs/CONFIG.md).")
+    @Flag(help: "Print docs/CONFIG.md's key table (markdown) instead of one key per line.") var markdown = false
+
     func run() throws {
+        if markdown { print(ConfigSchema.markdownTable(), terminator: ""); return }
+        for k in ConfigSchema.keys {
+            print("\(k.path)  (\(k.type.rawValue), default \(k.defaultValue.map { "\($0)" } ?? "-"))  \(k.help)")
+        }
+        print("\(ConfigSchema.policyOptionsPrefix).*  (any)  options of the selected policy")
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the version, the CPU features and the BLAS set-up.")
+    @Flag(name: .customLong("blas-coretype"), help: "Print only the OPENBLAS_CORETYPE this CPU should use (an empty line when none; for scripts).")
+    var blasCoretypeOnly = false
+
+    func run() throws {
+        let cpu = CPUFeatures.current
+        if blasCoretypeOnly {
+            print(cpu.recommendedOpenBLASCore ?? "")
+            return
+        }
         print(jsonLine([
             "version": SparseWireVersion.string, "blas_core": BLAS.coreName,
             "openblas_coretype": BLAS.coreTypeEnvironment ?? NSNull(),
+            "cpu_features": cpu.names, "recommended_openblas_coretype": cpu.recommendedOpenBLASCore ?? NSNull(),
             "cores": ProcessInfo.processInfo.activeProcessorCount, "default_threads": ProcessInfo.processInfo.activeProcessorCount,
         ] as [String: Any]))
     }

@@ -19,6 +19,14 @@ void swk_sigmoid_scores_grad(const float *g, const float *w, const float *s, flo
  * of an element does not depend on how the array is split. Returns the number of ones. */
 long swk_bernoulli_sigmoid(const float *s, float *m, long n, uint64_t key, long offset);
 /* 1 when the AVX2+FMA builds of the kernels run on this CPU. */
+/* The CPU's vector features (cpuid, read once): the one detector behind the kernels' dispatch,
+ * Swift's CPUFeatures, `sparsewire info` and sw_cpu_features(). Bits: */
+#define SWK_CPU_AVX2 1u
+#define SWK_CPU_FMA 2u
+#define SWK_CPU_AVX512F 4u
+#define SWK_CPU_AVX512BW 8u
+#define SWK_CPU_AVX512VL 16u
+unsigned swk_cpu_features(void);
 int swk_has_avx2(void);
 /* g += l1·sign(w) (L1 penalty gradient; nothing where w = 0). */
 void swk_add_l1(float *g, const float *w, long n, float l1);

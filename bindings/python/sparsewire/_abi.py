@@ -123,6 +123,8 @@ FUNCTIONS = [
     ("sw_last_error", cstr, []),
     ("sw_status_name", cstr, [i32]),
     ("sw_blas_core", cstr, []),
+    ("sw_cpu_features", u32, []),
+    ("sw_recommended_blas_core", cstr, []),
     ("sw_engine_create", i32, [cstr, P(vp)]),
     ("sw_engine_destroy", None, [vp]),
     ("sw_engine_set", i32, [vp, cstr, cstr]),

@@ -36,29 +36,29 @@ def _candidates():
     return out
 
 
-def _coretype():
-    """SkylakeX with AVX-512, Haswell with AVX2, None otherwise (leave OpenBLAS alone)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-            else:
-                return None
-    except OSError:
+def _coretype(library):
+    """The OPENBLAS_CORETYPE the library's own CPU detector recommends, or None.
+
+    OpenBLAS reads the variable when it loads, so the question goes to the `sparsewire` CLI built
+    beside the library (`sparsewire info --blas-coretype`), not to the library itself; None when
+    the CLI is absent or fails (OpenBLAS then detects the CPU itself)."""
+    import subprocess
+    cli = pathlib.Path(library).resolve().parent / "sparsewire"
+    if not cli.is_file():
         return None
-    if {"avx512f", "avx512bw", "avx512vl"} <= flags:
-        return "SkylakeX"
-    if {"avx2", "fma"} <= flags:
-        return "Haswell"
-    return None
+    env = dict(os.environ, SPARSEWIRE_NO_REEXEC="1")
+    try:
+        out = subprocess.run([str(cli), "info", "--blas-coretype"], capture_output=True, text=True, env=env, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    core = out.stdout.strip()
+    return core if out.returncode == 0 and core else None
 
 
-def _set_coretype():
+def _set_coretype(library):
     if os.environ.get("OPENBLAS_CORETYPE"):
         return
-    core = _coretype()
+    core = _coretype(library)
     if core:
         os.environ["OPENBLAS_CORETYPE"] = core
         if not os.environ.get("SPARSEWIRE_QUIET"):
@@ -78,7 +78,7 @@ def load(expected_abi=_abi.ABI_VERSION):
     if path is None:
         raise Error("cannot find libsparsewire.so; tried: " + "; ".join(tried)
                     + ". Build it with scripts/setup.sh (or swift build -c release) or set SPARSEWIRE_LIB")
-    _set_coretype()
+    _set_coretype(path)
     try:
         lib = ctypes.CDLL(str(path), mode=os.RTLD_NOW | os.RTLD_LOCAL)
     except OSError as e:

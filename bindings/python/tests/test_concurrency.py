@@ -1,4 +1,4 @@
-"""Two engines trained at once on two threads of one process (through the C ABI, ctypes
+"""Two engines, at 1 and 2 threads, trained at once on two threads of one process (through the C ABI, ctypes
 releases the GIL) give exactly the results of training them one after the other."""
 import threading
 
@@ -9,7 +9,7 @@ from conftest import fc_config
 
 def configs():
     return [fc_config(policy="rigl", density=0.2, seed=1, threads=1, data__train_limit=3000, data__test_limit=1000),
-            fc_config(policy="dnw", density=0.1, seed=2, threads=1, data__train_limit=3000, data__test_limit=1000)]
+            fc_config(policy="dnw", density=0.1, seed=2, threads=2, data__train_limit=3000, data__test_limit=1000)]
 
 
 def train(sw, cfg):
