@@ -10,10 +10,12 @@ let exportOnlyCABI: [LinkerSetting] = [
                   "-Xlinker", "-soname=libsparsewire.so"]),
 ]
 
-/// The engine's targets: unchecked release builds, optimised across target boundaries (small
-/// functions such as Tensor's subscript must inline into the layers above them).
+/// The engine's targets: unchecked release builds. Small functions still inline across target
+/// boundaries through the compiler's default cross-module optimisation; the explicit
+/// `-cross-module-optimization` flag measured no faster (docs/ARCHITECTURE.md) and made
+/// incremental builds keep stale inlined bodies of a changed dependency.
 let engineSwiftSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-cross-module-optimization"], .when(configuration: .release)),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -20,6 +20,10 @@ public enum AtomicFile {
     /// crash or `kill -9` mid-write would.
     package static let killAfter: Int? = ProcessInfo.processInfo.environment["SPARSEWIRE_FAULT_KILL_AFTER_BYTES"].flatMap(Int.init)
 
+    /// Replaces `path` with `data` crash-safely as described above, writing 1 MiB at a time.
+    /// Concurrent writes of one path from one process share the temporary file: serialise them.
+    /// Errors: `.io` when the temporary file cannot be created, written, fsynced or closed, or
+    /// the rename fails.
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path

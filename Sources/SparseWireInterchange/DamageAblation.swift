@@ -9,19 +9,30 @@ import SparseWireTraining
 /// RandWire's graph damage: evaluate a trained network with one node (or one edge) of one stage
 /// removed at a time and report the accuracy drop against the intact network.
 public enum DamageAblation {
+    /// What one evaluation removes: one node, or one edge.
     public enum Target: String, Sendable, CaseIterable { case node, edge }
 
+    /// One evaluation with one node or one edge of one stage removed.
     public struct Row: Sendable {
+        /// The stage, 1-based.
         public let stage: Int          // 1-based
+        /// The removed node (nil when an edge was removed).
         public let node: Int?          // removed node
+        /// The removed edge (nil when a node was removed).
         public let edge: RandomGraph.Edge?
+        /// Out-degree of the removed node, or of the removed edge's source.
         public let outDegree: Int      // of the node (edge: of its source)
+        /// In-degree of the removed node, or of the removed edge's target.
         public let inDegree: Int       // of the node (edge: of its target)
+        /// Test accuracy with it removed, as a fraction in [0, 1].
         public let accuracy: Double
+        /// Accuracy lost against the intact network: baseline − accuracy (< 0 if removal helped).
         public let drop: Double        // baseline − accuracy
     }
 
     /// Runs the ablation on `trainer`'s test set. `progress(done, total)` after each evaluation.
+    /// Each stage it visits is left with no disabled nodes or edges, also on error.
+    /// Errors: `.unsupported` when the network has no RandWire stages; else what `evaluate` throws.
     public static func run(_ trainer: Trainer, remove target: Target,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> (baseline: Double, rows: [Row]) {
         let stages = trainer.network.randWireStages

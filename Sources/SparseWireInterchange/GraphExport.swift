@@ -12,6 +12,9 @@ import SparseWireTraining
 /// input and output nodes) and DNW channel graphs (the kept edges of the current masks, channels
 /// grouped by block).
 public enum WiringExport {
+    /// The DOT text of `net`'s wiring, labelled `title` (default: the network's name); DNW
+    /// edges get a pen width that grows with |weight|.
+    /// Errors: `.unsupported` when the network has neither RandWire stages nor a DNW graph.
     public static func dot(_ net: Network, title: String? = nil) throws -> String {
         var out = "digraph wiring {\n  graph [rankdir=LR, fontname=\"Helvetica\", label=\"\(escape(title ?? net.name))\", labelloc=t];\n"
         out += "  node [shape=circle, style=filled, fillcolor=\"#dbe9f6\", fontname=\"Helvetica\", fontsize=9, width=0.3, fixedsize=true];\n"
@@ -61,6 +64,9 @@ public enum WiringExport {
     package static func escape(_ s: String) -> String { s.replacingOccurrences(of: "\"", with: "\\\"") }
 
     /// Writes DOT, or renders SVG/PNG/PDF with Graphviz `dot` (chosen by the file extension).
+    /// `layout` names the Graphviz program, looked for in /usr/bin and /usr/local/bin.
+    /// Errors: `.config` for another extension, `.unsupported` when the program is missing,
+    /// `.io` when writing or rendering fails (Foundation's error when the program cannot start).
     public static func write(_ dotText: String, to path: String, layout: String = "dot") throws {
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
         if ext == "dot" || ext == "gv" {
@@ -96,6 +102,8 @@ public enum WiringExport {
 extension Trainer {
     /// A network built from a checkpoint's config with its parameters, buffers and masks, without
     /// loading any data (for export). The input shape comes from the dataset name.
+    /// Errors: as `SafeTensors.read`; `.data` for a non-checkpoint or a missing or misshapen
+    /// parameter; `.config` when the stored config names no known dataset or model.
     public static func networkFromCheckpoint(_ path: String) throws -> (Network, Config) {
         let (tensors, meta) = try SafeTensors.read(path)
         guard meta["format"] == Trainer.checkpointFormat, let cfgText = meta["config"] else {

@@ -14,6 +14,7 @@ extension MaskingEngine {
     /// prune's `weight_mask` buffer), e.g. `conv1.weight_orig` / `conv1.weight_mask`; any other
     /// path gets JSON {policy, layers: {name: {shape, kept, density, mask: base64 of one byte per
     /// weight}}}. Both are written atomically.
+    /// Errors: `.io` when the file cannot be written.
     public func exportMasks(to path: String) throws {
         if path.hasSuffix(".safetensors") {
             var t: [String: Tensor] = [:]

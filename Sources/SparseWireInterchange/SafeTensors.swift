@@ -25,6 +25,7 @@ public enum SafeTensors {
 
     /// Serialises tensors (sorted by name) and string metadata. `dtypes` names the tensors stored
     /// as BOOL or U8 (any non-zero value becomes 1); the others are F32.
+    /// Errors: `.io` for an empty tensor name or one named `__metadata__`.
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String], dtypes: [String: DType] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -52,6 +53,8 @@ public enum SafeTensors {
     }
 
     /// Parses a safetensors file image; every length, offset and dtype is checked.
+    /// `source` names the file in messages. Errors: `.data` for a malformed header, entry,
+    /// offset layout or BOOL byte; `.unsupported` for a dtype other than F32, BOOL and U8.
     public static func decode(_ data: Data, source: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         func bad(_ m: String) -> SparseWireError { SparseWireError(.data, "\(source): not a valid safetensors file: \(m)") }
         guard data.count >= 8 else { throw bad("\(data.count) bytes, shorter than the 8-byte header length") }
@@ -130,10 +133,13 @@ public enum SafeTensors {
 
     /// Writes atomically: a temporary file in the same directory, fsync, rename over `path`,
     /// fsync of the directory. A crash at any point leaves either the old file or the new one.
+    /// Errors: as `encode`, and `.io` when the file cannot be written.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String], dtypes: [String: DType] = [:], to path: String) throws {
         try AtomicFile.write(try encode(tensors, metadata: metadata, dtypes: dtypes), to: path)
     }
 
+    /// Reads the whole file at `path` into memory and decodes it.
+    /// Errors: `.io` when it is missing or unreadable; else as `decode`.
     public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard FileManager.default.fileExists(atPath: path) else { throw SparseWireError(.io, "checkpoint \(path): no such file") }
         guard let data = FileManager.default.contents(atPath: path) else { throw SparseWireError(.io, "checkpoint \(path): unreadable") }

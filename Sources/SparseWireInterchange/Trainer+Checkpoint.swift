@@ -12,8 +12,11 @@ import SparseWireTraining
 /// `policy/<layer>/<key>` (policy state), `optim/<slot>/<name>`; metadata holds the format,
 /// the policy, density, step counters, the RNG state and the resolved config as JSON.
 extension Trainer {
+    /// The `format` metadata value that marks a SparseWire checkpoint.
     public static let checkpointFormat = "sparsewire-checkpoint"
 
+    /// The checkpoint as named tensors and string metadata, writing nothing. Parameter, buffer,
+    /// mask, score and policy-state tensors share storage with the live engine (no copies).
     public func checkpointTensors() -> (tensors: [String: Tensor], metadata: [String: String]) {
         var t: [String: Tensor] = [:]
         for p in network.parameters { t["param/" + p.name] = p.value }
@@ -35,6 +38,8 @@ extension Trainer {
         return (t, meta)
     }
 
+    /// Writes a checkpoint to `path` atomically (masks as BOOL, the other tensors F32).
+    /// Errors: `.io` when the file cannot be written.
     public func save(to path: String) throws {
         let (t, m) = checkpointTensors()
         // Masks are 0/1: one byte each (BOOL), a quarter of F32's size.
@@ -44,6 +49,8 @@ extension Trainer {
 
     /// Restores a checkpoint of the same network and policy. Everything is checked before
     /// anything changes.
+    /// Errors: as `SafeTensors.read`; `.data` for another format, bad metadata or a missing or
+    /// unplaced tensor; `.state` for another policy; `.shape` for a tensor of another shape.
     public func load(from path: String) throws {
         let (tensors, meta) = try SafeTensors.read(path)
         guard meta["format"] == Trainer.checkpointFormat else {

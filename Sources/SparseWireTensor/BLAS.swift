@@ -3,7 +3,9 @@ import Foundation
 
 /// Thin, typed wrappers over OpenBLAS. All matrices are row-major.
 public enum BLAS {
-    /// C[m,n] = alpha * op(A)[m,k] · op(B)[k,n] + beta * C
+    /// Float32 matrix multiply, row-major: C[m,n] = alpha * op(A)[m,k] · op(B)[k,n] + beta * C,
+    /// op transposing when `transA`/`transB`; `lda`/`ldb`/`ldc` are row strides in elements.
+    /// Does nothing when m or n is 0.
     @inline(__always)
     public static func gemm(
         transA: Bool = false, transB: Bool = false,
@@ -19,7 +21,7 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// y += alpha * x
+    /// Float32 `y += alpha * x` over `n` contiguous elements.
     @inline(__always)
     public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)

@@ -6,6 +6,8 @@ import Foundation
 public struct RNG: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
+    /// A generator whose four state words are SplitMix64 outputs of `seed`: equal seeds give
+    /// equal streams. A value type: each copy continues the stream on its own.
     public init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {

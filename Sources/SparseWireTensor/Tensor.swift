@@ -4,7 +4,9 @@ import Foundation
 /// go back to `StoragePool`, so a training step's activations and gradients reuse the previous
 /// step's memory instead of faulting fresh pages in.
 public final class TensorStorage: @unchecked Sendable {
+    /// Start of the 64-byte-aligned Float32 block (room for at least one element).
     public let pointer: UnsafeMutablePointer<Float>
+    /// Float32 elements the viewing tensors may use (the block is never resized).
     public let capacity: Int
 
     package init(capacity: Int) {
@@ -69,8 +71,11 @@ package enum StoragePool {
 /// `Tensor` has *reference* semantics for its elements, like a PyTorch tensor: copies of the
 /// struct share storage, and `reshaped` is a free view. Use `copy()` for an independent tensor.
 public struct Tensor: @unchecked Sendable, CustomStringConvertible {
+    /// Dimensions, outermost first (row-major; NCHW for image batches).
     public let shape: [Int]
+    /// The storage this tensor views, shared with its copies and reshaped views.
     public let storage: TensorStorage
+    /// Number of elements: the product of `shape` (1 for rank 0).
     public let count: Int
 
     /// Uninitialised memory is never handed out: new tensors are zero-filled.
@@ -82,12 +87,14 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         storage.pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
+    /// A new tensor with every element `value`. Precondition: no negative dimension.
     public init(shape: [Int], repeating value: Float) {
         self.init(shape: shape)
         data.update(repeating: value, count: count)
     }
 
-    /// Throws when `values.count` does not match the shape.
+    /// A new tensor holding `values` in row-major order (copied).
+    /// Errors: `.shape` when `values.count` is not the product of `shape` or a dimension is negative.
     public init(shape: [Int], values: [Float]) throws {
         let n = shape.reduce(1, *)
         guard n == values.count, shape.allSatisfy({ $0 >= 0 }) else {
@@ -110,10 +117,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         count = shape.reduce(1, *)
     }
 
+    /// The first element; writes through it are seen by every tensor sharing `storage`.
     @inline(__always) public var data: UnsafeMutablePointer<Float> { storage.pointer }
+    /// Number of dimensions.
     public var rank: Int { shape.count }
 
-    /// A view with a new shape and the same element count.
+    /// A view with a new shape and the same element count (no copy).
+    /// Errors: `.shape` when `newShape` holds another element count or has a negative dimension.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         let n = newShape.reduce(1, *)
         guard n == count, newShape.allSatisfy({ $0 >= 0 }) else {
@@ -122,19 +132,24 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return Tensor(shape: newShape, storage: storage)
     }
 
+    /// An independent tensor (new storage) with the same shape and values.
     public func copy() -> Tensor {
         let t = Tensor(shape: shape)
         t.data.update(from: data, count: count)
         return t
     }
 
+    /// The elements copied into an array, in row-major order.
     public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
 
+    /// Element `i` of the flat row-major data (0 ≤ i < count, not bounds-checked);
+    /// setting it writes the shared storage.
     public subscript(i: Int) -> Float {
         get { data[i] }
         nonmutating set { data[i] = newValue }
     }
 
+    /// Sets every element to `v`, in the shared storage.
     public func fill(_ v: Float) { data.update(repeating: v, count: count) }
 
     public var description: String {
@@ -142,6 +157,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return "Tensor\(shape)[\(head)\(count > 8 ? ", …" : "")]"
     }
 
+    /// Whether `other` has exactly the same shape.
     public func sameShape(_ other: Tensor) -> Bool { shape == other.shape }
 }
 
