@@ -14,6 +14,7 @@ import SparseWireOptim
 public struct Config: Sendable, CustomStringConvertible {
     private(set) var values: [String: ConfigValue] = [:]
 
+    /// An empty config: every key at its schema default.
     public init() {}
 
     /// Parses YAML or JSON text. `source` names the file in error messages.
@@ -35,6 +36,8 @@ public struct Config: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Reads and parses a YAML or JSON file. Errors: `.io` (missing, unreadable, not UTF-8),
+    /// `.config` as `init(yaml:source:)` with the path as source.
     public static func load(path: String) throws -> Config {
         guard FileManager.default.fileExists(atPath: path) else { throw SparseWireError(.io, "config file \(path): no such file") }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -131,37 +134,46 @@ public struct Config: Sendable, CustomStringConvertible {
 
     // MARK: typed access (defaults from the schema)
 
+    /// The value of `path`: set, else the schema default, else nil (unknown or no default).
     public func value(_ path: String) -> ConfigValue? {
         values[path] ?? ConfigSchema.byPath[path]?.defaultValue
     }
 
+    /// Whether `path` was set (a default does not count).
     public func isSet(_ path: String) -> Bool { values[path] != nil }
 
+    /// The int value of an int key. Traps for a key of another type: a programming error, as
+    /// the key names are the schema's (only `RunSpec(config:)` reads them).
     public func int(_ path: String) -> Int {
         if case let .int(v)? = value(path) { return v }
         preconditionFailure("config key \(path) is not an int key")
     }
 
+    /// The value of a number key (ints are stored as numbers). Traps for another type, as `int(_:)`.
     public func double(_ path: String) -> Double {
         if case let .double(v)? = value(path) { return v }
         preconditionFailure("config key \(path) is not a number key")
     }
 
+    /// The value of a string key. Traps for another type, as `int(_:)`.
     public func string(_ path: String) -> String {
         if case let .string(v)? = value(path) { return v }
         preconditionFailure("config key \(path) is not a string key")
     }
 
+    /// The value of a bool key, or nil when it is unset and has no default (`model.bias`).
     public func bool(_ path: String) -> Bool? {
         if case let .bool(v)? = value(path) { return v }
         return nil
     }
 
+    /// The value of an int-list key ([] when unset without default).
     public func intList(_ path: String) -> [Int] {
         guard case let .list(items)? = value(path) else { return [] }
         return items.compactMap { if case let .int(i) = $0 { return i }; return nil }
     }
 
+    /// The value of a number-list key ([] when unset without default).
     public func doubleList(_ path: String) -> [Double] {
         guard case let .list(items)? = value(path) else { return [] }
         return items.compactMap { if case let .double(d) = $0 { return d }; return nil }

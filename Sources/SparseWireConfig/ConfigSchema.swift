@@ -10,11 +10,17 @@ import SparseWireOptim
 /// Keys are dotted paths ("optimizer.lr"); `policy_options.*` is free-form and validated by the
 /// selected policy.
 public struct ConfigKey: Sendable {
+    /// The type a key's value must have (its name is what error messages say).
     public enum KeyType: String, Sendable { case int, double, bool, string, intList = "int list", doubleList = "number list" }
+    /// Dotted path, e.g. "optimizer.lr".
     public let path: String
+    /// The type values are coerced to (an int where a number is expected is fine).
     public let type: KeyType
+    /// The value when unset; nil when the default depends on other keys (`model.bias`).
     public let defaultValue: ConfigValue?
+    /// The only names a string key may hold, from the registry that owns them; nil: any.
     public let allowed: [String]?
+    /// One line for `sparsewire keys` and docs/CONFIG.md.
     public let help: String
 
     package init(_ path: String, _ type: KeyType, _ def: ConfigValue?, _ help: String, allowed: [String]? = nil) {
@@ -22,15 +28,20 @@ public struct ConfigKey: Sendable {
     }
 }
 
+/// Every key a config may hold, in documentation order; the allowed names come from the
+/// registries of the layers below (models, initialisers, schedules, scopes, distributions), so
+/// the config code depends on nothing above it.
 public enum ConfigSchema {
+    /// The free-form section whose keys the selected policy checks.
     public static let policyOptionsPrefix = "policy_options"
 
+    /// The keys, in the order docs/CONFIG.md lists them.
     public static let keys: [ConfigKey] = [
         .init("model.name", .string, .string("mlp"), "the network", allowed: Models.names),
         .init("model.hidden", .intList, .list([.int(300), .int(100)]), "hidden widths of the MLP (`[256, 256]` is edge-popup's FC net)"),
         .init("model.width", .double, .double(1), "width multiplier of the conv nets (> 0)"),
         .init("model.bias", .bool, nil, "biases in linear/conv layers (default: true for mlp, false for the conv nets as in edge-popup)"),
-        .init("model.norm", .string, .string("none"), "batch norm after each layer: none, affine, nonaffine", allowed: NormKind.allCases.map(\.rawValue)),
+        .init("model.norm", .string, .string("none"), "batch norm after each layer (nonaffine: no learned scale and shift)", allowed: NormKind.allCases.map(\.rawValue)),
         .init("model.init", .string, .string("kaiming_normal"), "initialiser of the weights", allowed: Initializer.names),
         .init("model.init_mode", .string, .string("fan_in"), "fan used by the kaiming and constant initialisers", allowed: ["fan_in", "fan_out"]),
         .init("model.channels", .int, .int(32), "randwire: channels C of the first random stage (stem C/2, then C, 2C, 4C...)"),
@@ -41,25 +52,25 @@ public enum ConfigSchema {
         .init("model.blocks", .intList, .list([32, 192, 192, 192, 192].map { .int($0) }), "dnw: channels per block; the first is the stem output"),
         .init("model.steps", .int, .int(5), "dnw: graph applications T (discrete) or RK4 steps (continuous)"),
         .init("model.readout", .int, .int(100), "dnw: the last N channels feed the classifier"),
-        .init("graph.model", .string, .string("ws"), "randwire graph generator: er, ba or ws", allowed: ["er", "ba", "ws"]),
+        .init("graph.model", .string, .string("ws"), "randwire graph generator: Erdős–Rényi, Barabási–Albert or Watts–Strogatz", allowed: ["er", "ba", "ws"]),
         .init("graph.n", .int, .int(32), "randwire: nodes per stage"),
         .init("graph.k", .int, .int(4), "ws: each node's ring neighbours (even)"),
         .init("graph.p", .double, .double(0.75), "er: edge probability; ws: rewiring probability"),
         .init("graph.m", .int, .int(5), "ba: edges added with each node"),
         .init("graph.seed", .int, .int(1), "seed of the first stage's graph (stage s uses seed + s)"),
-        .init("data.dataset", .string, .string("fashion-mnist"), "fashion-mnist, mnist (IDX files) or cifar10 (binary batches)", allowed: ["fashion-mnist", "mnist", "cifar10"]),
+        .init("data.dataset", .string, .string("fashion-mnist"), "the dataset: IDX files (fashion-mnist, mnist) or CIFAR-10 binary batches", allowed: DataSpec.names),
         .init("data.path", .string, .string(""), "directory of the dataset files (default: /usr/share/datasets/fashion-mnist for fashion-mnist)"),
         .init("data.normalize", .bool, .bool(true), "standardise each channel with the training set's mean/std"),
         .init("data.train_limit", .int, .int(0), "use only the first N training examples (0 = all)"),
         .init("data.test_limit", .int, .int(0), "use only the first N test examples (0 = all)"),
-        .init("optimizer.name", .string, .string("sgd"), "sgd or adam", allowed: ["sgd", "adam"]),
+        .init("optimizer.name", .string, .string("sgd"), "the optimizer", allowed: OptimizerSpec.Kind.allCases.map(\.rawValue)),
         .init("optimizer.lr", .double, .double(0.1), "base learning rate (> 0)"),
         .init("optimizer.momentum", .double, .double(0.9), "SGD momentum (≥ 0)"),
         .init("optimizer.nesterov", .bool, .bool(false), "Nesterov momentum (needs momentum > 0)"),
         .init("optimizer.weight_decay", .double, .double(0), "L2 weight decay (≥ 0)"),
         .init("optimizer.betas", .doubleList, .list([.double(0.9), .double(0.999)]), "Adam β₁, β₂"),
         .init("optimizer.eps", .double, .double(1e-8), "Adam ε"),
-        .init("schedule.name", .string, .string("cosine"), "constant, cosine, step, multistep", allowed: LRSchedule.names),
+        .init("schedule.name", .string, .string("cosine"), "learning-rate schedule, evaluated per step", allowed: LRSchedule.names),
         .init("schedule.warmup_epochs", .double, .double(0), "linear warm-up length in epochs (≥ 0)"),
         .init("schedule.step_size", .int, .int(30), "epochs between decays (step; ≥ 1)"),
         .init("schedule.milestones", .intList, .list([]), "epochs at which to decay (multistep)"),
@@ -70,15 +81,15 @@ public enum ConfigSchema {
         .init("eval_batch_size", .int, .int(1000), "evaluation batch size (≥ 1)"),
         .init("seed", .int, .int(0), "seed of every random draw (init, shuffling, dropout, masks)"),
         .init("threads", .int, .int(0), "this engine's threads; each layer splits its work over them, OpenBLAS runs single-threaded inside (0 = all cores; ≥ 0)"),
-        .init("on_nan", .string, .string("error"), "NaN/Inf in the loss or a gradient: stop with an error naming the step and parameter, or skip that step's update", allowed: ["error", "skip"]),
+        .init("on_nan", .string, .string("error"), "NaN/Inf in the loss or a gradient: stop with an error naming the step and parameter, or skip that step's update", allowed: TrainingSpec.NaNPolicy.allCases.map(\.rawValue)),
         .init("policy", .string, .string("dense"), "mask policy name (`sparsewire policies` lists them, plugins included)"),
         .init("density", .double, .double(1), "fraction of weights KEPT in masked layers (0, 1]"),
-        .init("masking.scope", .string, .string("layer"), "top-k per layer or over all masked layers at once", allowed: MaskScope.allCases.map(\.rawValue)),
+        .init("masking.scope", .string, .string("layer"), "top-k per layer, or one top-k over all masked layers at once", allowed: MaskScope.allCases.map(\.rawValue)),
         .init("masking.distribution", .string, .string("auto"), "per-layer densities: uniform, erk, or auto (the policy's choice: erk for rigl/set/snfs)", allowed: ["auto"] + DensityDistribution.allCases.map(\.rawValue)),
         .init("masking.first_layer_dense", .bool, .bool(false), "leave the first maskable layer dense"),
         .init("masking.last_layer_dense", .bool, .bool(false), "leave the last maskable layer dense"),
         .init("masking.save", .string, .string(""), "write the learned masks to this file after training (.safetensors: torch-prune <layer>_orig/_mask pairs; else JSON)"),
-        .init("inference.kernels", .string, .string("auto"), "masked layers at evaluation/inference: sparse (CSR) kernels, the dense path, or auto (sparse when the layer keeps at most inference.sparse_below of its weights)", allowed: SparseInference.Mode.allCases.map(\.rawValue)),
+        .init("inference.kernels", .string, .string("auto"), "masked layers at evaluation/inference: sparse (CSR kernels over the kept weights), dense (the training path on w ⊙ m), or auto (sparse when the layer keeps at most inference.sparse_below of its weights)", allowed: SparseInference.Mode.allCases.map(\.rawValue)),
         .init("inference.sparse_below", .double, .double(0.3), "auto: the kept fraction at or below which a masked layer uses the sparse kernels (docs/BENCHMARKS.md has the crossover)"),
         .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
         .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
@@ -103,6 +114,7 @@ public enum ConfigSchema {
         return rows.joined(separator: "\n") + "\n"
     }
 
+    /// The keys by dotted path.
     public static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 
     /// Other names people use for a key's last part.

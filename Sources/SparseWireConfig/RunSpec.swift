@@ -10,17 +10,27 @@ import SparseWireOptim
 /// Each part is the spec its own layer defines: `ModelSpec` (networks), `DataSpec` (data),
 /// `MaskingSpec` (masking), `OptimizerSpec` and `LRSchedule` (training).
 public struct RunSpec: Sendable {
+    /// The network (`model.*`, `graph.*`).
     public var model: ModelSpec
+    /// The dataset (`data.*`).
     public var data: DataSpec
+    /// The optimizer (`optimizer.*`).
     public var optimizer: OptimizerSpec
     /// The learning-rate schedule; its `base` is `optimizer.lr`.
     public var schedule: LRSchedule
+    /// The mask policy and how its density is spread (`policy`, `policy_options`, `density`, `masking.*`).
     public var masking: MaskingSpec
+    /// Epochs, batches, seed, loss and NaN handling.
     public var training: TrainingSpec
+    /// Kernels of masked layers at evaluation (`inference.*`).
     public var inference: InferenceSpec
+    /// The engine's threads (`threads`).
     public var runtime: RuntimeSpec
+    /// Metrics, progress and mask files (`log.*`, `masking.save`).
     public var log: LogSpec
 
+    /// A spec from its parts (defaults: the schema's); `schedule` nil means cosine from `optimizer.lr`.
+    /// Not range-checked: `RunSpec(config:)` is the checked path.
     public init(model: ModelSpec = ModelSpec(), data: DataSpec = DataSpec(), optimizer: OptimizerSpec = OptimizerSpec(),
                 schedule: LRSchedule? = nil, masking: MaskingSpec = MaskingSpec(), training: TrainingSpec = TrainingSpec(),
                 inference: InferenceSpec = InferenceSpec(), runtime: RuntimeSpec = RuntimeSpec(), log: LogSpec = LogSpec()) {
@@ -39,13 +49,16 @@ public struct TrainingSpec: Sendable, Equatable {
     public var epochs: Int
     /// Examples per training / evaluation batch (≥ 1).
     public var batchSize: Int
+    /// Examples per evaluation batch (≥ 1).
     public var evalBatchSize: Int
     /// Seed of every random draw (init, shuffling, dropout, masks).
     public var seed: Int
+    /// What a NaN/Inf loss or gradient does (`on_nan`).
     public var onNaN: NaNPolicy
     /// Label smoothing ε of the cross-entropy, in [0, 1).
     public var labelSmoothing: Double
 
+    /// The loop's settings (defaults: the schema's; not range-checked here).
     public init(epochs: Int = 1, batchSize: Int = 128, evalBatchSize: Int = 1000, seed: Int = 0,
                 onNaN: NaNPolicy = .error, labelSmoothing: Double = 0) {
         self.epochs = epochs; self.batchSize = batchSize; self.evalBatchSize = evalBatchSize; self.seed = seed
@@ -58,10 +71,12 @@ public struct TrainingSpec: Sendable, Equatable {
 
 /// Masked layers at evaluation and inference: `inference.kernels` and `inference.sparse_below`.
 public struct InferenceSpec: Sendable, Equatable {
+    /// Sparse (CSR), dense, or auto by `sparseBelow`.
     public var kernels: SparseInference.Mode
     /// `auto`: the kept fraction, in [0, 1], at or below which a layer runs the sparse kernels.
     public var sparseBelow: Double
 
+    /// Inference settings (defaults: the schema's).
     public init(kernels: SparseInference.Mode = .auto, sparseBelow: Double = 0.3) {
         self.kernels = kernels; self.sparseBelow = sparseBelow
     }
@@ -74,6 +89,7 @@ public struct InferenceSpec: Sendable, Equatable {
 public struct RuntimeSpec: Sendable, Equatable {
     /// Engine threads (≥ 0; 0 = all cores).
     public var threads: Int
+    /// `threads` 0 means all cores.
     public init(threads: Int = 0) { self.threads = threads }
 }
 
@@ -85,6 +101,7 @@ public struct LogSpec: Sendable, Equatable {
     public var every: Int
     /// Where to write the learned masks after training ("" = nowhere): `masking.save`.
     public var masks: String
+    /// Reporting settings (defaults: the schema's).
     public init(metrics: String = "", every: Int = 50, masks: String = "") {
         self.metrics = metrics; self.every = every; self.masks = masks
     }

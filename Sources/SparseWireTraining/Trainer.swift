@@ -16,19 +16,29 @@ import SparseWireConfig
 public final class Trainer {
     /// The run as decoded; `config` is the text form it came from (for reports and checkpoints).
     public package(set) var spec: RunSpec
+    /// The config text the run came from (checkpoints record it; a policy switch updates it).
     public package(set) var config: Config
+    /// The network being trained.
     public let network: Network
+    /// The optimizer over the weights and the policy's scores (new after a policy switch).
     public package(set) var optimizer: any Optimizer
+    /// The learning-rate schedule, evaluated per step.
     public let schedule: LRSchedule
+    /// The training set (standardised when `data.normalize`).
     public let train: Dataset
+    /// The test set, standardised with the training set's statistics.
     public let test: Dataset
     /// Threads and worker pool of this engine (`runtime.threads`).
     public let runtime: EngineRuntime
+    /// The run's stream: each step, epoch shuffle and policy draws forks from it.
     public package(set) var rng: RNG
+    /// Optimisation steps done (NaN-skipped ones included).
     public package(set) var globalStep = 0
     /// Steps skipped because of NaN/Inf (`on_nan: skip`).
     public package(set) var skippedSteps = 0
+    /// Epochs completed.
     public package(set) var epochsDone = 0
+    /// What each epoch of this process measured (not restored by `load`).
     public package(set) var history: [EpochMetrics] = []
     /// The mask policy bound to the network (an engine with no layers for `dense`).
     public package(set) var masking: MaskingEngine
@@ -71,12 +81,18 @@ public final class Trainer {
         schedule = spec.schedule
     }
 
+    /// Examples per training batch.
     public var batchSize: Int { spec.training.batchSize }
+    /// Label smoothing ε of the training loss.
     public var labelSmoothing: Float { Float(spec.training.labelSmoothing) }
+    /// Batches per epoch: ⌈train.count / batchSize⌉.
     public var stepsPerEpoch: Int { BatchIterator.batchCount(train.count, batchSize: batchSize) }
+    /// Steps of the whole run: stepsPerEpoch · epochs (the schedule's horizon).
     public var totalSteps: Int { stepsPerEpoch * spec.training.epochs }
+    /// The learning rate of the next step.
     public var currentLR: Double { schedule.lr(step: globalStep, stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps) }
 
+    /// All parameters of the network (masked-out ones included).
     public var parameterCount: Int { network.parameterCount }
     /// Parameters the forward pass uses: all, less the masked-out entries of maskable weights.
     public var keptCount: Int { network.parameters.reduce(0) { $0 + $1.keptCount } }

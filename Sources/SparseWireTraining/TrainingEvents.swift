@@ -7,12 +7,15 @@ import SparseWireOptim
 import SparseWireConfig
 /// What one epoch measured.
 public struct EpochMetrics: Sendable {
+    /// 1-based epoch number.
     public var epoch: Int
     /// Mean cross-entropy and accuracy over the epoch's training batches (NaN-skipped steps excluded).
     public var trainLoss: Double
+    /// Fraction of training examples classified correctly during the epoch.
     public var trainAccuracy: Double
     /// Mean cross-entropy and accuracy over the test set after the epoch, in evaluation mode.
     public var testLoss: Double
+    /// Fraction of test examples classified correctly after the epoch.
     public var testAccuracy: Double
     /// Learning rate after the epoch's last step.
     public var lr: Double
@@ -21,6 +24,7 @@ public struct EpochMetrics: Sendable {
     /// Wall time per training step, evaluation excluded, in milliseconds.
     public var msPerStep: Double
 
+    /// The metrics as one JSON object (a line of `log.metrics`).
     public var json: [String: Any] {
         ["epoch": epoch, "train_loss": trainLoss, "train_accuracy": trainAccuracy, "test_loss": testLoss,
          "test_accuracy": testAccuracy, "lr": lr, "seconds": seconds, "ms_per_step": msPerStep]

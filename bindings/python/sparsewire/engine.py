@@ -46,11 +46,16 @@ class Engine:
     def __init__(self, config=None, **overrides):
         self._lib = lib()
         self._h = ctypes.c_void_p()
+        dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+        if config is None or isinstance(config, dict):
+            # One document, decoded once by the engine: the overrides as dotted keys (a dotted key
+            # sorts after its section, so it wins over the same key inside a mapping).
+            config, dotted = {**(config or {}), **dotted}, {}
         check(self._lib.sw_engine_create(_b(config_text(config)), ctypes.byref(self._h)))
         self._has_data = False
         self.history = []
-        for key, value in overrides.items():
-            self.set(key.replace("__", "."), value)
+        for key, value in dotted.items():
+            self.set(key, value)
 
     # -- life cycle --------------------------------------------------------------------------
     def close(self):

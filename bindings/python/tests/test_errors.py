@@ -146,3 +146,26 @@ def test_openblas_coretype_is_set_before_loading():
     core, used = p.stdout.split()
     if core != "None":  # an AVX2/AVX-512 CPU: the binding picked the core and said so
         assert used == core and f"set OPENBLAS_CORETYPE={core}" in p.stderr
+
+
+def test_whole_mappings_are_keys_like_any_other(sw):
+    """`policy_options={...}`, `optimizer={...}`, `model={...}`: as keyword, through `set`, and
+    through the raw C call, a mapping sets the keys it names (it used to be refused with a
+    suggestion of the key itself)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 1, 4, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=64).astype(np.int32)
+    with pytest.raises(sw.Error, match="policy 'rigl' has no option 'zzz'") as e:
+        sw.Engine(policy="rigl", density=0.2, policy_options={"zzz": 1})
+    assert "did you mean 'policy_options'" not in str(e.value)
+    with sw.Engine({"model": {"name": "conv2"}}, model={"name": "mlp", "hidden": [8]}, policy="rigl", density=0.5,
+                   policy_options={"delta_t": 2}, optimizer={"lr": 0.05}) as eng:
+        eng.set("policy_options", {"alpha": 0.5})
+        assert eng._lib.sw_engine_set(eng.handle, b"masking", b"{scope: global}") == 0
+        eng.set_data(x, y, x[:16], y[:16])
+        eng.step()
+        assert [d["name"] for d in eng.density()] == ["fc1.weight", "fc2.weight"]  # the mlp of the keyword mapping
+    with sw.Engine(optimizer={"lr": 0.0}) as eng:
+        eng.set_data(x, y, x[:16], y[:16])
+        with pytest.raises(sw.Error, match=r"optimizer.lr must be > 0, got 0"):
+            eng.step()
