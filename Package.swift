@@ -49,29 +49,34 @@ let package = Package(
         // Hot elementwise and sparse kernels in C, each built for AVX2+FMA and for baseline
         // x86-64 and picked at load time (docs/BENCHMARKS.md).
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        // The engine, as a chain of targets whose order the compiler enforces (each imports only
-        // those listed as its dependencies; docs/ARCHITECTURE.md draws the graph).
+        // The engine, as a chain of targets whose order the compiler enforces: each lists every
+        // module it imports (scripts/test.sh builds with --explicit-target-dependency-import-check
+        // error), and none lists one above it (docs/ARCHITECTURE.md draws the graph).
         // Tensors, RNG, BLAS, the per-engine runtime, errors and the small shared types.
         .target(name: "SparseWireTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: engineSwiftSettings),
         // The tape: Var, Context, every op with its backward, Parameter and the Module protocol.
         .target(name: "SparseWireAutograd", dependencies: ["SparseWireTensor", "CKernels"], swiftSettings: engineSwiftSettings),
         // Layers, initialisers, models (MLP, Conv2-8, RandWire, DNW) and the random-graph generators.
-        .target(name: "SparseWireNetworks", dependencies: ["SparseWireAutograd", "CKernels"], swiftSettings: engineSwiftSettings),
+        .target(name: "SparseWireNetworks", dependencies: ["SparseWireAutograd", "SparseWireTensor"], swiftSettings: engineSwiftSettings),
         // Datasets (IDX, CIFAR-10, host buffers), normalisation, batches.
         .target(name: "SparseWireData", dependencies: ["SparseWireTensor", "CZlib"], swiftSettings: engineSwiftSettings),
         // Mask policies, the mask core, the engine binding, the registry, C-table plugins.
-        .target(name: "SparseWireMasking", dependencies: ["SparseWireNetworks", "CSparseWire", "CKernels"], swiftSettings: engineSwiftSettings),
+        .target(name: "SparseWireMasking", dependencies: ["SparseWireNetworks", "SparseWireAutograd", "SparseWireTensor", "CSparseWire", "CKernels"], swiftSettings: engineSwiftSettings),
         // Optimizers (SGD, Adam) and learning-rate schedules.
-        .target(name: "SparseWireOptim", dependencies: ["SparseWireMasking", "CKernels"], swiftSettings: engineSwiftSettings),
+        .target(name: "SparseWireOptim", dependencies: ["SparseWireMasking", "SparseWireNetworks", "SparseWireAutograd", "SparseWireTensor", "CKernels"], swiftSettings: engineSwiftSettings),
         // Config documents, the key schema, and their decoding into the typed RunSpec.
-        .target(name: "SparseWireConfig", dependencies: ["SparseWireOptim", "SparseWireData", .product(name: "Yams", package: "Yams")],
+        .target(name: "SparseWireConfig", dependencies: ["SparseWireOptim", "SparseWireMasking", "SparseWireNetworks", "SparseWireAutograd", "SparseWireData",
+                                                       "SparseWireTensor", .product(name: "Yams", package: "Yams")],
                 swiftSettings: engineSwiftSettings),
         // The trainer: assembly from a RunSpec, the loop, evaluation and inference, policy switching.
-        .target(name: "SparseWireTraining", dependencies: ["SparseWireConfig", "CKernels"], swiftSettings: engineSwiftSettings),
+        .target(name: "SparseWireTraining", dependencies: ["SparseWireConfig", "SparseWireOptim", "SparseWireMasking", "SparseWireNetworks",
+                                                         "SparseWireAutograd", "SparseWireData", "SparseWireTensor", "CKernels"], swiftSettings: engineSwiftSettings),
         // Files in and out: safetensors, checkpoints, mask export, Graphviz wiring, damage ablation.
-        .target(name: "SparseWireInterchange", dependencies: ["SparseWireTraining"], swiftSettings: engineSwiftSettings),
+        .target(name: "SparseWireInterchange", dependencies: ["SparseWireTraining", "SparseWireConfig", "SparseWireOptim", "SparseWireMasking",
+                                                            "SparseWireNetworks", "SparseWireAutograd", "SparseWireData", "SparseWireTensor"], swiftSettings: engineSwiftSettings),
         // The one import of Swift users: re-exports every target above.
-        .target(name: "SparseWireCore", dependencies: ["SparseWireInterchange"], swiftSettings: engineSwiftSettings),
+        .target(name: "SparseWireCore", dependencies: ["SparseWireInterchange", "SparseWireTraining", "SparseWireConfig", "SparseWireOptim",
+                                                     "SparseWireMasking", "SparseWireNetworks", "SparseWireAutograd", "SparseWireData", "SparseWireTensor"], swiftSettings: engineSwiftSettings),
         // The C ABI: every sw_* function of Include/sparsewire.h, via @c @implementation.
         .target(
             name: "SparseWire",
@@ -82,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sparsewire",
-            dependencies: ["SparseWireCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SparseWireCore", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/sparsewire"
         ),
         // Random-input harness for the parsers (fuzz/run.sh, docs/FUZZING.md).

@@ -10,8 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq libopenblas-dev libffi-dev zlib1g-dev dataset-fashion-mnist graphviz >/dev/null
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-swift build -c release
-swift build -c release --build-tests
+swift build -c release --explicit-target-dependency-import-check error
+swift build -c release --build-tests --explicit-target-dependency-import-check error
 # SwiftPM cannot name a library product like the `sparsewire` executable: the C library is built
 # as libSparseWire.so (soname libsparsewire.so); give it the name C hosts link with.
 ln -sf libSparseWire.so .build/release/libsparsewire.so
