@@ -282,8 +282,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="directory for latest.json / latest.md")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference (no ratio column)")
+    ap.add_argument("--binary", default=str(BINARY),
+                    help="the sparsewire CLI to measure (e.g. a copy built at an older commit, for a before/after run)")
     ap.add_argument("--update-docs", action="store_true", help="rewrite the results block of docs/BENCHMARKS.md")
     args = ap.parse_args()
+    global BINARY
+    BINARY = pathlib.Path(args.binary)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     for s in sections:
         if s not in ("train", "gemm", "infer"):

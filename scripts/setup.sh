@@ -10,6 +10,13 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq libopenblas-dev libffi-dev zlib1g-dev dataset-fashion-mnist graphviz >/dev/null
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# PyTorch's CPU build for the tests that compare against it (a plain `pip install torch` pulls a
+# CUDA build); the wheel ships in /opt/wheels on these machines.
+if [ -d /opt/wheels ] && ls /opt/wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check --find-links /opt/wheels "torch==2.13.0+cpu"
+else
+  echo "setup: /opt/wheels has no torch 2.13.0+cpu wheel; the PyTorch comparison tests will be skipped"
+fi
 swift build -c release --explicit-target-dependency-import-check error
 swift build -c release --build-tests --explicit-target-dependency-import-check error
 # SwiftPM cannot name a library product like the `sparsewire` executable: the C library is built

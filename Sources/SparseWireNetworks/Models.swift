@@ -31,15 +31,8 @@ public enum Models {
     /// Fully connected net: flatten → (linear → [BN] → ReLU)* → linear.
     /// `hidden: [300, 100]` is LeNet-300-100; `[256, 256]` is edge-popup's FC net.
     public static func mlp(input: InputSpec, hidden: [Int], bias: Bool = true, norm: NormKind = .none) -> Network {
-        var layers: [any Module] = [Lambda.flatten]
-        var width = input.features
-        for (i, h) in hidden.enumerated() {
-            layers.append(Linear(name: "fc\(i + 1)", inFeatures: width, outFeatures: h, bias: bias))
-            if norm != .none { layers.append(BatchNorm(name: "bn\(i + 1)", channels: h, affine: norm == .affine)) }
-            layers.append(Lambda.relu)
-            width = h
-        }
-        layers.append(Linear(name: "fc\(hidden.count + 1)", inFeatures: width, outFeatures: input.classes, bias: bias))
+        let layers: [any Module] = [Lambda.flatten]
+            + classifier(inFeatures: input.features, hidden: hidden, classes: input.classes, bias: bias, norm: norm, normPrefix: "bn")
         return Network(name: "mlp", body: Sequential(layers))
     }
 
@@ -72,16 +65,24 @@ public enum Models {
             h /= 2; w /= 2
         }
         layers.append(Lambda.flatten)
-        var feat = ch * h * w
-        for i in 0..<2 {
-            let out = scaled(256)
-            layers.append(Linear(name: "fc\(i + 1)", inFeatures: feat, outFeatures: out, bias: bias))
-            if norm != .none { layers.append(BatchNorm(name: "fcbn\(i + 1)", channels: out, affine: norm == .affine)) }
-            layers.append(Lambda.relu)
-            feat = out
-        }
-        layers.append(Linear(name: "fc3", inFeatures: feat, outFeatures: input.classes, bias: bias))
+        layers += classifier(inFeatures: ch * h * w, hidden: [scaled(256), scaled(256)], classes: input.classes,
+                             bias: bias, norm: norm, normPrefix: "fcbn")
         return Network(name: "conv\(depth)", body: Sequential(layers))
+    }
+
+    /// (linear `fc<i>` → [batch norm `<normPrefix><i>`] → ReLU) for each hidden width, then the
+    /// linear `fc<n+1>` to `classes` logits: the fully connected part of the MLP and the conv nets.
+    static func classifier(inFeatures: Int, hidden: [Int], classes: Int, bias: Bool, norm: NormKind, normPrefix: String) -> [any Module] {
+        var layers: [any Module] = []
+        var width = inFeatures
+        for (i, h) in hidden.enumerated() {
+            layers.append(Linear(name: "fc\(i + 1)", inFeatures: width, outFeatures: h, bias: bias))
+            if norm != .none { layers.append(BatchNorm(name: "\(normPrefix)\(i + 1)", channels: h, affine: norm == .affine)) }
+            layers.append(Lambda.relu)
+            width = h
+        }
+        layers.append(Linear(name: "fc\(hidden.count + 1)", inFeatures: width, outFeatures: classes, bias: bias))
+        return layers
     }
 
     /// Initialises every parameter: maskable weights with `weightInit`, biases with zeros,
