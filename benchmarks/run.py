@@ -275,6 +275,7 @@ def markdown(res: dict) -> str:
 
 
 def main() -> None:
+    global BINARY
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", default="train,gemm,infer", help="comma-separated: train, gemm, infer")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -286,7 +287,6 @@ def main() -> None:
                     help="the sparsewire CLI to measure (e.g. a copy built at an older commit, for a before/after run)")
     ap.add_argument("--update-docs", action="store_true", help="rewrite the results block of docs/BENCHMARKS.md")
     args = ap.parse_args()
-    global BINARY
     BINARY = pathlib.Path(args.binary)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     for s in sections:

@@ -8,25 +8,24 @@ import SparseWireOptim
 import SparseWireConfig
 import SparseWireTraining
 
-/// Trainer checkpoints as safetensors: `param/<name>`, `buffer/<name>` (BN running stats), `mask/<layer>` (BOOL), `scores/<layer>`,
-/// `policy/<layer>/<key>` (policy state), `optim/<slot>/<name>`; metadata holds the format,
-/// the policy, density, step counters, the RNG state and the resolved config as JSON.
+/// Trainer checkpoints (the format: `CheckpointFile`).
 extension Trainer {
-    /// The `format` metadata value that marks a SparseWire checkpoint.
-    public static let checkpointFormat = "sparsewire-checkpoint"
+    /// The `format` metadata value that marks a SparseWire checkpoint (`CheckpointFile.format`).
+    public static let checkpointFormat = CheckpointFile.format
 
     /// The checkpoint as named tensors and string metadata, writing nothing. Parameter, buffer,
     /// mask, score and policy-state tensors share storage with the live engine (no copies).
     public func checkpointTensors() -> (tensors: [String: Tensor], metadata: [String: String]) {
         var t: [String: Tensor] = [:]
-        for p in network.parameters { t["param/" + p.name] = p.value }
-        for (name, b) in network.buffers { t["buffer/" + name] = b }
+        typealias Key = CheckpointFile.Key
+        for p in network.parameters { t[Key.parameter(p.name)] = p.value }
+        for (name, b) in network.buffers { t[Key.buffer(name)] = b }
         for l in masking.layers {
-            t["mask/" + l.name] = l.mask
-            if let s = l.scores { t["scores/" + l.name] = s.value }
-            for (k, v) in l.state { t["policy/\(l.name)/\(k)"] = v }
+            t[Key.mask(l.name)] = l.mask
+            if let s = l.scores { t[Key.scores(l.name)] = s.value }
+            for (k, v) in l.state { t[Key.policyState(l.name) + k] = v }
         }
-        for (k, v) in optimizer.stateTensors() { t["optim/" + k] = v }
+        for (k, v) in optimizer.stateTensors() { t[Key.optimizer + k] = v }
         let cfg = (try? JSONSerialization.data(withJSONObject: config.resolved.mapValues(\.jsonObject), options: [.sortedKeys]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         let meta = ["format": Trainer.checkpointFormat, "format_version": "1", "sparsewire_version": SparseWireVersion.string,
@@ -43,31 +42,29 @@ extension Trainer {
     public func save(to path: String) throws {
         let (t, m) = checkpointTensors()
         // Masks are 0/1: one byte each (BOOL), a quarter of F32's size.
-        let dtypes = Dictionary(uniqueKeysWithValues: masking.layers.map { ("mask/" + $0.name, SafeTensors.DType.bool) })
+        let dtypes = Dictionary(uniqueKeysWithValues: masking.layers.map { (CheckpointFile.Key.mask($0.name), SafeTensors.DType.bool) })
         try SafeTensors.write(t, metadata: m, dtypes: dtypes, to: path)
     }
 
+    /// Restores a checkpoint of the same network and policy (reads `path`, then `load(_:)`).
+    /// Errors: as `CheckpointFile(path:)` and `load(_:)`.
+    public func load(from path: String) throws { try load(CheckpointFile(path: path)) }
+
     /// Restores a checkpoint of the same network and policy. Everything is checked before
     /// anything changes.
-    /// Errors: as `SafeTensors.read`; `.data` for another format, bad metadata or a missing or
-    /// unplaced tensor; `.state` for another policy; `.shape` for a tensor of another shape.
-    public func load(from path: String) throws {
-        let (tensors, meta) = try SafeTensors.read(path)
-        guard meta["format"] == Trainer.checkpointFormat else {
-            throw SparseWireError(.data, "\(path): not a SparseWire checkpoint (metadata format is '\(meta["format"] ?? "missing")')")
-        }
-        let policy = meta["policy"] ?? "?"
+    /// Errors: `.data` for bad metadata or a missing or unplaced tensor; `.state` for another
+    /// policy; `.shape` for a tensor of another shape.
+    public func load(_ file: CheckpointFile) throws {
+        typealias Key = CheckpointFile.Key
+        let path = file.path, tensors = file.tensors
+        let policy = file.metadata["policy"] ?? "?"
         guard policy == masking.descriptor.name else {
             throw SparseWireError(.state, "\(path) was saved with policy '\(policy)', the engine uses '\(masking.descriptor.name)'; switch policy first")
         }
-        guard let step = meta["global_step"].flatMap(Int.init), let epochs = meta["epochs_done"].flatMap(Int.init), step >= 0, epochs >= 0 else {
-            throw SparseWireError(.data, "\(path): missing or bad global_step / epochs_done metadata")
-        }
-        let rngWords = (meta["rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }
-        guard rngWords.count == 4 else { throw SparseWireError(.data, "\(path): missing or bad rng metadata") }
+        let step = try file.count("global_step"), epochs = try file.count("epochs_done")
+        guard let rngWords = try file.rngState("rng") else { throw SparseWireError(.data, "\(path): missing or bad rng metadata") }
         // policy_rng is absent from checkpoints older than exact resume; present, it must be whole.
-        let policyRNG = meta["policy_rng"].map { $0.split(separator: ",").compactMap { UInt64($0) } }
-        if let policyRNG, policyRNG.count != 4 { throw SparseWireError(.data, "\(path): bad policy_rng metadata") }
+        let policyRNG = try file.rngState("policy_rng")
         var targets: [(Tensor, Tensor)] = []
         var expected = Set<String>()
         func want(_ key: String, _ dst: Tensor) throws {
@@ -76,18 +73,18 @@ extension Trainer {
             guard src.shape == dst.shape else { throw SparseWireError.shape("\(path): tensor '\(key)' has shape \(src.shape), the network has \(dst.shape)") }
             targets.append((src, dst))
         }
-        for p in network.parameters { try want("param/" + p.name, p.value) }
-        for (name, b) in network.buffers { try want("buffer/" + name, b) }
+        for p in network.parameters { try want(Key.parameter(p.name), p.value) }
+        for (name, b) in network.buffers { try want(Key.buffer(name), b) }
         for l in masking.layers {
-            try want("mask/" + l.name, l.mask)
-            if let s = l.scores { try want("scores/" + l.name, s.value) }
+            try want(Key.mask(l.name), l.mask)
+            if let s = l.scores { try want(Key.scores(l.name), s.value) }
         }
         var policyState: [(MaskedLayer, String, Tensor)] = []
         var optim: [String: Tensor] = [:]
         for (k, v) in tensors where !expected.contains(k) {
-            if k.hasPrefix("optim/") { optim[String(k.dropFirst(6))] = v; continue }
-            if k.hasPrefix("policy/"), let l = masking.layers.first(where: { k.hasPrefix("policy/\($0.name)/") }) {
-                policyState.append((l, String(k.dropFirst("policy/\(l.name)/".count)), v)); continue
+            if k.hasPrefix(Key.optimizer) { optim[String(k.dropFirst(Key.optimizer.count))] = v; continue }
+            if let l = masking.layers.first(where: { k.hasPrefix(Key.policyState($0.name)) }) {
+                policyState.append((l, String(k.dropFirst(Key.policyState(l.name).count)), v)); continue
             }
             throw SparseWireError(.data, "\(path): tensor '\(k)' has no place in this network")
         }
@@ -97,7 +94,29 @@ extension Trainer {
         globalStep = step; epochsDone = epochs
         rng.state = rngWords
         if let policyRNG { masking.context.rng.state = policyRNG }
-        skippedSteps = meta["skipped_steps"].flatMap(Int.init) ?? 0
+        skippedSteps = file.metadata["skipped_steps"].flatMap(Int.init) ?? 0
         history = []
+    }
+
+    /// A network built from a checkpoint's config with its parameters, buffers and masks, without
+    /// loading any data (for export). The input shape comes from the dataset name.
+    /// Errors: as `CheckpointFile(path:)`; `.data` for a missing or misshapen parameter;
+    /// `.config` when the stored config names no known dataset or model.
+    public static func networkFromCheckpoint(_ path: String) throws -> (Network, Config) {
+        typealias Key = CheckpointFile.Key
+        let file = try CheckpointFile(path: path)
+        let config = try file.config()
+        let net = try Models.build(ModelSpec(config: config), input: DataSpec(config: config).inputSpec)
+        for p in net.parameters {
+            guard let t = file.tensors[Key.parameter(p.name)], t.shape == p.shape else {
+                throw SparseWireError(.data, "\(path): parameter '\(p.name)' missing or of another shape")
+            }
+            p.value.data.update(from: t.data, count: p.count)
+            if let m = file.tensors[Key.mask(p.name)], m.shape == p.shape { p.mask = m }
+        }
+        for (name, b) in net.buffers {
+            if let t = file.tensors[Key.buffer(name)], t.shape == b.shape { b.data.update(from: t.data, count: b.count) }
+        }
+        return (net, config)
     }
 }

@@ -53,16 +53,13 @@ struct DamageCommand: ParsableCommand {
             guard let target = DamageAblation.Target(rawValue: remove) else {
                 throw SparseWireError.config("--remove must be node or edge, got '\(remove)'")
             }
-            let meta = try SafeTensors.read(checkpoint).metadata
-            guard meta["format"] == Trainer.checkpointFormat, let cfgText = meta["config"] else {
-                throw SparseWireError(.data, "\(checkpoint): not a SparseWire checkpoint")
-            }
-            var cfg = try Config(yaml: cfgText, source: "\(checkpoint) metadata")
+            let file = try CheckpointFile(path: checkpoint)
+            var cfg = try file.config()
             try cfg.set("threads", value: .int(threads))
             if testLimit > 0 { try cfg.set("data.test_limit", value: .int(testLimit)) }
             let (train, test) = try Trainer.loadData(cfg)
             let trainer = try Trainer(config: cfg, train: train.prefix(1), test: test)
-            try trainer.load(from: checkpoint)
+            try trainer.load(file)
             let isTTY = isatty(2) != 0
             let (baseline, rows) = try DamageAblation.run(trainer, remove: target) { done, total in
                 if isTTY || done == total || done % 10 == 0 { stderrWrite("\(isTTY ? "\r" : "")damage: \(done)/\(total)\(isTTY ? "" : "\n")") }

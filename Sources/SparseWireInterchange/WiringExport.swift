@@ -98,29 +98,3 @@ public enum WiringExport {
         }
     }
 }
-
-extension Trainer {
-    /// A network built from a checkpoint's config with its parameters, buffers and masks, without
-    /// loading any data (for export). The input shape comes from the dataset name.
-    /// Errors: as `SafeTensors.read`; `.data` for a non-checkpoint or a missing or misshapen
-    /// parameter; `.config` when the stored config names no known dataset or model.
-    public static func networkFromCheckpoint(_ path: String) throws -> (Network, Config) {
-        let (tensors, meta) = try SafeTensors.read(path)
-        guard meta["format"] == Trainer.checkpointFormat, let cfgText = meta["config"] else {
-            throw SparseWireError(.data, "\(path): not a SparseWire checkpoint")
-        }
-        let config = try Config(yaml: cfgText, source: "\(path) metadata")
-        let net = try Models.build(ModelSpec(config: config), input: DataSpec(config: config).inputSpec)
-        for p in net.parameters {
-            guard let t = tensors["param/" + p.name], t.shape == p.shape else {
-                throw SparseWireError(.data, "\(path): parameter '\(p.name)' missing or of another shape")
-            }
-            p.value.data.update(from: t.data, count: p.count)
-            if let m = tensors["mask/" + p.name], m.shape == p.shape { p.mask = m }
-        }
-        for (name, b) in net.buffers {
-            if let t = tensors["buffer/" + name], t.shape == b.shape { b.data.update(from: t.data, count: b.count) }
-        }
-        return (net, config)
-    }
-}
