@@ -60,14 +60,3 @@ public struct DataSpec: Sendable, Equatable {
         return (train, test)
     }
 }
-
-extension Dataset {
-    /// x ← (x − mean_c) / std_c on both sets, with the per-channel statistics of `train`
-    /// (the one normalisation every data path uses: files, host buffers).
-    /// Errors: `.config` from `normalize` (e.g. `test` with another channel count than `train`).
-    public static func standardize(train: Dataset, test: Dataset) throws {
-        let (m, s) = train.channelStats()
-        try train.normalize(mean: m, std: s)
-        try test.normalize(mean: m, std: s)
-    }
-}

@@ -122,3 +122,14 @@ public struct BatchIterator: Sequence, IteratorProtocol {
         return (x, labels)
     }
 }
+
+extension Dataset {
+    /// x ← (x − mean_c) / std_c on both sets, with the per-channel statistics of `train`
+    /// (the one normalisation every data path uses: files, host buffers).
+    /// Errors: `.config` from `normalize` (e.g. `test` with another channel count than `train`).
+    public static func standardize(train: Dataset, test: Dataset) throws {
+        let (m, s) = train.channelStats()
+        try train.normalize(mean: m, std: s)
+        try test.normalize(mean: m, std: s)
+    }
+}

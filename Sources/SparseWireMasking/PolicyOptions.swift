@@ -1,3 +1,4 @@
+import Foundation
 import SparseWireTensor
 import SparseWireAutograd
 import SparseWireNetworks
@@ -93,4 +94,13 @@ public enum DensityDistribution: String, Sendable, CaseIterable {
     case uniform
     /// Erdős–Rényi-Kernel: density ∝ Σ(shape)/Π(shape), rescaled to the global density.
     case erk
+}
+
+extension PolicyOptions {
+    /// The options as a JSON object (sorted keys), as plugins receive them.
+    package func jsonText() throws -> String {
+        let obj = values.mapValues(\.jsonObject)
+        let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .fragmentsAllowed])
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -155,22 +155,6 @@ public final class DNWGraphModule: Module {
     }
 }
 
-extension Context {
-    /// Filters `range` of a depthwise weight [C, 1, k, k] (gradient flows back to the slice).
-    package func sliceDepthwise(_ w: Var, _ range: Range<Int>) throws -> Var {
-        guard w.shape.count == 4, range.upperBound <= w.shape[0] else { throw SparseWireError.shape("sliceDepthwise: \(range) of \(w.shape)") }
-        let r = try reshape(w, [1, w.shape[0], w.shape[2], w.shape[3]])
-        let s = try sliceChannels(r, range)
-        return try reshape(s, [range.count, 1, w.shape[2], w.shape[3]])
-    }
-
-    /// Elements `range` of a vector [C] (gradient flows back to the slice).
-    package func slice1D(_ v: Var, _ range: Range<Int>) throws -> Var {
-        guard v.shape.count == 1, range.upperBound <= v.shape[0] else { throw SparseWireError.shape("slice1D: \(range) of \(v.shape)") }
-        return try reshape(sliceChannels(reshape(v, [1, v.shape[0], 1, 1]), range), [range.count])
-    }
-}
-
 extension Models {
     /// DNW's tiny classifier adapted to `input` (1×28×28 here): stem conv 3×3 stride 2 (→16) →
     /// BN → ReLU → depthwise 3×3 stride 2 → 1×1 (16 → blocks[0]) → BN gives the first block of

@@ -131,12 +131,3 @@ package final class CPolicyAdapter: MaskPolicy {
         try check("evaluation_masks", f(state, refresh(), UInt32(layers.count)))
     }
 }
-
-extension PolicyOptions {
-    /// The options as a JSON object (sorted keys), as plugins receive them.
-    package func jsonText() throws -> String {
-        let obj = values.mapValues(\.jsonObject)
-        let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .fragmentsAllowed])
-        return String(decoding: data, as: UTF8.self)
-    }
-}
