@@ -15,9 +15,9 @@
  *   small, SW_OK when buf is NULL), then call again with a buffer of that size.
  * - Strings are UTF-8, NUL-terminated. Returned `const char *` are owned by the library.
  * - Threads: one engine or policy object must be used by one thread at a time (the host
- *   serialises calls); different objects may be used from different threads. The engine's
- *   compute thread count (`threads` in the config) is process-wide: the last engine created
- *   sets it. Callbacks are called on the thread that made the call.
+ *   serialises calls); different objects may be used from different threads. Each engine
+ *   owns its compute threads (`threads` in the config) and worker pool: two engines on two
+ *   host threads run at their own counts. Callbacks are called on the thread that made the call.
  * - Config: a YAML or JSON document with the same keys as `sparsewire train --config`
  *   (docs/CONFIG.md). Density means the fraction of weights KEPT.
  * - Growth: functions are added, never changed (a changed signature gets a `_v2` name);
