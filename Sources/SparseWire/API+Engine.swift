@@ -63,6 +63,9 @@ public func sw_engine_set_data(_ engine: OpaquePointer?,
         guard classes >= 2, classes <= 1_000_000 else { throw SparseWireError.data("classes must be in 2…1000000, got \(classes)") }
         let per = UInt64(channels) * UInt64(height) * UInt64(width)
         guard trainN < (1 << 40) / per, testN < (1 << 40) / per else { throw SparseWireError.shape("dataset too large: \(trainN)+\(testN) × \(per) floats") }
+        try MemoryBudget.check(Double(trainN + testN) * Double(per) * 4, limit: try RuntimeSpec(config: e.config).memoryLimit,
+                               what: "set_data's \(trainN) + \(testN) examples of \(channels)×\(height)×\(width)",
+                               detail: "one Float32 copy of both sets")
         let shape = [Int(channels), Int(height), Int(width)]
         let train = try Dataset(name: "train", features: tx, shape: [Int(trainN)] + shape, labels: ty, classes: Int(classes))
         let test = try Dataset(name: "test", features: vx, shape: [Int(testN)] + shape, labels: vy, classes: Int(classes))

@@ -21,8 +21,7 @@ extension RunSpec {
         guard training.evalBatchSize >= 1 else { throw SparseWireError.config("eval_batch_size must be ≥ 1") }
         let ls = Float(training.labelSmoothing)
         guard ls >= 0 && ls < 1 else { throw SparseWireError.config("loss.label_smoothing must be in [0, 1), got \(ls)") }
-        let runtime = RuntimeSpec(threads: c.int("threads"))
-        guard runtime.threads >= 0 else { throw SparseWireError.config("threads must be ≥ 0 (0 = all cores), got \(runtime.threads)") }
+        let runtime = try RuntimeSpec(config: c)
         let optimizer = try OptimizerSpec(config: c)
         let inference = InferenceSpec(kernels: SparseInference.Mode(rawValue: c.string("inference.kernels")) ?? .auto,
                                       sparseBelow: c.double("inference.sparse_below"))
@@ -33,6 +32,17 @@ extension RunSpec {
                   schedule: try LRSchedule(config: c, base: optimizer.lr), masking: masking, training: training,
                   inference: inference, runtime: runtime,
                   log: LogSpec(metrics: c.string("log.metrics"), every: c.int("log.every"), masks: c.string("masking.save")))
+    }
+}
+
+extension RuntimeSpec {
+    /// `threads` and `runtime.*`. Errors: a negative thread count or memory limit.
+    public init(config c: Config) throws {
+        self.init(threads: c.int("threads"), maxMemory: c.double("runtime.max_memory"))
+        guard threads >= 0 else { throw SparseWireError.config("threads must be ≥ 0 (0 = all cores), got \(threads)") }
+        guard maxMemory >= 0, maxMemory.isFinite else {
+            throw SparseWireError.config("runtime.max_memory must be ≥ 0 GiB (0 = 80 % of physical memory), got \(maxMemory)")
+        }
     }
 }
 
@@ -50,8 +60,29 @@ extension MaskingSpec {
 }
 
 extension ModelSpec {
-    /// `model.*` and `graph.*`.
+    /// The `model.*` and `graph.*` keys each model reads besides `model.name`, `model.init` and
+    /// `model.init_mode`; a key given another value than its default for a model that does not
+    /// read it is an error, not silently ignored.
+    static let keysByModel: [(models: (String) -> Bool, keys: [String])] = [
+        ({ $0 == "mlp" }, ["model.hidden", "model.bias", "model.norm"]),
+        ({ $0.hasPrefix("conv") }, ["model.width", "model.bias", "model.norm"]),
+        ({ $0 == "randwire" }, ["model.channels", "model.stages", "model.head", "model.edge_drop",
+                                "graph.model", "graph.n", "graph.k", "graph.p", "graph.m", "graph.seed"]),
+        ({ $0 == "dnw" }, ["model.setting", "model.blocks", "model.steps", "model.readout"]),
+    ]
+
+    /// `model.*` and `graph.*`. Errors: `.config` for a key set (to a non-default value) that
+    /// the chosen model does not read, e.g. `model.width` on the MLP.
     public init(config c: Config) throws {
+        let name = c.string("model.name")
+        let reads = Set(ModelSpec.keysByModel.filter { $0.models(name) }.flatMap(\.keys))
+        for key in ModelSpec.keysByModel.flatMap(\.keys) where !reads.contains(key) && c.isSet(key)
+            && c.value(key) != ConfigSchema.byPath[key]?.defaultValue {
+            let users = ModelSpec.keysByModel.filter { $0.keys.contains(key) }.map { entry in
+                Models.names.filter(entry.models).joined(separator: ", ") }.joined(separator: ", ")
+            throw SparseWireError.config("\(key) (\(c.value(key)!)) does not apply to model '\(name)': only \(users) read it"
+                + (reads.isEmpty ? "" : "; '\(name)' reads \(reads.sorted().joined(separator: ", "))"))
+        }
         let n = c.int("graph.n")
         let gen: GraphGenerator
         switch c.string("graph.model") {

@@ -89,8 +89,12 @@ public struct InferenceSpec: Sendable, Equatable {
 public struct RuntimeSpec: Sendable, Equatable {
     /// Engine threads (≥ 0; 0 = all cores).
     public var threads: Int
-    /// `threads` 0 means all cores.
-    public init(threads: Int = 0) { self.threads = threads }
+    /// Memory the engine may plan to use, in GiB (≥ 0; 0 = 80 % of physical memory).
+    public var maxMemory: Double
+    /// `threads` 0 means all cores; `maxMemory` 0 means 80 % of physical memory.
+    public init(threads: Int = 0, maxMemory: Double = 0) { self.threads = threads; self.maxMemory = maxMemory }
+    /// The memory limit in bytes (`MemoryBudget.limit(gibibytes:)`).
+    public var memoryLimit: Double { MemoryBudget.limit(gibibytes: maxMemory) }
 }
 
 /// Where a run reports.

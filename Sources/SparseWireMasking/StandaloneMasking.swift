@@ -35,6 +35,10 @@ public final class StandaloneMasking {
             throw SparseWireError.shape("layer '\(name)': shape \(shape) must have 1+ positive dimensions")
         }
         guard !parameters.contains(where: { $0.name == name }) else { throw SparseWireError.config("layer '\(name)' is declared twice") }
+        // Weights, mask, scores, their gradients and the policy's state: about 6 floats a weight.
+        let floats = Double(parameters.reduce(0) { $0 + $1.count }) + shape.reduce(1.0) { $0 * Double($1) }
+        try MemoryBudget.check(24 * floats, limit: MemoryBudget.defaultLimit, what: "layer '\(name)' of shape \(shape)",
+                               detail: String(format: "%.3g weights declared in all, about 6 floats each", floats))
         parameters.append(Parameter(name: name, shape: shape, role: .weight, maskable: true))
     }
 

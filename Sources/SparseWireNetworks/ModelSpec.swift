@@ -31,8 +31,12 @@ public struct ModelSpec: Sendable {
 
 extension Models {
     /// Builds the network `spec` names for inputs of geometry `input` (parameters uninitialised;
-    /// see `initialize`). Errors: `.config` naming the key of a value the model cannot use.
-    public static func build(_ spec: ModelSpec, input: InputSpec) throws -> Network {
+    /// see `initialize`), after checking that a training step at `batchSize` fits in
+    /// `memoryLimit` bytes (`estimate`). Errors: `.config` naming the key of a value the model
+    /// cannot use, or of a size that does not fit.
+    public static func build(_ spec: ModelSpec, input: InputSpec, batchSize: Int = 1,
+                             memoryLimit: Double = MemoryBudget.defaultLimit) throws -> Network {
+        try estimate(spec, input: input).check(batchSize: batchSize, limit: memoryLimit)
         switch spec.name {
         case "mlp":
             guard spec.hidden.allSatisfy({ $0 > 0 }) else { throw SparseWireError.config("model.hidden widths must be > 0, got \(spec.hidden)") }

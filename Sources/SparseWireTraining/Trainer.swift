@@ -69,7 +69,8 @@ public final class Trainer {
         var r = RNG(seed: spec.training.rngSeed)
         var initRNG = r.fork()
         let (network, masking, optimizer) = try runtime.run {
-            let network = try Models.build(spec.model, input: train.spec)
+            let network = try Models.build(spec.model, input: train.spec, batchSize: min(spec.training.batchSize, train.count),
+                                           memoryLimit: spec.runtime.memoryLimit)
             Models.initialize(network, weightInit: spec.model.initializer, rng: &initRNG)
             let masking = try MaskingEngine(network: network, spec: spec.masking, rng: r.fork())
             let optimizer = try spec.optimizer.make(network.parameters + masking.scoreParameters)
@@ -81,8 +82,8 @@ public final class Trainer {
         schedule = spec.schedule
     }
 
-    /// Examples per training batch.
-    public var batchSize: Int { spec.training.batchSize }
+    /// Examples per training batch: `batch_size`, or the whole training set when it is smaller.
+    public var batchSize: Int { min(spec.training.batchSize, train.count) }
     /// Label smoothing ε of the training loss.
     public var labelSmoothing: Float { Float(spec.training.labelSmoothing) }
     /// Batches per epoch: ⌈train.count / batchSize⌉.

@@ -78,7 +78,9 @@ struct Train: ParsableCommand {
         if !quiet {
             stderrWrite("training \(trainer.network.name) (\(trainer.parameterCount) parameters) on \(trainer.train.name): "
                 + "\(trainer.train.count) train / \(trainer.test.count) test, \(spec.training.epochs) epoch(s), "
-                + "batch \(trainer.batchSize), policy \(spec.masking.policy), density \(spec.masking.density)\n")
+                + "batch \(trainer.batchSize)"
+                + (trainer.batchSize < spec.training.batchSize ? " (batch_size \(spec.training.batchSize) is more than the training set: one step per epoch)" : "")
+                + ", policy \(spec.masking.policy), density \(spec.masking.density)\n")
         }
         let printer = ProgressPrinter(totalEpochs: spec.training.epochs, every: spec.log.every, terminal: stderrIsTerminal, quiet: quiet)
         try reportingErrors {
