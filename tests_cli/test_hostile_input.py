@@ -61,3 +61,12 @@ def test_the_python_interpreter_survives_and_can_catch(tmp_path):
     assert "model.hidden [100000000, 10]" in lines[1]
     assert "layer 'huge' of shape [100000, 100000, 100]" in lines[2]
     assert "set_data's 1000000000 + 1000000 examples" in lines[3] and "runtime.max_memory" in lines[3]
+
+
+def test_absurd_but_valid_looking_values_are_not_silent():
+    p = run("train", "--set", "model.width=100000", "-q")
+    assert p.returncode != 0 and "model.width (100000.0) does not apply to model 'mlp'" in p.stderr, p.stderr
+    p = run("train", "--set", "batch_size=100000000", "--set", "data.train_limit=256", "--set", "data.test_limit=64",
+            "--set", "model.hidden=[16]", "--epochs", "1")
+    assert p.returncode == 0, p.stderr
+    assert "batch 256 (batch_size 100000000 is more than the training set: one step per epoch)" in p.stderr, p.stderr

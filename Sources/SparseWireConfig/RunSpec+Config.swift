@@ -63,7 +63,7 @@ extension ModelSpec {
     /// The `model.*` and `graph.*` keys each model reads besides `model.name`, `model.init` and
     /// `model.init_mode`; a key given another value than its default for a model that does not
     /// read it is an error, not silently ignored.
-    static let keysByModel: [(models: (String) -> Bool, keys: [String])] = [
+    static let keysByModel: [(models: @Sendable (String) -> Bool, keys: [String])] = [
         ({ $0 == "mlp" }, ["model.hidden", "model.bias", "model.norm"]),
         ({ $0.hasPrefix("conv") }, ["model.width", "model.bias", "model.norm"]),
         ({ $0 == "randwire" }, ["model.channels", "model.stages", "model.head", "model.edge_drop",

@@ -7,9 +7,7 @@ import SparseWireCore
 final class RunSpecTests: XCTestCase {
     func testEveryKeyReachesItsTypedField() throws {
         let c = try Config(yaml: """
-        model: {name: conv4, width: 0.5, bias: true, norm: affine, init: signed_constant, init_mode: fan_out,
-                channels: 24, stages: 3, head: 128, edge_drop: 0.2, setting: discrete, blocks: [8, 16], steps: 3, readout: 12}
-        graph: {model: er, n: 16, p: 0.3, seed: 5}
+        model: {name: conv4, width: 0.5, bias: true, norm: affine, init: signed_constant, init_mode: fan_out}
         data: {dataset: mnist, path: /tmp/x, normalize: false, train_limit: 100, test_limit: 50}
         optimizer: {name: adam, lr: 0.01, betas: [0.8, 0.9], eps: 1.0e-6, weight_decay: 0.001}
         schedule: {name: step, step_size: 2, gamma: 0.5, warmup_epochs: 1}
@@ -30,11 +28,14 @@ final class RunSpecTests: XCTestCase {
         let s = try RunSpec(config: c)
         XCTAssertEqual(s.model.name, "conv4"); XCTAssertEqual(s.model.width, 0.5); XCTAssertEqual(s.model.bias, true)
         XCTAssertEqual(s.model.norm, .affine); XCTAssertEqual(s.model.initializer, .signedConstant(mode: .fanOut))
-        XCTAssertEqual(s.model.randWire.generator, .er(n: 16, p: 0.3)); XCTAssertEqual(s.model.randWire.seed, 5)
-        XCTAssertEqual(s.model.randWire.channels, 24); XCTAssertEqual(s.model.randWire.stages, 3)
-        XCTAssertEqual(s.model.randWire.head, 128); XCTAssertEqual(s.model.randWire.edgeDrop, 0.2)
-        XCTAssertEqual(s.model.dnw.setting, .discrete); XCTAssertEqual(s.model.dnw.blocks, [8, 16])
-        XCTAssertEqual(s.model.dnw.steps, 3); XCTAssertEqual(s.model.dnw.readout, 12)
+        let r = try ModelSpec(config: Config(yaml: """
+            model: {name: randwire, channels: 24, stages: 3, head: 128, edge_drop: 0.2}
+            graph: {model: er, n: 16, p: 0.3, seed: 5}
+            """)).randWire
+        XCTAssertEqual(r.generator, .er(n: 16, p: 0.3)); XCTAssertEqual(r.seed, 5)
+        XCTAssertEqual(r.channels, 24); XCTAssertEqual(r.stages, 3); XCTAssertEqual(r.head, 128); XCTAssertEqual(r.edgeDrop, 0.2)
+        let d = try ModelSpec(config: Config(yaml: "model: {name: dnw, setting: discrete, blocks: [8, 16], steps: 3, readout: 12}")).dnw
+        XCTAssertEqual(d.setting, .discrete); XCTAssertEqual(d.blocks, [8, 16]); XCTAssertEqual(d.steps, 3); XCTAssertEqual(d.readout, 12)
         XCTAssertEqual(s.data, DataSpec(dataset: "mnist", path: "/tmp/x", normalize: false, trainLimit: 100, testLimit: 50))
         XCTAssertEqual(s.optimizer, OptimizerSpec(kind: .adam, lr: 0.01, momentum: 0.9, weightDecay: 0.001, beta1: 0.8, beta2: 0.9, eps: 1e-6))
         XCTAssertEqual(s.schedule, LRSchedule(kind: .step(stepSize: 2, gamma: 0.5), base: 0.01, warmupEpochs: 1))
