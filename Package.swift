@@ -87,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sparsewire",
-            dependencies: ["SparseWireCore", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SparseWireCore", "COpenBLAS", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/sparsewire"
         ),
         // Random-input harness for the parsers (fuzz/run.sh, docs/FUZZING.md).

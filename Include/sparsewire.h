@@ -57,6 +57,9 @@ typedef int32_t sw_status;
 #define SW_ERR_BUFFER_TOO_SMALL 10  /**< two-call pattern: *needed says how much */
 #define SW_ERR_PLUGIN 11            /**< a plugin cannot be loaded or a plugin callback failed */
 #define SW_ERR_INTERNAL 12
+#define SW_STOPPED 13               /**< training stopped on request (sw_engine_request_stop) after a whole
+                                         step, the epoch left open: save a checkpoint to resume exactly there,
+                                         or train on. Added to ABI 1 by addition. */
 
 /** Tensor kinds for the tensor accessors. */
 typedef int32_t sw_tensor_kind;
@@ -171,6 +174,13 @@ sw_status sw_engine_train_epoch(sw_engine *engine, sw_progress_fn progress, void
 sw_status sw_engine_train(sw_engine *engine, int32_t epochs, sw_progress_fn progress, void *user_data);
 /** Epochs and steps done so far. Either pointer may be NULL. */
 sw_status sw_engine_progress(const sw_engine *engine, int64_t *epochs_done, int64_t *steps_done);
+/** Asks training to stop after the step in progress (preemption): a running
+ *  sw_engine_train / sw_engine_train_epoch returns SW_STOPPED then, leaving the epoch open, and a
+ *  checkpoint saved now resumes bit-identically. Any thread, also while another thread is inside
+ *  a training call (the only call that may overlap one); a request made between calls stops the
+ *  next epoch after its first step. SW_ERR_STATE before the network is built. Added to ABI 1 by
+ *  addition. */
+sw_status sw_engine_request_stop(sw_engine *engine);
 
 /* ------------------------------------------------------------------------- evaluation -- */
 

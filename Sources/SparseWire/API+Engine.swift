@@ -151,6 +151,16 @@ public func sw_engine_progress(_ engine: OpaquePointer?, _ epochsDone: UnsafeMut
 }
 
 @c @implementation
+public func sw_engine_request_stop(_ engine: OpaquePointer?) -> sw_status {
+    guarded("sw_engine_request_stop") {
+        guard let t = try EngineHandle.table.get(engine).trainer else {
+            throw SparseWireError(.state, "nothing to stop: the network is not built yet (no training call has run)")
+        }
+        t.requestStop()
+    }
+}
+
+@c @implementation
 public func sw_engine_evaluate(_ engine: OpaquePointer?, _ loss: UnsafeMutablePointer<Double>?, _ accuracy: UnsafeMutablePointer<Double>?) -> sw_status {
     guarded("sw_engine_evaluate") {
         let t = try EngineHandle.table.get(engine).requireTrainer("evaluation")

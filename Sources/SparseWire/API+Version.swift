@@ -8,7 +8,7 @@ nonisolated(unsafe) private let recommendedCoreCString: UnsafeMutablePointer<CCh
 nonisolated(unsafe) private let statusNames: [UnsafeMutablePointer<CChar>] = {
     let names: [String] = ["SW_OK", "SW_ERR_INVALID_ARGUMENT", "SW_ERR_CONFIG", "SW_ERR_SHAPE", "SW_ERR_DATA", "SW_ERR_IO",
     "SW_ERR_NUMERIC", "SW_ERR_STATE", "SW_ERR_UNSUPPORTED", "SW_ERR_NOT_FOUND", "SW_ERR_BUFFER_TOO_SMALL",
-    "SW_ERR_PLUGIN", "SW_ERR_INTERNAL", "SW_UNKNOWN_STATUS"]
+    "SW_ERR_PLUGIN", "SW_ERR_INTERNAL", "SW_STOPPED", "SW_UNKNOWN_STATUS"]
     return names.map { strdup($0)! }
 }()
 

@@ -58,6 +58,9 @@ func guarded(_ function: String, _ body: () throws -> Void) -> sw_status {
     } catch let e as SparseWireError {
         setLastError("\(function): \(e.kind.rawValue) error: \(e.message)")
         return status(of: e.kind)
+    } catch let e as TrainingPreempted {
+        setLastError("\(function): \(e)")
+        return SW_STOPPED
     } catch {
         setLastError("\(function): \(error)")
         return SW_ERR_INTERNAL

@@ -1,14 +1,7 @@
 import Foundation
+import SparseWireTensor
 #if canImport(Glibc)
 import Glibc
-import SparseWireTensor
-import SparseWireAutograd
-import SparseWireNetworks
-import SparseWireData
-import SparseWireMasking
-import SparseWireOptim
-import SparseWireConfig
-import SparseWireTraining
 #endif
 
 /// Crash-safe file replacement: write `<path>.tmp-<pid>` in the same directory, fsync it, rename
@@ -19,6 +12,11 @@ public enum AtomicFile {
     /// process kills itself with SIGKILL once N bytes of the temporary file are written, the way a
     /// crash or `kill -9` mid-write would.
     package static let killAfter: Int? = ProcessInfo.processInfo.environment["SPARSEWIRE_FAULT_KILL_AFTER_BYTES"].flatMap(Int.init)
+    /// Fault injection for tests of a full or failing disk: `SPARSEWIRE_FAULT_ENOSPC_AFTER_BYTES=N`
+    /// makes the write that would pass byte N fail with ENOSPC (N = 0: the first write), and
+    /// `SPARSEWIRE_FAULT_FSYNC_EIO=1` makes the fsync fail with EIO.
+    package static let enospcAfter: Int? = ProcessInfo.processInfo.environment["SPARSEWIRE_FAULT_ENOSPC_AFTER_BYTES"].flatMap(Int.init)
+    package static let fsyncEIO = ProcessInfo.processInfo.environment["SPARSEWIRE_FAULT_FSYNC_EIO"] == "1"
 
     /// Replaces `path` with `data` crash-safely as described above, writing 1 MiB at a time.
     /// Concurrent writes of one path from one process share the temporary file: serialise them.
@@ -41,12 +39,14 @@ public enum AtomicFile {
             while done < raw.count {
                 var n = min(chunk, raw.count - done)
                 if let k = killAfter, done + n > k { n = max(0, k - done) }
+                if let k = enospcAfter, done + n > k { errno = ENOSPC; throw fail("write") }
                 let w = n == 0 ? 0 : Glibc.write(fd, raw.baseAddress! + done, n)
                 if w < 0 { if errno == EINTR { continue }; throw fail("write") }
                 done += w
                 if let k = killAfter, done >= k { kill(getpid(), SIGKILL) }
             }
         }
+        if fsyncEIO { errno = EIO; throw fail("fsync") }
         guard fsync(fd) == 0 else { throw fail("fsync") }
         guard close(fd) == 0 else { ok = true; unlink(tmp); throw fail("close") }
         guard rename(tmp, path) == 0 else { ok = true; unlink(tmp); throw fail("rename \(tmp)") }

@@ -1,6 +1,7 @@
 import Foundation
 import SparseWireTensor
 import SparseWireConfig
+import SparseWireTraining
 
 /// A trainer checkpoint on disk, read once and checked: the one place that knows the format.
 ///
@@ -58,6 +59,25 @@ public struct CheckpointFile {
     public func count(_ key: String) throws -> Int {
         guard let v = metadata[key].flatMap(Int.init), v >= 0 else { throw SparseWireError(.data, "\(path): missing or bad \(key) metadata") }
         return v
+    }
+
+    /// The metadata of an epoch left open by a stop: `epoch_open` ("steps,loss-sum bits,correct,
+    /// seen") and `epoch_shuffle_rng`.
+    public static func metadata(of open: EpochProgress) -> [String: String] {
+        ["epoch_open": "\(open.steps),\(open.lossSum.bitPattern),\(open.correct),\(open.seen)",
+         "epoch_shuffle_rng": open.shuffleState.map { String($0) }.joined(separator: ",")]
+    }
+
+    /// The epoch a stop left open, nil when the checkpoint was written between epochs.
+    /// Errors: `.data` when the metadata is present but malformed.
+    public func openEpoch() throws -> EpochProgress? {
+        guard let text = metadata["epoch_open"] else { return nil }
+        let parts = text.split(separator: ",").map(String.init)
+        guard parts.count == 4, let steps = Int(parts[0]), let bits = UInt64(parts[1]), let correct = Int(parts[2]),
+              let seen = Int(parts[3]), steps >= 0, correct >= 0, seen >= 0, let shuffle = try rngState("epoch_shuffle_rng") else {
+            throw SparseWireError(.data, "\(path): bad epoch_open / epoch_shuffle_rng metadata")
+        }
+        return EpochProgress(shuffleState: shuffle, steps: steps, lossSum: Double(bitPattern: bits), correct: correct, seen: seen)
     }
 
     /// An RNG state of the metadata (four comma-separated words), nil when absent.

@@ -34,6 +34,7 @@ extension Trainer {
                     "rng": rng.state.map { String($0) }.joined(separator: ","),
                     "policy_rng": masking.context.rng.state.map { String($0) }.joined(separator: ","),
                     "skipped_steps": String(skippedSteps), "config": cfg]
+            .merging(openEpoch.map(CheckpointFile.metadata(of:)) ?? [:]) { a, _ in a }
         return (t, meta)
     }
 
@@ -65,6 +66,7 @@ extension Trainer {
         guard let rngWords = try file.rngState("rng") else { throw SparseWireError(.data, "\(path): missing or bad rng metadata") }
         // policy_rng is absent from checkpoints older than exact resume; present, it must be whole.
         let policyRNG = try file.rngState("policy_rng")
+        let openEpochState = try file.openEpoch()
         var targets: [(Tensor, Tensor)] = []
         var expected = Set<String>()
         func want(_ key: String, _ dst: Tensor) throws {
@@ -95,6 +97,8 @@ extension Trainer {
         rng.state = rngWords
         if let policyRNG { masking.context.rng.state = policyRNG }
         skippedSteps = file.metadata["skipped_steps"].flatMap(Int.init) ?? 0
+        openEpoch = openEpochState
+        stepBatches = nil
         history = []
     }
 

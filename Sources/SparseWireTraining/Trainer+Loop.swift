@@ -101,21 +101,40 @@ extension Trainer {
         try runtime.run { try runEpoch(observer: observer) }
     }
 
+    /// Asks a running `trainEpoch` / `fit` (on another thread, or from its observer) to stop
+    /// after the step in progress, leaving the epoch open: they then throw `TrainingPreempted`,
+    /// and `save(to:)` writes a checkpoint that resumes exactly there. Any thread.
+    public func requestStop() { stopRequest.set() }
+
     private func runEpoch(observer: (TrainEvent) -> Bool) throws -> EpochMetrics {
         let start = Date()
-        var shuffleRNG = rng.fork()
-        rng = RNG(seed: rng.next())
-        var lossSum: Double = 0, correct = 0, seen = 0, steps = 0
-        let n = stepsPerEpoch
+        var progress: EpochProgress
+        if let open = openEpoch {
+            progress = open                          // continue the epoch a stop left open
+        } else {
+            let shuffle = rng.fork()
+            rng = RNG(seed: rng.next())
+            progress = EpochProgress(shuffleState: shuffle.state, steps: 0, lossSum: 0, correct: 0, seen: 0)
+        }
+        var shuffleRNG = RNG(seed: 0)
+        shuffleRNG.state = progress.shuffleState
+        var batches = BatchIterator(train, batchSize: batchSize, shuffle: true, rng: &shuffleRNG)
+        batches.position = min(progress.steps * batches.batchSize, train.count)
+        let n = stepsPerEpoch, stepsBefore = progress.steps
         var stop = false
-        for (x, y) in BatchIterator(train, batchSize: batchSize, shuffle: true, rng: &shuffleRNG) {
+        openEpoch = progress
+        for (x, y) in batches {
             let lr = currentLR
             let (l, c) = try runStep(images: x, labels: y)
-            if l.isFinite { lossSum += l * Double(y.count); correct += c; seen += y.count }  // NaN steps skipped (on_nan: skip)
-            steps += 1
-            if !observer(.step(epoch: epochsDone + 1, step: steps, of: n, loss: lossSum / Double(seen),
-                               accuracy: Double(correct) / Double(seen), lr: lr)) { stop = true; break }
+            if l.isFinite { progress.lossSum += l * Double(y.count); progress.correct += c; progress.seen += y.count }  // NaN steps skipped (on_nan: skip)
+            progress.steps += 1
+            openEpoch = progress
+            if !observer(.step(epoch: epochsDone + 1, step: progress.steps, of: n, loss: progress.lossSum / Double(progress.seen),
+                               accuracy: Double(progress.correct) / Double(progress.seen), lr: lr)) { stop = true; break }
+            if stopRequest.take() { throw TrainingPreempted(epoch: epochsDone + 1, stepsDone: progress.steps) }
         }
+        openEpoch = nil
+        let (lossSum, correct, seen, steps) = (progress.lossSum, progress.correct, progress.seen, progress.steps - stepsBefore)
         let trainSeconds = Date().timeIntervalSince(start)
         let (tl, ta) = try evaluate()
         epochsDone += 1

@@ -44,6 +44,11 @@ public final class Trainer {
     public package(set) var masking: MaskingEngine
     /// The pass `nextStep()` draws batches from.
     package var stepBatches: BatchIterator?
+    /// The epoch `trainEpoch` left open when it was stopped on request (or a checkpoint restored
+    /// mid-epoch); `trainEpoch` continues it. Nil between epochs.
+    public package(set) var openEpoch: EpochProgress?
+    /// Set by `requestStop()`, taken by the epoch loop after each step.
+    let stopRequest = StopRequest()
 
     /// Decodes `config` (`RunSpec(config:)`) and assembles the run.
     public convenience init(config: Config, train: Dataset, test: Dataset) throws {

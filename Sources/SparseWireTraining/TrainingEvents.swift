@@ -1,3 +1,4 @@
+import Foundation
 import SparseWireTensor
 import SparseWireAutograd
 import SparseWireNetworks
@@ -41,3 +42,37 @@ public enum TrainEvent {
 
 /// Thrown inside `trainEpoch` when the observer asks to stop; `fit` catches it.
 public struct TrainingStopped: Error {}
+
+/// Thrown by `trainEpoch` / `fit` / `step`-driven loops when `Trainer.requestStop()` was called:
+/// training stopped after a whole step, the epoch stays open (`Trainer.openEpoch`), and a
+/// checkpoint saved now resumes bit-identically where it stopped.
+public struct TrainingPreempted: Error, CustomStringConvertible {
+    /// 1-based epoch that was running, and the steps of it done.
+    public let epoch: Int, stepsDone: Int
+    public var description: String { "training stopped on request in epoch \(epoch) after \(stepsDone) step(s) of it" }
+}
+
+/// Where an unfinished epoch stands: its shuffle, the steps done and the running sums of its
+/// metrics, so that training (after a checkpoint, in a fresh process) continues exactly.
+public struct EpochProgress: Sendable, Equatable {
+    /// State of the RNG the epoch's shuffle was drawn from.
+    public var shuffleState: [UInt64]
+    /// Steps of the epoch done.
+    public var steps: Int
+    /// Σ loss·batch, Σ correct and Σ batch over the steps done (NaN-skipped steps excluded).
+    public var lossSum: Double, correct: Int, seen: Int
+
+    /// An epoch's position, as a checkpoint stores it.
+    public init(shuffleState: [UInt64], steps: Int, lossSum: Double, correct: Int, seen: Int) {
+        self.shuffleState = shuffleState; self.steps = steps; self.lossSum = lossSum; self.correct = correct; self.seen = seen
+    }
+}
+
+/// A thread-safe stop flag (`Trainer.requestStop()`), checked after every training step.
+final class StopRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    func set() { lock.lock(); requested = true; lock.unlock() }
+    /// Whether a stop was requested, clearing the request.
+    func take() -> Bool { lock.lock(); defer { lock.unlock() }; let r = requested; requested = false; return r }
+}

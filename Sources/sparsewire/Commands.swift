@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 import Foundation
 import SparseWireCore
 
@@ -41,6 +42,8 @@ struct Train: ParsableCommand {
     var resume: String?
     @Option(name: .customLong("stop-after"), help: "Stop after this many epochs in total (the LR schedule still spans --epochs); save with --save-checkpoint and continue later with --resume.")
     var stopAfter: Int?
+    @Option(name: .customLong("checkpoint-on-stop"), help: "On SIGTERM or SIGINT, finish the current step, write a resumable checkpoint here and exit with status 75 (default: the --save-checkpoint path).")
+    var checkpointOnStop: String?
     @Option(name: .customLong("plugin"), help: "Load a policy plugin (shared library) before resolving the policy (repeatable).")
     var plugins: [String] = []
     @Flag(name: .shortAndLong, help: "Print the resolved config and the BLAS set-up.") var verbose = false
@@ -82,14 +85,31 @@ struct Train: ParsableCommand {
                 + (trainer.batchSize < spec.training.batchSize ? " (batch_size \(spec.training.batchSize) is more than the training set: one step per epoch)" : "")
                 + ", policy \(spec.masking.policy), density \(spec.masking.density)\n")
         }
+        // Preemption: SIGTERM / SIGINT finish the step in progress, save, exit 75 (EX_TEMPFAIL).
+        let stopPath = checkpointOnStop ?? saveCheckpoint
+        if swk_install_stop_signals() != 0 { stderrWrite("sparsewire: cannot install the SIGTERM/SIGINT handlers; a signal ends the run unsaved\n") }
         let printer = ProgressPrinter(totalEpochs: spec.training.epochs, every: spec.log.every, terminal: stderrIsTerminal, quiet: quiet)
         try reportingErrors {
-            try trainer.fit(until: stopAfter) { event in
-                printer.handle(event)
-                if case let .epochEnd(m) = event, let metricsFile {
-                    metricsFile.write((jsonLine(m.json) + "\n").data(using: .utf8)!)
+            do {
+                try trainer.fit(until: stopAfter) { event in
+                    printer.handle(event)
+                    if case let .epochEnd(m) = event, let metricsFile {
+                        metricsFile.write((jsonLine(m.json) + "\n").data(using: .utf8)!)
+                    }
+                    if swk_stop_signal() != 0 { trainer.requestStop() }
+                    return true
                 }
-                return true
+            } catch let stop as TrainingPreempted {
+                try? metricsFile?.close()
+                let signal = swk_stop_signal() == SIGINT ? "SIGINT" : "SIGTERM"
+                guard let stopPath else {
+                    stderrWrite("sparsewire: \(signal): \(stop); no --checkpoint-on-stop or --save-checkpoint path, so the progress is not saved\n")
+                    throw ExitCode(75)
+                }
+                try trainer.save(to: stopPath)
+                stderrWrite("sparsewire: \(signal): \(stop) (global step \(trainer.globalStep)); checkpoint written to \(stopPath); "
+                    + "continue with --resume \(stopPath)\n")
+                throw ExitCode(75)
             }
         }
         try? metricsFile?.close()

@@ -88,4 +88,8 @@ int swk_pool_run_on(swk_pool *pool, long workers, swk_task_fn fn, void *ctx);
 void swk_set_current(swk_pool *pool, long threads);
 swk_pool *swk_current_pool(void);
 long swk_current_threads(void);
+/* signals.c: SIGTERM and SIGINT set a flag instead of ending the process (0 on success), and
+ * the number of the last such signal (0 when none came). For `sparsewire train`'s preemption. */
+int swk_install_stop_signals(void);
+int swk_stop_signal(void);
 #endif

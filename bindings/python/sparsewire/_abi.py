@@ -11,7 +11,7 @@ OK = 0
 STATUS_NAMES = {
     0: "SW_OK", 1: "SW_ERR_INVALID_ARGUMENT", 2: "SW_ERR_CONFIG", 3: "SW_ERR_SHAPE", 4: "SW_ERR_DATA",
     5: "SW_ERR_IO", 6: "SW_ERR_NUMERIC", 7: "SW_ERR_STATE", 8: "SW_ERR_UNSUPPORTED", 9: "SW_ERR_NOT_FOUND",
-    10: "SW_ERR_BUFFER_TOO_SMALL", 11: "SW_ERR_PLUGIN", 12: "SW_ERR_INTERNAL",
+    10: "SW_ERR_BUFFER_TOO_SMALL", 11: "SW_ERR_PLUGIN", 12: "SW_ERR_INTERNAL", 13: "SW_STOPPED",
 }
 ERR_BUFFER_TOO_SMALL = 10
 
@@ -134,6 +134,7 @@ FUNCTIONS = [
     ("sw_engine_train_epoch", i32, [vp, PROGRESS_FN, vp, P(EpochResult)]),
     ("sw_engine_train", i32, [vp, i32, PROGRESS_FN, vp]),
     ("sw_engine_progress", i32, [vp, P(i64), P(i64)]),
+    ("sw_engine_request_stop", i32, [vp]),
     ("sw_engine_evaluate", i32, [vp, P(f64), P(f64)]),
     ("sw_engine_predict", i32, [vp, fptr, u64, u64, fptr, u64]),
     ("sw_engine_parameter_names", i32, [vp, C.c_char_p, u64, P(u64)]),

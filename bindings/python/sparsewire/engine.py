@@ -162,6 +162,13 @@ class Engine:
         self.history += results
         return results
 
+    def request_stop(self):
+        """Asks a `fit()` or `step()` running on another thread to stop after the step in progress
+        (preemption): it raises `sparsewire.Error` with status "SW_STOPPED", the epoch stays open,
+        and `save(path)` then writes a checkpoint that `load(path)` resumes bit-identically.
+        Any thread."""
+        check(self._lib.sw_engine_request_stop(self.handle))
+
     def progress(self):
         e, s = ctypes.c_int64(), ctypes.c_int64()
         check(self._lib.sw_engine_progress(self.handle, ctypes.byref(e), ctypes.byref(s)))
