@@ -18,6 +18,15 @@
  *   serialises calls); different objects may be used from different threads. Each engine
  *   owns its compute threads (`threads` in the config) and worker pool: two engines on two
  *   host threads run at their own counts. Callbacks are called on the thread that made the call.
+ *   Re-entrancy: while a mutating call runs on a handle (training, evaluation, prediction, set,
+ *   set_data, set_policy, set_tensor, save, load; sw_policy_add_layer and the sw_policy step
+ *   calls), another mutating call on the same handle — from inside one of its callbacks
+ *   (progress, host-callback or plugin policy) or from a second thread — returns SW_ERR_STATE
+ *   naming the running call; it never deadlocks and the running call finishes normally.
+ *   Read-only calls (sw_engine_progress, sw_engine_request_stop, sw_engine_policy, the tensor,
+ *   name, shape, density and count getters; sw_policy_info, sw_policy_needs_gradient) are
+ *   allowed meanwhile. sw_engine_destroy inside a callback invalidates the handle; the running
+ *   call still finishes on its own references.
  * - Config: a YAML or JSON document with the same keys as `sparsewire train --config`
  *   (docs/CONFIG.md). Density means the fraction of weights KEPT.
  * - Growth: functions are added, never changed (a changed signature gets a `_v2` name);

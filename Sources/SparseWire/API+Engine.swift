@@ -20,7 +20,7 @@ public func sw_engine_destroy(_ engine: OpaquePointer?) {
 
 @c @implementation
 public func sw_engine_set(_ engine: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> sw_status {
-    guarded("sw_engine_set") {
+    engineCall(engine, "sw_engine_set") {
         let e = try EngineHandle.table.get(engine)
         let k = try string(key, "key"), v = try string(value, "value")
         try e.requireNotBuilt("set '\(k)'")
@@ -34,7 +34,7 @@ public func sw_engine_set(_ engine: OpaquePointer?, _ key: UnsafePointer<CChar>?
 
 @c @implementation
 public func sw_engine_load_dataset(_ engine: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?) -> sw_status {
-    guarded("sw_engine_load_dataset") {
+    engineCall(engine, "sw_engine_load_dataset") {
         let e = try EngineHandle.table.get(engine)
         try e.requireNotBuilt("load a dataset")
         var cfg = e.config
@@ -51,7 +51,7 @@ public func sw_engine_set_data(_ engine: OpaquePointer?,
                                _ trainX: UnsafePointer<Float>?, _ trainY: UnsafePointer<Int32>?, _ trainN: UInt64,
                                _ testX: UnsafePointer<Float>?, _ testY: UnsafePointer<Int32>?, _ testN: UInt64,
                                _ channels: UInt32, _ height: UInt32, _ width: UInt32, _ classes: UInt32) -> sw_status {
-    guarded("sw_engine_set_data") {
+    engineCall(engine, "sw_engine_set_data") {
         let e = try EngineHandle.table.get(engine)
         try e.requireNotBuilt("set data")
         let tx = try require(trainX, "train_x"), ty = try require(trainY, "train_y")
@@ -107,7 +107,7 @@ private func fill(_ out: UnsafeMutablePointer<sw_epoch_result>?, _ m: EpochMetri
 
 @c @implementation
 public func sw_engine_train_step(_ engine: OpaquePointer?, _ loss: UnsafeMutablePointer<Double>?, _ correct: UnsafeMutablePointer<Int64>?) -> sw_status {
-    guarded("sw_engine_train_step") {
+    engineCall(engine, "sw_engine_train_step") {
         let t = try EngineHandle.table.get(engine).requireTrainer("training")
         let (l, c) = try t.nextStep()
         loss?.pointee = l
@@ -118,7 +118,7 @@ public func sw_engine_train_step(_ engine: OpaquePointer?, _ loss: UnsafeMutable
 @c @implementation
 public func sw_engine_train_epoch(_ engine: OpaquePointer?, _ progress: sw_progress_fn?, _ userData: UnsafeMutableRawPointer?,
                                   _ result: UnsafeMutablePointer<sw_epoch_result>?) -> sw_status {
-    guarded("sw_engine_train_epoch") {
+    engineCall(engine, "sw_engine_train_epoch") {
         let t = try EngineHandle.table.get(engine).requireTrainer("training")
         try checkSize(result)
         do {
@@ -131,7 +131,7 @@ public func sw_engine_train_epoch(_ engine: OpaquePointer?, _ progress: sw_progr
 
 @c @implementation
 public func sw_engine_train(_ engine: OpaquePointer?, _ epochs: Int32, _ progress: sw_progress_fn?, _ userData: UnsafeMutableRawPointer?) -> sw_status {
-    guarded("sw_engine_train") {
+    engineCall(engine, "sw_engine_train") {
         let t = try EngineHandle.table.get(engine).requireTrainer("training")
         let n = epochs > 0 ? Int(epochs) : Swift.max(0, t.spec.training.epochs - t.epochsDone)
         let observe = progressObserver(progress, userData)
@@ -162,7 +162,7 @@ public func sw_engine_request_stop(_ engine: OpaquePointer?) -> sw_status {
 
 @c @implementation
 public func sw_engine_evaluate(_ engine: OpaquePointer?, _ loss: UnsafeMutablePointer<Double>?, _ accuracy: UnsafeMutablePointer<Double>?) -> sw_status {
-    guarded("sw_engine_evaluate") {
+    engineCall(engine, "sw_engine_evaluate") {
         let t = try EngineHandle.table.get(engine).requireTrainer("evaluation")
         let (l, a) = try t.evaluate()
         loss?.pointee = l
@@ -173,7 +173,7 @@ public func sw_engine_evaluate(_ engine: OpaquePointer?, _ loss: UnsafeMutablePo
 @c @implementation
 public func sw_engine_predict(_ engine: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: UInt64, _ xCount: UInt64,
                               _ logits: UnsafeMutablePointer<Float>?, _ logitsCount: UInt64) -> sw_status {
-    guarded("sw_engine_predict") {
+    engineCall(engine, "sw_engine_predict") {
         let t = try EngineHandle.table.get(engine).requireTrainer("predict")
         let x = try require(x, "x"), logits = try require(logits, "logits")
         let spec = t.train.spec

@@ -6,6 +6,8 @@ import SparseWireCore
 final class PolicyHandle {
     static let table = HandleTable<PolicyHandle>(kind: "sw_policy")
     let masking: StandaloneMasking
+    /// One mutating call at a time (see `CallGuard`).
+    let calls = CallGuard(allowed: "sw_policy_info and sw_policy_needs_gradient")
     init(_ m: StandaloneMasking) { masking = m }
 
     /// Checks the host's buffer table against the declared layers.
@@ -83,7 +85,7 @@ public func sw_policy_destroy(_ policy: OpaquePointer?) {
 
 @c @implementation
 public func sw_policy_add_layer(_ policy: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ shape: UnsafePointer<Int64>?, _ rank: UInt32) -> sw_status {
-    guarded("sw_policy_add_layer") {
+    policyCall(policy, "sw_policy_add_layer") {
         let p = try PolicyHandle.table.get(policy)
         let n = try string(name, "name")
         let s = try require(shape, "shape")
@@ -118,7 +120,7 @@ public func sw_policy_info(_ policy: OpaquePointer?, _ routing: UnsafeMutablePoi
 @c @implementation
 public func sw_policy_before_forward(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
                                      _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
-    guarded("sw_policy_before_forward") {
+    policyCall(policy, "sw_policy_before_forward") {
         let p = try PolicyHandle.table.get(policy)
         let s = try maskStep(p, step, totalSteps)
         try p.run(layers, n) { try p.masking.beforeForward(s) }
@@ -130,7 +132,7 @@ public func sw_policy_after_backward(_ policy: OpaquePointer?, _ step: Int64, _ 
                                      _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32,
                                      _ skipUpdate: UnsafeMutablePointer<Int32>?) -> sw_status {
     skipUpdate?.pointee = 0
-    return guarded("sw_policy_after_backward") {
+    return policyCall(policy, "sw_policy_after_backward") {
         let p = try PolicyHandle.table.get(policy)
         let s = try maskStep(p, step, totalSteps)
         let bufs = try p.buffers(layers, n, needScores: p.usesScores)
@@ -149,7 +151,7 @@ public func sw_policy_after_backward(_ policy: OpaquePointer?, _ step: Int64, _ 
 @c @implementation
 public func sw_policy_after_step(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
                                  _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
-    guarded("sw_policy_after_step") {
+    policyCall(policy, "sw_policy_after_step") {
         let p = try PolicyHandle.table.get(policy)
         let s = try maskStep(p, step, totalSteps)
         try p.run(layers, n) { try p.masking.afterStep(s) }
@@ -158,7 +160,7 @@ public func sw_policy_after_step(_ policy: OpaquePointer?, _ step: Int64, _ tota
 
 @c @implementation
 public func sw_policy_evaluation_masks(_ policy: OpaquePointer?, _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
-    guarded("sw_policy_evaluation_masks") {
+    policyCall(policy, "sw_policy_evaluation_masks") {
         let p = try PolicyHandle.table.get(policy)
         try p.run(layers, n) { try p.masking.evaluationMasks() }
     }

@@ -12,7 +12,7 @@ public func sw_policy_names(_ buf: UnsafeMutablePointer<CChar>?, _ capacity: UIn
 @c @implementation
 public func sw_engine_set_policy(_ engine: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
                                  _ density: Double) -> sw_status {
-    guarded("sw_engine_set_policy") {
+    engineCall(engine, "sw_engine_set_policy") {
         let e = try EngineHandle.table.get(engine)
         let n = try string(name, "name")
         let opts = try optionalString(options, "options").map { try Config.parseOptions($0) } ?? [:]

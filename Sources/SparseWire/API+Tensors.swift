@@ -45,7 +45,7 @@ public func sw_engine_get_tensor(_ engine: OpaquePointer?, _ name: UnsafePointer
 @c @implementation
 public func sw_engine_set_tensor(_ engine: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ kind: sw_tensor_kind,
                                  _ values: UnsafePointer<Float>?, _ count: UInt64) -> sw_status {
-    guarded("sw_engine_set_tensor") {
+    engineCall(engine, "sw_engine_set_tensor") {
         let e = try EngineHandle.table.get(engine)
         let n = try string(name, "name")
         guard kind != SW_TENSOR_GRAD else { throw BoundaryError.argument("'\(n)': SW_TENSOR_GRAD is read only") }
@@ -104,7 +104,7 @@ public func sw_engine_parameter_counts(_ engine: OpaquePointer?, _ total: Unsafe
 
 @c @implementation
 public func sw_engine_save(_ engine: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> sw_status {
-    guarded("sw_engine_save") {
+    engineCall(engine, "sw_engine_save") {
         let t = try EngineHandle.table.get(engine).requireTrainer("save")
         try t.save(to: try string(path, "path"))
     }
@@ -112,7 +112,7 @@ public func sw_engine_save(_ engine: OpaquePointer?, _ path: UnsafePointer<CChar
 
 @c @implementation
 public func sw_engine_load(_ engine: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> sw_status {
-    guarded("sw_engine_load") {
+    engineCall(engine, "sw_engine_load") {
         let t = try EngineHandle.table.get(engine).requireTrainer("load")
         try t.load(from: try string(path, "path"))
     }
