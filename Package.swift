@@ -10,13 +10,13 @@ let exportOnlyCABI: [LinkerSetting] = [
                   "-Xlinker", "-soname=libsparsewire.so"]),
 ]
 
-/// The engine's targets: unchecked release builds. Small functions still inline across target
-/// boundaries through the compiler's default cross-module optimisation; the explicit
-/// `-cross-module-optimization` flag measured no faster (docs/ARCHITECTURE.md) and made
-/// incremental builds keep stale inlined bodies of a changed dependency.
-let engineSwiftSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-]
+/// The engine's targets: ordinary `-O` release builds, with Swift's checked arithmetic and bounds
+/// checks (an out-of-range index or an overflow traps instead of corrupting memory). `-Ounchecked`
+/// measured no faster (docs/BENCHMARKS.md: the hot loops are in CKernels and OpenBLAS), so no
+/// target keeps it. Small functions inline across target boundaries through the compiler's
+/// default cross-module optimisation; the explicit `-cross-module-optimization` flag measured no
+/// faster and made incremental builds keep stale inlined bodies of a changed dependency.
+let engineSwiftSettings: [SwiftSetting] = []
 
 let package = Package(
     name: "SparseWire",

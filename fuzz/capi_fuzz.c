@@ -30,11 +30,15 @@ static const char *configs[NCFG] = {
     "model: {name: conv2, width: 0.0625}\npolicy: set\ndensity: 0.5\nbatch_size: 4",
     "", "policy: nope", "density: 2", "model: {name: mlp, hidden: [-1]}", "batch_size: [", "\xff\xfe", "epochs: 1e400",
 };
-#define NKEYS 12
+#define NKEYS 18
 static const char *keys[NKEYS] = {"optimizer.lr", "density", "policy", "batch_size", "model.hidden", "seed", "threads",
-                                  "policy_options.delta_t", "nope", "", "masking.scope", "model.name"};
-#define NVALS 12
-static const char *vals[NVALS] = {"0.1", "-1", "nan", "[3, 2]", "rigl", "dnw", "9999999999999999999999", "", "global", "conv4", "\xc3\x28", "[[[["};
+                                  "policy_options.delta_t", "nope", "", "masking.scope", "model.name",
+                                  /* whole mappings and the memory limit (issues 16, 18) */
+                                  "policy_options", "optimizer", "model", "masking", "runtime.max_memory", "graph"};
+#define NVALS 18
+static const char *vals[NVALS] = {"0.1", "-1", "nan", "[3, 2]", "rigl", "dnw", "9999999999999999999999", "", "global", "conv4", "\xc3\x28", "[[[[",
+                                  "{lr: 0.5, momentum: 0.8}", "{ema_decay: 0.5, zz: [1]}", "{name: mlp, hidden: [100000000, 10]}",
+                                  "{a: &x [1, 2], b: [*x, *x, *x]}", "0.000001", "{name: randwire, width: 3}"};
 #define NNAMES 8
 static const char *names[NNAMES] = {"fc1.weight", "fc1.bias", "fc2.weight", "conv1.weight", "", "nope", "fc1.weight\n", "\xff"};
 #define NPOL 8

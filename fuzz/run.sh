@@ -2,7 +2,7 @@
 # Random-input fuzzing of SparseWire's parsers and of the C ABI (docs/FUZZING.md).
 #   fuzz/run.sh [N] [SEED]     N inputs per target (default 100000); CI runs a short version.
 # Swift targets (config, idx, cifar, safetensors) run in a DEBUG build, so integer overflow and
-# out-of-bounds indexing trap instead of passing silently (the release build is -Ounchecked).
+# out-of-bounds indexing trap (the release build checks them too since the engine left -Ounchecked).
 # The C ABI fuzzer links the release libsparsewire.so, as hosts do. Exit non-zero on any crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
