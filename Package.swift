@@ -91,7 +91,7 @@ let package = Package(
             path: "Sources/sparsewire"
         ),
         // Random-input harness for the parsers (fuzz/run.sh, docs/FUZZING.md).
-        .executableTarget(name: "sparsewire-fuzz", dependencies: ["SparseWireCore", "CZlib"], path: "Sources/sparsewire-fuzz"),
+        .executableTarget(name: "sparsewire-fuzz", dependencies: ["SparseWireCore", "CZlib", "CSparseWire"], path: "Sources/sparsewire-fuzz"),
         // Plugins speak only the C plugin ABI (Include/sparsewire_plugin.h).
         .target(name: "GMPPlugin", dependencies: ["CSparseWire"], path: "Plugins/gmp", publicHeadersPath: "."),
         .target(name: "SNIPPlugin", dependencies: ["CSparseWire"], path: "Plugins/snip"),

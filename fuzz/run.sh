@@ -11,7 +11,7 @@ SEED=${2:-1}
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$(python3 scripts/blas_coretype.py)}"
 swift build --product sparsewire-fuzz 2>&1 | grep -E "error|warning: unre" || true
 BIN=$(swift build --show-bin-path)/sparsewire-fuzz
-for target in config idx cifar safetensors; do
+for target in config idx cifar safetensors plugin; do
   "$BIN" "$target" --count "$N" --seed "$SEED"
 done
 REL=.build/release

@@ -15,10 +15,9 @@ public enum MemoryBudget {
         gibibytes > 0 ? gibibytes * 1_073_741_824 : defaultLimit
     }
 
-    /// Throws `.config` naming `what` when `bytes` exceeds `limit`.
-    /// - Parameters:
-    ///   - what: the offending key and value, e.g. "model.hidden [100000000, 10]".
-    ///   - detail: how the estimate is made up, e.g. "7.8e10 parameters".
+    /// Throws `.config` when `bytes` (an estimate) exceeds `limit` (both in bytes), naming `what`
+    /// (the offending keys and values, e.g. "model.hidden [100000000, 10]") and `detail` (how the
+    /// estimate is made up, e.g. "7.8e10 parameters").
     public static func check(_ bytes: Double, limit: Double, what: String, detail: String) throws {
         guard bytes.isFinite, bytes <= limit else {
             throw SparseWireError.config("\(what) needs about \(format(bytes)) (\(detail)), more than the memory limit of "

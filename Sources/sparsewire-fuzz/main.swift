@@ -7,10 +7,10 @@ import SparseWireCore
 /// accepted or refused with an error, anything else (a trap, a crash, a hang) is a bug. Run from
 /// fuzz/run.sh; deterministic for a given --seed, so a failure replays with the same arguments.
 ///
-///   sparsewire-fuzz TARGET [--count N] [--seed S]      TARGET: config | idx | cifar | safetensors
+///   sparsewire-fuzz TARGET [--count N] [--seed S]      TARGET: config | idx | cifar | safetensors | plugin
 
 func usage() -> Never {
-    FileHandle.standardError.write("usage: sparsewire-fuzz config|idx|cifar|safetensors [--count N] [--seed S]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: sparsewire-fuzz config|idx|cifar|safetensors|plugin [--count N] [--seed S]\n".data(using: .utf8)!)
     exit(2)
 }
 
@@ -79,6 +79,9 @@ func corpus() throws -> (seeds: [[UInt8]], dictionary: [String]) {
         let words = [#""dtype""#, #""F32""#, #""BOOL""#, #""U8""#, #""F16""#, #""shape""#, #""data_offsets""#, #""__metadata__""#,
                      "[0,", "18446744073709551615", "-1", "1e30", "null", "{}", "[]", ",", ":"]
         return ([Array(s1), Array(s2)], words)
+    case "plugin":
+        // Cursor bytes (PluginTables): all zeros is a valid table with every callback; 255s pick NULLs and raw values.
+        return ([[], Array(repeating: 0, count: 48), Array(repeating: 255, count: 48), (0..<64).map { UInt8($0 * 37 & 255) }], [])
     default: usage()
     }
 }
@@ -105,6 +108,8 @@ func feed(_ input: [UInt8]) throws -> Bool {
         let (tensors, _) = try SafeTensors.decode(Data(input), source: "fuzz")
         _ = tensors.count
         return true
+    case "plugin":
+        return try PluginTables.feed(input)
     default: usage()
     }
 }
