@@ -74,7 +74,7 @@ public func sw_policy_create(_ name: UnsafePointer<CChar>?, _ config: UnsafePoin
         let out = try require(out, "out")
         var cfg = try parseConfig(config)
         try cfg.set("policy", value: .string(try string(name, "name")))
-        out.pointee = PolicyHandle.table.add(PolicyHandle(try StandaloneMasking(spec: MaskingSpec(config: cfg), seed: RunSpec(config: cfg).training.rngSeed)))
+        out.pointee = PolicyHandle.table.add(PolicyHandle(try StandaloneMasking(spec: MaskingSpec(config: cfg), seed: TrainingSpec(config: cfg).rngSeed)))
     }
 }
 

@@ -139,15 +139,13 @@ public enum ConfigSchema {
         // 1. A known alias of the last part, in the same section ("optimizer.wd").
         if let alias = leafAliases[leaf], let i = leaves.firstIndex(of: alias) { return inSection[i] }
         // 2. The whole path, by edit distance.
-        if let (c, d) = closest(norm, in: candidates), d <= max(2, norm.count / 3) { return c }
+        if let (c, d) = Spelling.closest(norm, in: candidates), d <= max(2, norm.count / 3) { return c }
         // 3. The closest last part in the same section.
-        if let (c, d) = closest(leaf, in: leaves), d <= max(2, leaf.count / 2) {
+        if let (c, d) = Spelling.closest(leaf, in: leaves), d <= max(2, leaf.count / 2) {
             return inSection[leaves.firstIndex(of: c)!]
         }
         // 4. A bare or aliased leaf anywhere ("lr" → "optimizer.lr").
         let target = leafAliases[leaf] ?? leaf
         return candidates.first { $0 == target || $0.hasSuffix("." + target) }
     }
-
-    private static func closest(_ s: String, in list: [String]) -> (String, Int)? { Spelling.closest(s, in: list) }
 }

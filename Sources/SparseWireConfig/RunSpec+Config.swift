@@ -13,14 +13,7 @@ extension RunSpec {
     public init(config c: Config) throws {
         let masking = MaskingSpec(config: c)
         try PolicyRegistry.validate(masking)
-        let training = TrainingSpec(epochs: c.int("epochs"), batchSize: c.int("batch_size"), evalBatchSize: c.int("eval_batch_size"),
-                                    seed: c.int("seed"), onNaN: TrainingSpec.NaNPolicy(rawValue: c.string("on_nan")) ?? .error,
-                                    labelSmoothing: c.double("loss.label_smoothing"))
-        guard training.batchSize >= 1 else { throw SparseWireError.config("batch_size must be ≥ 1, got \(training.batchSize)") }
-        guard training.epochs >= 0 else { throw SparseWireError.config("epochs must be ≥ 0, got \(training.epochs)") }
-        guard training.evalBatchSize >= 1 else { throw SparseWireError.config("eval_batch_size must be ≥ 1") }
-        let ls = Float(training.labelSmoothing)
-        guard ls >= 0 && ls < 1 else { throw SparseWireError.config("loss.label_smoothing must be in [0, 1), got \(ls)") }
+        let training = try TrainingSpec(config: c)
         let runtime = try RuntimeSpec(config: c)
         let optimizer = try OptimizerSpec(config: c)
         let inference = InferenceSpec(kernels: SparseInference.Mode(rawValue: c.string("inference.kernels")) ?? .auto,
@@ -32,6 +25,21 @@ extension RunSpec {
                   schedule: try LRSchedule(config: c, base: optimizer.lr), masking: masking, training: training,
                   inference: inference, runtime: runtime,
                   log: LogSpec(metrics: c.string("log.metrics"), every: c.int("log.every"), masks: c.string("masking.save")))
+    }
+}
+
+extension TrainingSpec {
+    /// `epochs`, `batch_size`, `eval_batch_size`, `seed`, `on_nan`, `loss.label_smoothing`.
+    /// Errors: a batch size below 1, negative epochs, label smoothing outside [0, 1).
+    public init(config c: Config) throws {
+        self.init(epochs: c.int("epochs"), batchSize: c.int("batch_size"), evalBatchSize: c.int("eval_batch_size"),
+                  seed: c.int("seed"), onNaN: TrainingSpec.NaNPolicy(rawValue: c.string("on_nan")) ?? .error,
+                  labelSmoothing: c.double("loss.label_smoothing"))
+        guard batchSize >= 1 else { throw SparseWireError.config("batch_size must be ≥ 1, got \(batchSize)") }
+        guard epochs >= 0 else { throw SparseWireError.config("epochs must be ≥ 0, got \(epochs)") }
+        guard evalBatchSize >= 1 else { throw SparseWireError.config("eval_batch_size must be ≥ 1") }
+        let ls = Float(labelSmoothing)
+        guard ls >= 0 && ls < 1 else { throw SparseWireError.config("loss.label_smoothing must be in [0, 1), got \(ls)") }
     }
 }
 

@@ -30,8 +30,6 @@ public enum ConfigLimits {
 /// `ConfigLimits` (size, depth, nodes after alias expansion, string length) before any value is
 /// built from it.
 package enum YAMLText {
-    package static let maxDepth = ConfigLimits.depth
-
     package static func load(_ text: String) throws -> Any? {
         let size = text.utf8.count
         guard size <= ConfigLimits.bytes else {
@@ -44,7 +42,7 @@ package enum YAMLText {
     }
 
     private static func check(_ node: Node, depth: Int, budget: inout Int) throws {
-        guard depth <= maxDepth else { throw SparseWireError.config("nested deeper than \(maxDepth) levels") }
+        guard depth <= ConfigLimits.depth else { throw SparseWireError.config("nested deeper than \(ConfigLimits.depth) levels") }
         budget -= 1
         guard budget >= 0 else {
             throw SparseWireError.config("more than \(ConfigLimits.nodes) values once anchors and aliases are expanded "

@@ -17,14 +17,19 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// and their gradient, and two optimizer slots (7 floats); each activation with its gradient
     /// and a workspace (3 floats); Float32 throughout.
     public func bytes(batchSize: Int) -> Double {
-        4 * (7 * parameters + 3 * Double(max(batchSize, 1)) * activationsPerExample + other)
+        parameterBytes + activationBytes(batchSize: batchSize) + 4 * other
     }
+
+    /// The parameters' share of `bytes`: 7 Float32 per parameter.
+    var parameterBytes: Double { 28 * parameters }
+
+    /// The activations' share of `bytes`: 3 Float32 per activation per example.
+    func activationBytes(batchSize: Int) -> Double { 12 * Double(max(batchSize, 1)) * activationsPerExample }
 
     /// Throws `.config` naming the size keys (and `batch_size` when activations dominate) when a
     /// step at `batchSize` would exceed `limit` bytes.
     public func check(batchSize: Int, limit: Double) throws {
-        let perBatch = 12 * Double(max(batchSize, 1)) * activationsPerExample
-        let what = perBatch > 28 * parameters ? "\(sizeKeys) at batch_size \(batchSize)" : sizeKeys
+        let what = activationBytes(batchSize: batchSize) > parameterBytes ? "\(sizeKeys) at batch_size \(batchSize)" : sizeKeys
         try MemoryBudget.check(bytes(batchSize: batchSize), limit: limit, what: what,
                                detail: String(format: "%.3g parameters, %.3g activation floats per example", parameters, activationsPerExample))
     }
