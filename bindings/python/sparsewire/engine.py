@@ -129,7 +129,8 @@ class Engine:
         """Trains `epochs` more epochs (None: until the config's `epochs` are done).
         `callback(event)` gets a dict per step and per epoch end; returning False stops after
         that step. Shows a progress bar (tqdm if installed) unless progress=False. Returns the
-        epoch results (also appended to `history`)."""
+        epoch results; they are also appended to `history`, which keeps the epochs that finished
+        even when the call then raises (a stop request, an error)."""
         self._ensure_data()
         start = self.progress()["epochs"]
         show = Progress(progress, start + epochs if epochs else None)
@@ -156,10 +157,10 @@ class Engine:
 
         fn = _abi.PROGRESS_FN(on_progress)
         status = self._lib.sw_engine_train(self.handle, int(epochs or 0), fn, None)
+        self.history += results  # epochs that finished count even when a later one stopped or failed
         if errors:
             raise errors[0]
         check(status)
-        self.history += results
         return results
 
     def request_stop(self):

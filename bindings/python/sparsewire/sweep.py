@@ -12,8 +12,11 @@ run as Ray tasks (`ray.init(num_cpus=N)` locally, or `address=` to join a cluste
 docs/SCALING.md); each task reserves `cpus_per_trial` CPUs and the engine uses exactly that many
 threads (OpenBLAS itself single-threaded), so trials never oversubscribe the machine. A trial
 that fails (an exception, or its worker process dies) is retried once, then reported with
-status "failed" and its error; the other trials are unaffected. Without Ray the sweep runs on a
-local process pool and says so.
+status "failed" and its error; the other trials are unaffected. With `out`, every trial
+checkpoints into out/checkpoints after each epoch (and every `--checkpoint-steps` steps), so a
+retried trial — or a rerun of the whole sweep after the driver died — resumes from its last
+checkpoint instead of restarting (bit-identical to an uninterrupted trial). Without Ray the sweep
+runs on a local process pool and says so.
 
 Outputs in `out`: results.csv, results.json (one row per trial), and accuracy_vs_density.png
 (mean ± std over seeds, one line per policy) when matplotlib is installed.
@@ -21,6 +24,8 @@ Outputs in `out`: results.csv, results.json (one row per trial), and accuracy_vs
 import argparse
 import concurrent.futures as cf
 import csv
+import hashlib
+import inspect
 import itertools
 import json
 import math
@@ -52,27 +57,110 @@ def _base_text(config):
     return config_text(config)
 
 
-def run_trial(base_config, params, threads=1):
-    """Trains one trial in this process and returns its row (raises on failure)."""
+def run_trial(base_config, params, threads=1, checkpoint=None, checkpoint_steps=None, callback=None):
+    """Trains one trial in this process and returns its row (raises on failure).
+
+    With `checkpoint` (a path), the trial is preemptible: it saves a resumable checkpoint there
+    after every epoch and, with `checkpoint_steps=K`, every K steps inside an epoch (through
+    `Engine.request_stop()`, which leaves the epoch open so the resume is bit-identical). If the
+    file already exists — a previous attempt was killed or failed — the trial resumes from it
+    instead of restarting; the row then says `resumed_from` ({"epochs", "steps"} done before).
+    The epoch results of earlier attempts are kept in `<checkpoint>.history.json`.
+    `callback(event)` sees every step and epoch end as in `Engine.fit` (returning False stops)."""
     os.environ.setdefault("SPARSEWIRE_QUIET", "1")
     import sparsewire
+    if checkpoint_steps is not None and (not isinstance(checkpoint_steps, int) or checkpoint_steps < 1):
+        raise Error(f"checkpoint_steps must be a positive integer, got {checkpoint_steps!r}")
     start = time.time()
     with sparsewire.Engine(base_config) as e:
         e.set("threads", int(threads))
         for k, v in params.items():
             e.set(k, v)
-        results = e.fit(progress=False)
+        history, resumed = [], None
+        if checkpoint is not None and os.path.exists(checkpoint):
+            e.load(checkpoint)
+            resumed = e.progress()
+            history = _read_history(checkpoint)
+        if checkpoint is None:
+            history = e.fit(progress=False, callback=callback)
+        else:
+            history += _fit_checkpointed(e, checkpoint, checkpoint_steps, callback, history)
         ev = e.evaluate()
         counts = e.parameter_counts()
-        last = results[-1] if results else {}
-        return {"status": "ok", "test_accuracy": ev["accuracy"], "test_loss": ev["loss"],
-                "train_loss": last.get("train_loss"), "train_accuracy": last.get("train_accuracy"),
-                "epochs": e.progress()["epochs"], "params_kept": counts["kept"], "params_total": counts["total"],
-                "seconds": round(time.time() - start, 3), "pid": os.getpid()}
+        last = history[-1] if history else {}
+        row = {"status": "ok", "test_accuracy": ev["accuracy"], "test_loss": ev["loss"],
+               "train_loss": last.get("train_loss"), "train_accuracy": last.get("train_accuracy"),
+               "epochs": e.progress()["epochs"], "params_kept": counts["kept"], "params_total": counts["total"],
+               "seconds": round(time.time() - start, 3), "pid": os.getpid()}
+        if checkpoint is not None:
+            row.update(checkpoint=str(checkpoint), resumed_from=resumed)
+        return row
 
 
-def _call(trial_fn, base, params, threads):
-    return trial_fn(base, params, threads)
+def _fit_checkpointed(e, checkpoint, every, callback, earlier):
+    """Fits to the config's end, saving after the last step of every epoch and every `every`
+    steps: `request_stop()` ends `fit` after that step with the epoch left open (SW_STOPPED),
+    the checkpoint is written, and `fit` goes on. Returns the epoch results of this attempt."""
+    steps_since = [0]
+    first = len(e.history)
+
+    def on_event(event):
+        if callback is not None and callback(event) is False:
+            return False
+        if event["event"] == "step":
+            steps_since[0] += 1
+            if event["step"] == event["steps"] or (every and steps_since[0] >= every):
+                steps_since[0] = 0
+                e.request_stop()  # after this step, before the epoch's evaluation
+        return True
+
+    while True:
+        try:
+            e.fit(progress=False, callback=on_event)
+        except Error as err:
+            if err.status != "SW_STOPPED":
+                raise
+            _save(e, checkpoint, earlier + e.history[first:])
+            continue
+        _save(e, checkpoint, earlier + e.history[first:])  # finished: a rerun finds nothing left to train
+        return e.history[first:]
+
+
+def _save(e, checkpoint, history):
+    e.save(checkpoint)  # atomic: the previous checkpoint stays intact until the new one is complete
+    tmp = f"{checkpoint}.history.json.tmp"
+    with open(tmp, "w") as f:
+        json.dump(history, f)
+    os.replace(tmp, f"{checkpoint}.history.json")
+
+
+def _read_history(checkpoint):
+    try:
+        with open(f"{checkpoint}.history.json") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return []
+
+
+def trial_checkpoint(directory, base_text, params):
+    """The checkpoint path of one trial: named by a hash of the base config and the trial's
+    values, so a changed config or grid never resumes a stale checkpoint."""
+    key = json.dumps([base_text, sorted((k, repr(v)) for k, v in params.items())])
+    return str(pathlib.Path(directory) / f"trial-{hashlib.sha256(key.encode()).hexdigest()[:16]}.safetensors")
+
+
+def _call(trial_fn, base, params, threads, options):
+    if options and not _accepts(trial_fn, options):
+        options = {}  # a custom trial_fn(base, params, threads) without checkpoint arguments
+    return trial_fn(base, params, threads, **options)
+
+
+def _accepts(fn, options):
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return all(k in parameters for k in options) or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
 
 
 def _worker_env():
@@ -86,7 +174,7 @@ def _worker_env():
     return env
 
 
-def _run_ray(trials, base, trial_fn, cpus_per_trial, num_cpus, address, retries, log):
+def _run_ray(trials, options, base, trial_fn, cpus_per_trial, num_cpus, address, retries, log):
     import ray
     env = _worker_env()
     env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": str(cpus_per_trial)})
@@ -99,7 +187,7 @@ def _run_ray(trials, base, trial_fn, cpus_per_trial, num_cpus, address, retries,
         log(f"sweep: Ray {ray.__version__}, {ray.cluster_resources().get('CPU', 0):g} CPUs, "
             f"{cpus_per_trial} per trial")
     task = ray.remote(num_cpus=cpus_per_trial, max_retries=retries, retry_exceptions=True)(_call)
-    refs = [task.remote(trial_fn, base, p, cpus_per_trial) for p in trials]
+    refs = [task.remote(trial_fn, base, p, cpus_per_trial, o) for p, o in zip(trials, options)]
     out = []
     for i, ref in enumerate(refs):
         try:
@@ -111,7 +199,7 @@ def _run_ray(trials, base, trial_fn, cpus_per_trial, num_cpus, address, retries,
     return out
 
 
-def _run_local(trials, base, trial_fn, cpus_per_trial, num_cpus, retries, log):
+def _run_local(trials, options, base, trial_fn, cpus_per_trial, num_cpus, retries, log):
     workers = max(1, (num_cpus or os.cpu_count() or 1) // cpus_per_trial)
     env = _worker_env()
     os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
@@ -121,7 +209,7 @@ def _run_local(trials, base, trial_fn, cpus_per_trial, num_cpus, retries, log):
     pending = list(range(len(trials)))
     while pending:
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_call, trial_fn, base, trials[i], cpus_per_trial): i for i in pending}
+            futures = {pool.submit(_call, trial_fn, base, trials[i], cpus_per_trial, options[i]): i for i in pending}
             retry = []
             for f in cf.as_completed(futures):
                 i = futures[f]
@@ -145,18 +233,26 @@ def _short(row):
 
 
 def sweep(config, grid, out=None, overrides=None, backend="auto", address=None, num_cpus=None, cpus_per_trial=1,
-          retries=1, trial_fn=None, plot=True, log=None):
+          retries=1, trial_fn=None, plot=True, log=None, checkpoints="auto", checkpoint_steps=None):
     """Runs every combination of `grid` on top of `config` (and `overrides`, {key: value} applied
     to every trial); returns one row per trial: the grid values, `status` ("ok" or "failed"),
     metrics or `error`. Writes results.csv, results.json and accuracy_vs_density.png into `out`
     when given. `trial_fn(base_config_text, params, threads) -> dict` replaces the default
-    trainer (it must be picklable)."""
+    trainer (it must be picklable; it gets `checkpoint=` and `checkpoint_steps=` too when it
+    accepts them).
+
+    Preemption: `checkpoints` is a directory for per-trial checkpoints ("auto": `out/checkpoints`
+    when `out` is given, else none; None: none). Each trial saves after every epoch (and every
+    `checkpoint_steps` steps); a retried trial — its worker killed, or an exception — and a rerun
+    of the whole sweep resume each trial from its last checkpoint instead of restarting it."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     base = _base_text(config)
     grid_trials = expand(grid)
     trials = [{**(overrides or {}), **t} for t in grid_trials]
     if cpus_per_trial < 1:
         raise Error(f"cpus_per_trial must be ≥ 1, got {cpus_per_trial}")
+    if checkpoint_steps is not None and (not isinstance(checkpoint_steps, int) or checkpoint_steps < 1):
+        raise Error(f"checkpoint_steps must be a positive integer, got {checkpoint_steps!r}")
     trial_fn = trial_fn or run_trial
     if backend not in ("auto", "ray", "local"):
         raise Error(f"backend must be auto, ray or local, got {backend!r}")
@@ -170,10 +266,19 @@ def sweep(config, grid, out=None, overrides=None, backend="auto", address=None, 
     if address and not use_ray:
         raise Error("address= needs Ray (pip install ray)")
     log(f"sweep: {len(trials)} trials on {'Ray' if use_ray else 'a local process pool'}")
-    if use_ray:
-        results = _run_ray(trials, base, trial_fn, cpus_per_trial, num_cpus, address, retries, log)
+    if checkpoints == "auto":
+        checkpoints = pathlib.Path(out) / "checkpoints" if out else None
+    if checkpoints is not None:
+        pathlib.Path(checkpoints).mkdir(parents=True, exist_ok=True)
+        log(f"sweep: trial checkpoints in {checkpoints} (a retried or rerun trial resumes from its last one)")
+        options = [{"checkpoint": trial_checkpoint(checkpoints, base, t), "checkpoint_steps": checkpoint_steps}
+                   for t in trials]
     else:
-        results = _run_local(trials, base, trial_fn, cpus_per_trial, num_cpus, retries, log)
+        options = [{} for _ in trials]
+    if use_ray:
+        results = _run_ray(trials, options, base, trial_fn, cpus_per_trial, num_cpus, address, retries, log)
+    else:
+        results = _run_local(trials, options, base, trial_fn, cpus_per_trial, num_cpus, retries, log)
     rows = [{"trial": i, **params, **res} for i, (params, res) in enumerate(zip(grid_trials, results))]
     if out:
         write(rows, out, plot=plot, log=log)
@@ -263,6 +368,10 @@ def main(argv=None):
     ap.add_argument("--cpus-per-trial", type=int, default=1)
     ap.add_argument("--backend", choices=["auto", "ray", "local"], default="auto")
     ap.add_argument("--retries", type=int, default=1)
+    ap.add_argument("--checkpoint-steps", type=int, metavar="K",
+                    help="also checkpoint every K steps inside an epoch (default: after each epoch)")
+    ap.add_argument("--no-checkpoints", action="store_true",
+                    help="do not checkpoint trials (a retried trial then restarts from scratch)")
     args = ap.parse_args(argv)
     grid = _load_grid(args.grid)
     overrides = {}
@@ -274,7 +383,8 @@ def main(argv=None):
         overrides[k] = v
     try:
         rows = sweep(args.config, grid, out=args.out, overrides=overrides, backend=args.backend, address=args.address,
-                     num_cpus=args.num_cpus, cpus_per_trial=args.cpus_per_trial, retries=args.retries)
+                     num_cpus=args.num_cpus, cpus_per_trial=args.cpus_per_trial, retries=args.retries,
+                     checkpoints=None if args.no_checkpoints else "auto", checkpoint_steps=args.checkpoint_steps)
     except Error as e:
         print(f"sweep: {e}", file=sys.stderr)
         return 2
