@@ -13,6 +13,9 @@ cp "$work/libsw_gmp.so" "$work/gmp_copy.so"
 cc -std=c11 -O1 -g -gdwarf-4 -IInclude tests_c/test_capi.c -L"$work" -lsparsewire -Wl,-rpath,"$work" -lm -o "$work/test_capi"
 cc -std=c11 -shared -fPIC -IInclude tests_c/bad_abi_plugin.c -o "$work/bad_abi.so"
 cc -std=c11 -shared -fPIC tests_c/no_entry_plugin.c -o "$work/no_entry.so"
+cc -std=c11 -O1 -g -gdwarf-4 -IInclude tests_c/test_reentrancy.c -L"$work" -lsparsewire -Wl,-rpath,"$work" -lm -o "$work/test_reentrancy"
 cd "$work"
 OPENBLAS_CORETYPE=Haswell SW_TEST_TRAIN_LIMIT=256 SW_TEST_POLICIES=${SW_TEST_POLICIES:-dense,dnw,edge-popup,supermask,rigl,gmp,snip} \
   valgrind --error-exitcode=3 --leak-check=no ./test_capi ./libsw_gmp.so ./libsw_snip.so -- ./bad_abi.so ./no_entry.so ./gmp_copy.so
+# Callbacks that call back into (and destroy) their own handle: deferred frees, no use after free.
+OPENBLAS_CORETYPE=Haswell valgrind --error-exitcode=3 --leak-check=no ./test_reentrancy

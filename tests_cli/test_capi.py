@@ -66,6 +66,19 @@ def test_c_program_trains_every_policy_and_walks_every_error_path(build):
         assert f"error path {status}" in out, status
 
 
+def test_callbacks_calling_back_into_their_own_handle(build):
+    """tests_c/test_reentrancy.c: every C policy hook, a progress callback and a mask-only
+    policy's callback call back into the running handle (refused with SW_ERR_STATE), read it,
+    use another engine and the registry, and destroy it (deferred)."""
+    sh(CC, *CFLAGS, ROOT / "tests_c" / "test_reentrancy.c", f"-L{build}", "-lsparsewire", f"-Wl,-rpath,{build}",
+       "-lm", "-o", build / "test_reentrancy")
+    out = sh(build / "test_reentrancy", env=env(), timeout=300).stdout
+    assert re.search(r"test_reentrancy: \d+ checks passed", out), out
+    for group in ("C policy callbacks (create, prepare, update, after_backward, after_step, evaluation)",
+                  "progress callbacks", "mask-only policy callbacks"):
+        assert f"ok   {group}" in out, group
+
+
 def test_library_exports_exactly_the_header_functions():
     header = (ROOT / "Include" / "sparsewire.h").read_text()
     declared = set(re.findall(r"^[a-z_][\w \*]*?\b(sw_\w+)\(", header, re.M))
