@@ -144,6 +144,7 @@ int main(int argc, char **argv) {
                 uint32_t nl = (uint32_t)below(3);
                 for (uint32_t l = 0; pol && l < nl; l++) {
                     int64_t shape[4] = {(int64_t)below(9) - (below(20) == 0), (int64_t)below(9), 1, 1};
+                    if (below(15) == 0) shape[below(4)] = (int64_t)1 << (16 + below(40));  /* absurd: preflight refuses */
                     st = sw_policy_add_layer(pol, below(10) ? "w" : NULL, below(10) ? shape : NULL, (uint32_t)below(5));
                 }
             } else {

@@ -8,6 +8,10 @@ import SparseWireNetworks
 public enum PolicyRegistry {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var extra: [PolicyDescriptor] = []
+    /// Every registered policy by name (built-ins included): O(1) lookups however many
+    /// policies plugins and hosts register.
+    nonisolated(unsafe) private static var byName: [String: PolicyDescriptor] =
+        Dictionary(BuiltInPolicies.all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
     /// Built-in policies, in the order `sparsewire policies` lists them.
     public static var builtIn: [PolicyDescriptor] { BuiltInPolicies.all }
@@ -21,6 +25,9 @@ public enum PolicyRegistry {
     /// Names of every registered policy, built-ins first.
     public static var names: [String] { all.map(\.name) }
 
+    /// How many names an unknown-policy error lists before "… and N more".
+    static let namesListedInErrors = 40
+
     /// Adds a policy; refuses a name that is already taken. Errors: `.config` for an empty or taken name.
     public static func register(_ d: PolicyDescriptor) throws { try register(contentsOf: [d]) }
 
@@ -28,23 +35,30 @@ public enum PolicyRegistry {
     /// Errors: `.config` for an empty, taken or repeated name.
     public static func register(contentsOf ds: [PolicyDescriptor]) throws {
         lock.lock(); defer { lock.unlock() }
-        var taken = Set((builtIn + extra).map(\.name))
+        var added = Set<String>()
         for d in ds {
             guard !d.name.isEmpty else { throw SparseWireError.config("a policy needs a non-empty name") }
-            guard taken.insert(d.name).inserted else {
+            guard byName[d.name] == nil, added.insert(d.name).inserted else {
                 throw SparseWireError.config("a policy named '\(d.name)' is already registered (duplicate policy name)")
             }
         }
         extra += ds
+        for d in ds { byName[d.name] = d }
     }
 
     /// The entry named `name`.
-    /// Errors: `.config` for an unknown name (listing the known ones, and a close spelling if any).
+    /// Errors: `.config` for an unknown name (listing the known ones — the first
+    /// `namesListedInErrors` of them — and a close spelling if any).
     public static func descriptor(_ name: String) throws -> PolicyDescriptor {
-        let list = all
-        if let d = list.first(where: { $0.name == name }) { return d }
-        var msg = "unknown policy '\(name)'; known: \(list.map(\.name).joined(separator: ", "))"
-        if let (close, d) = Spelling.closest(name, in: list.map(\.name)), d <= 2 {
+        lock.lock()
+        let found = byName[name]
+        lock.unlock()
+        if let found { return found }
+        let list = names
+        let shown = list.prefix(namesListedInErrors).joined(separator: ", ")
+        var msg = "unknown policy '\(name)'; known: \(shown)"
+        if list.count > namesListedInErrors { msg += " … and \(list.count - namesListedInErrors) more (sparsewire policies lists all)" }
+        if let (close, d) = Spelling.closest(name, in: list), d <= 2 {
             msg += " (did you mean '\(close)'?)"
         }
         throw SparseWireError.config(msg)

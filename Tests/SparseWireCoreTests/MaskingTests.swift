@@ -146,6 +146,29 @@ final class PolicyTests: XCTestCase {
         }
     }
 
+    /// A registry grown by many plugin policies: lookups by name, duplicates refused (also
+    /// within one batch, which then adds nothing), and an unknown name's error lists a bounded
+    /// number of names plus the count of the rest.
+    func testRegistryWithManyPoliciesStaysBounded() throws {
+        let before = PolicyRegistry.names.count
+        let batch = (0..<60).map { i in PolicyDescriptor(name: "bulk-registry-test-\(i)", summary: "test") { _ in fatalError("never built") } }
+        XCTAssertThrowsError(try PolicyRegistry.register(contentsOf: batch + [batch[3]])) {
+            XCTAssertTrue("\($0)".contains("'bulk-registry-test-3' is already registered"), "\($0)")
+        }
+        XCTAssertEqual(PolicyRegistry.names.count, before, "a refused batch adds nothing")
+        try PolicyRegistry.register(contentsOf: batch)
+        XCTAssertEqual(PolicyRegistry.names.count, before + 60)
+        XCTAssertEqual(try PolicyRegistry.descriptor("bulk-registry-test-59").name, "bulk-registry-test-59")
+        XCTAssertThrowsError(try PolicyRegistry.register(batch[0])) { XCTAssertTrue("\($0)".contains("already registered")) }
+        XCTAssertThrowsError(try PolicyRegistry.descriptor("bulk-registry-test-600")) {
+            let message = "\($0)"
+            XCTAssertTrue(message.contains("… and \(before + 60 - 40) more (sparsewire policies lists all)"), message)
+            XCTAssertTrue(message.contains("known: dense, dnw"), message)
+            XCTAssertTrue(message.contains("did you mean 'bulk-registry-test-"), message)
+            XCTAssertFalse(message.contains("bulk-registry-test-59,"), "the listed names are bounded: \(message)")
+        }
+    }
+
     /// Exact kept count per layer after every step, for every top-k policy.
     func testExactKeptCountsAfterEveryStep() throws {
         for policy in ["dnw", "dnw-no-update", "edge-popup", "random-static", "rigl", "set", "snfs"] {
