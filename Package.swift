@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "SparseWire", type: .dynamic, targets: ["SparseWire"]),
         .library(name: "sw_gmp", type: .dynamic, targets: ["GMPPlugin"]),
         .library(name: "sw_snip", type: .dynamic, targets: ["SNIPPlugin"]),
+        .library(name: "sw_momentum_regrow", type: .dynamic, targets: ["MomentumRegrowPlugin"]),
         .executable(name: "sparsewire", targets: ["sparsewire"]),
     ],
     dependencies: [
@@ -95,6 +96,8 @@ let package = Package(
         // Plugins speak only the C plugin ABI (Include/sparsewire_plugin.h).
         .target(name: "GMPPlugin", dependencies: ["CSparseWire"], path: "Plugins/gmp", publicHeadersPath: "."),
         .target(name: "SNIPPlugin", dependencies: ["CSparseWire"], path: "Plugins/snip"),
+        .target(name: "MomentumRegrowPlugin", dependencies: ["CSparseWire"], path: "Plugins/momentum_regrow", publicHeadersPath: ".",
+                linkerSettings: [.linkedLibrary("m")]),
         .testTarget(
             name: "SparseWireCoreTests",
             dependencies: ["SparseWireCore", "CZlib", "CKernels"],

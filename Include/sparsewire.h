@@ -86,9 +86,13 @@ typedef struct sw_policy sw_policy;
 uint32_t sw_abi_version(void);
 /** The library version, e.g. "0.1.0". Static string. Any thread. */
 const char *sw_version_string(void);
-/** The message of the last failed call ON THIS THREAD ("" if none). Valid until the next
- *  failing call on this thread. Any thread. */
+/** The message of the last failed call ON THIS THREAD ("" if none). A succeeding call does
+ *  not clear it (sw_clear_last_error does). Valid until the next failing call or clear on
+ *  this thread. Any thread. */
 const char *sw_last_error(void);
+/** Clears this thread's last error: sw_last_error() returns "" until a call fails again.
+ *  Any thread. Added to ABI 1 by addition. */
+void sw_clear_last_error(void);
 /** A static name for a status code, e.g. "SW_ERR_CONFIG". Any thread. */
 const char *sw_status_name(sw_status status);
 /** The OpenBLAS core type in use (e.g. "SkylakeX"). Static string. Any thread. */
@@ -109,6 +113,18 @@ uint32_t sw_cpu_features(void);
  *  must choose before loading run `sparsewire info --blas-coretype`. Added to ABI 1 by addition. */
 const char *sw_recommended_blas_core(void);
 
+/* -------------------------------------------------------------------------------- log -- */
+
+/** Receives one log line: its level (SW_LOG_* of sparsewire_plugin.h), its source (a policy
+ *  name for plugin and policy lines) and the message, both valid during the call only.
+ *  Called on the thread that logs, possibly inside a training call: it must not call back
+ *  into the engine that is running. */
+typedef void (*sw_log_fn)(int32_t level, const char *source, const char *message, void *user_data);
+/** Sends engine and plugin log lines at or above `min_level` (SW_LOG_DEBUG … SW_LOG_WARNING)
+ *  to `fn` instead of stderr; fn NULL restores stderr at that level. Process-wide, any thread;
+ *  the default is stderr at SW_LOG_WARNING. Added to ABI 1 by addition. */
+sw_status sw_set_log_callback(sw_log_fn fn, void *user_data, int32_t min_level);
+
 /* ------------------------------------------------------------------------ engine life -- */
 
 /** Creates an engine from a YAML/JSON config (NULL or "" = all defaults). The config is
@@ -121,6 +137,21 @@ void sw_engine_destroy(sw_engine *engine);
  *  combine (policy, policy options, density) when the network is built (first train/evaluate
  *  call), so keys may be set in any order. SW_ERR_STATE once the network exists. */
 sw_status sw_engine_set(sw_engine *engine, const char *key, const char *value);
+/** Life cycle: create → set keys → load or set data → BUILD → train / evaluate / tensors →
+ *  destroy. Building makes the network, the policy and the optimizer from the config and the
+ *  data's shape, and freezes the config (sw_engine_set then returns SW_ERR_STATE). Every call
+ *  that needs the network builds it implicitly if needed; sw_engine_build does it explicitly
+ *  (errors of the config surface here, not in the first training call). SW_ERR_STATE without
+ *  data; building a built engine is a no-op. Added to ABI 1 by addition. */
+sw_status sw_engine_build(sw_engine *engine);
+/** *built = 1 once the network exists (built explicitly or by a call that needs it), else 0.
+ *  Read-only. Added to ABI 1 by addition. */
+sw_status sw_engine_is_built(sw_engine *engine, int32_t *built);
+/** The input one example has (channels × height × width) and the number of classes, from the
+ *  loaded data; any pointer may be NULL. SW_ERR_STATE before data is loaded or set. Read-only.
+ *  Added to ABI 1 by addition. */
+sw_status sw_engine_input_shape(sw_engine *engine, uint32_t *channels, uint32_t *height, uint32_t *width,
+                                uint32_t *classes);
 
 /* ------------------------------------------------------------------------------- data -- */
 
@@ -181,6 +212,18 @@ sw_status sw_engine_train_epoch(sw_engine *engine, sw_progress_fn progress, void
 /** `epochs` more epochs (epochs ≤ 0: until the config's `epochs` are done), stopping early
  *  when the callback asks. */
 sw_status sw_engine_train(sw_engine *engine, int32_t epochs, sw_progress_fn progress, void *user_data);
+/** Trains exactly `epochs` (≥ 1; 0 is SW_ERR_INVALID_ARGUMENT) more epochs, beyond the config's
+ *  `epochs` if asked. *stopped_by_callback (may be NULL) = 1 when the progress callback returned
+ *  nonzero (the status is then SW_OK; the stopped epoch is evaluated and counted), else 0. A
+ *  stop request (sw_engine_request_stop) returns SW_STOPPED as for sw_engine_train. The explicit
+ *  form of sw_engine_train with epochs > 0. Added to ABI 1 by addition. */
+sw_status sw_engine_train_epochs(sw_engine *engine, uint32_t epochs, sw_progress_fn progress, void *user_data,
+                                 int32_t *stopped_by_callback);
+/** Trains until the config's `epochs` are done (nothing when they are; an epoch a stop left
+ *  open is finished first); otherwise as sw_engine_train_epochs. The explicit form of
+ *  sw_engine_train with epochs ≤ 0. Added to ABI 1 by addition. */
+sw_status sw_engine_train_to_end(sw_engine *engine, sw_progress_fn progress, void *user_data,
+                                 int32_t *stopped_by_callback);
 /** Epochs and steps done so far. Either pointer may be NULL. */
 sw_status sw_engine_progress(const sw_engine *engine, int64_t *epochs_done, int64_t *steps_done);
 /** Asks training to stop after the step in progress (preemption): a running
@@ -242,15 +285,29 @@ sw_status sw_policy_names(char *buf, uint64_t capacity, uint64_t *needed);
  *  only changes the config; after, the masks are rebuilt on the trained weights and the
  *  optimizer state is reset — call it between epochs. density < 0 keeps the current one. */
 sw_status sw_engine_set_policy(sw_engine *engine, const char *name, const char *options, double density);
-/** The engine's current policy name (static until the next set_policy on this engine). */
+/** As sw_engine_set_policy, with the density explicit: `density` NULL keeps the current one,
+ *  otherwise *density must be in (0, 1]. Added to ABI 1 by addition. */
+sw_status sw_engine_set_policy_v2(sw_engine *engine, const char *name, const char *options, const double *density);
+/** The engine's current policy name (static until the next set_policy on this engine), or NULL
+ *  for a bad handle (sw_last_error says why). Prefer sw_engine_policy_name. */
 const char *sw_engine_policy(const sw_engine *engine);
+/** The engine's current policy name, copied into buf; two-call pattern (*needed counts the
+ *  NUL). Read-only. Added to ABI 1 by addition. */
+sw_status sw_engine_policy_name(sw_engine *engine, char *buf, uint64_t capacity, uint64_t *needed);
 /** Loads a plugin (dlopen RTLD_NOW|RTLD_LOCAL, never unloaded) and registers its policies,
  *  all or none. Loading the same file again is a no-op. *added (may be NULL) = policies
  *  registered by this call. Any thread; registration is process-wide. */
 sw_status sw_load_plugin(const char *path, uint32_t *added);
 /** Registers a policy defined by host callbacks (see sparsewire_plugin.h). The struct and
- *  strings are copied; the callbacks and user_data must stay valid for the process life. */
+ *  strings are copied; the callbacks and user_data must stay valid until the policy is
+ *  unregistered and its last instance destroyed (then destroy_user_data, if set, is called),
+ *  or for the process life. */
 sw_status sw_register_policy(const sw_policy_def *def);
+/** Removes a policy registered with sw_register_policy: new engines and policies cannot use
+ *  it; instances already running keep it until they are destroyed or switch policy, then
+ *  destroy_user_data(user_data) runs once. SW_ERR_CONFIG for an unknown name, SW_ERR_PLUGIN
+ *  for a built-in or plugin policy (those stay). Any thread. Added to ABI 1 by addition. */
+sw_status sw_unregister_policy(const char *name);
 
 /* ---------------------------------------------------------------- mask-only use -- */
 
@@ -291,6 +348,23 @@ sw_status sw_policy_after_step(sw_policy *policy, int64_t step, int64_t total_st
 sw_status sw_policy_evaluation_masks(sw_policy *policy, const sw_layer_buffers *layers, uint32_t n);
 /** Whether the policy wants grad at after_backward of this step (1/0 in *needed). */
 sw_status sw_policy_needs_gradient(sw_policy *policy, int64_t step, int64_t total_steps, int32_t *needed);
+
+/* The same four calls taking an array of POINTERS to layer buffers: a host compiled against a
+ * later header, whose sw_layer_buffers is larger, passes its own structs (each struct_size is
+ * checked to cover the fields read). Prefer these. Added to ABI 1 by addition. */
+sw_status sw_policy_before_forward_v2(sw_policy *policy, int64_t step, int64_t total_steps,
+                                      const sw_layer_buffers *const *layers, uint32_t n);
+sw_status sw_policy_after_backward_v2(sw_policy *policy, int64_t step, int64_t total_steps,
+                                      const sw_layer_buffers *const *layers, uint32_t n, int32_t *skip_update);
+sw_status sw_policy_after_step_v2(sw_policy *policy, int64_t step, int64_t total_steps,
+                                  const sw_layer_buffers *const *layers, uint32_t n);
+sw_status sw_policy_evaluation_masks_v2(sw_policy *policy, const sw_layer_buffers *const *layers, uint32_t n);
+/** The weights of declared layer `layer` whose optimizer state (momentum, Adam moments) the
+ *  policy asked to reset during the last step call — regrown weights (rigl, snfs,
+ *  momentum-regrow). The host owns the optimizer in mask-only use and must reset them. Flat
+ *  indices, ascending, no repeats; two-call pattern on the count. Added to ABI 1 by addition. */
+sw_status sw_policy_optimizer_resets(sw_policy *policy, uint32_t layer, uint64_t *indices, uint64_t capacity,
+                                     uint64_t *needed);
 
 /* ------------------------------------------------------------------------- checkpoints -- */
 

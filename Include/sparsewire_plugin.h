@@ -7,9 +7,20 @@
  *     SW_PLUGIN_EXPORT const sw_plugin *sw_plugin_entry(void);
  *
  * returning a pointer to a descriptor that stays valid (and unchanged) for the life of the
- * process. The host loads it with dlopen(RTLD_NOW | RTLD_LOCAL), never unloads it, checks
- * `abi_version == SW_PLUGIN_ABI_VERSION`, and registers each policy by name (a name already
- * registered, built in or from another plugin, is refused).
+ * process. The host loads it with dlopen(RTLD_NOW | RTLD_LOCAL), never unloads it, checks the
+ * version (below), and registers each policy by name (a name already registered, built in or
+ * from another plugin, is refused).
+ *
+ * Versions: `abi_version` is the MAJOR version (SW_PLUGIN_ABI_VERSION, 1) and must match;
+ * `abi_minor` (ABI 1.1; absent = 0 in plugins built against 1.0) must be ≤ the host's
+ * SW_PLUGIN_ABI_MINOR. Minor versions only add: fields at the end of structs (readers check
+ * `struct_size`), flags, callbacks. A plugin built against 1.0 loads and runs unchanged.
+ *
+ * New in 1.1 (each marked "(1.1)" below): writable weights (sw_layer.writable_weights), an
+ * optimizer-state reset service (sw_host.reset_optimizer_state), state save/restore hooks that
+ * go into checkpoints (save_state / load_state), a destroy callback for `user_data`, options
+ * with types (sw_option_info), and a declared density contract (SW_POLICY_FIXED_DENSITY: the
+ * host checks the kept counts after every hook; SW_POLICY_LEARNED_DENSITY: not checked).
  *
  * The same `sw_policy_def` also registers a policy from host callbacks at run time
  * (`sw_register_policy` in sparsewire.h) — that is how the Python binding adds policies
@@ -42,8 +53,10 @@
 extern "C" {
 #endif
 
-/** Version of this plugin ABI. A host refuses a plugin built against another version. */
+/** Major version of this plugin ABI. A host refuses a plugin of another major version. */
 #define SW_PLUGIN_ABI_VERSION 1u
+/** (1.1) Minor version: additions only. A host accepts a plugin whose minor is ≤ its own. */
+#define SW_PLUGIN_ABI_MINOR 1u
 
 /** The name of the one symbol a plugin exports. */
 #define SW_PLUGIN_ENTRY_SYMBOL "sw_plugin_entry"
@@ -80,6 +93,18 @@ extern "C" {
 #define SW_POLICY_USES_SCORES 2u
 /** Spread the density with Erdős–Rényi-Kernel when `masking.distribution` is `auto`. */
 #define SW_POLICY_PREFERS_ERK 4u
+/** (1.1) Density contract "fixed": after every hook that writes masks (update_masks,
+ *  after_backward, after_step, evaluation_masks) the host checks that every mask is 0/1 with
+ *  exactly keep_count ones per layer (with `masking.scope: global`, the sum of the keep_counts
+ *  over all layers) and fails naming the layer, the hook and the counts. For top-k policies. */
+#define SW_POLICY_FIXED_DENSITY 8u
+/** (1.1) Density contract "learned": the policy decides how many weights it keeps (pruning
+ *  schedules, thresholds, learned gates); the host does not check kept counts. Set neither
+ *  flag and nothing is checked either (what a 1.0 plugin gets). At most one of the two. */
+#define SW_POLICY_LEARNED_DENSITY 16u
+/** (1.1) Masks may hold values in [0, 1] other than 0 and 1 (soft or expected masks), and a
+ *  host may set such masks with sw_engine_set_tensor. Without it masks must be 0/1. */
+#define SW_POLICY_SOFT_MASKS 32u
 
 /* Log levels for sw_host.log. */
 #define SW_LOG_DEBUG 0
@@ -106,10 +131,15 @@ typedef struct sw_layer {
     uint64_t count;            /**< number of weights = product of shape */
     uint64_t keep_count;       /**< round(density · count), ≥ 1: what a top-k policy keeps */
     double density;            /**< this layer's target fraction kept (uniform/ERK allocation) */
-    const float *weights;      /**< `count` weights, read-only */
+    const float *weights;      /**< `count` weights, read-only (see writable_weights) */
     float *scores;             /**< `count` scores, writable; NULL unless SW_POLICY_USES_SCORES */
     const float *grad;         /**< dL/dŵ of this step; NULL unless needs_gradient said yes */
     float *mask;               /**< `count` floats, writable: the forward mask (0/1 or a sample) */
+    /** (1.1) The same `count` weights, writable in every callback that gets layers (prepare,
+     *  update_masks, after_backward, after_step; evaluation_masks must not write them): the
+     *  live parameter the optimizer updates next, e.g. zero regrown weights here. Check
+     *  `struct_size > offsetof(sw_layer, writable_weights)` before use (a 1.0 host lacks it). */
+    float *writable_weights;
 } sw_layer;
 
 /**
@@ -141,13 +171,35 @@ typedef struct sw_host {
     int32_t (*option_double)(void *context, const char *name, double *value);
     /** As option_double for an integer option (a number with a fractional part is an error). */
     int32_t (*option_int)(void *context, const char *name, int64_t *value);
+    /* ---- (1.1): check struct_size > offsetof(sw_host, abi_minor) before using these ---- */
+    uint32_t abi_minor;        /**< (1.1) SW_PLUGIN_ABI_MINOR of the host */
+    /** (1.1) Forgets the optimizer state (SGD momentum, Adam moments) of weights `indices`
+     *  (flat, row-major, each < count) of masked layer `layer` — what regrown weights need. In
+     *  mask-only use (sw_policy_*) the host owns the optimizer: the indices are recorded and
+     *  read back with sw_policy_optimizer_resets. Returns SW_PLUGIN_OK, or SW_PLUGIN_FAILED
+     *  with the error set (layer or index out of range). */
+    int32_t (*reset_optimizer_state)(void *context, uint32_t layer, const uint64_t *indices, uint64_t n);
 } sw_host;
 
-/** A policy option: its name in `policy_options` and a one-line help. */
+/** A policy option: its name in `policy_options` and a one-line help (1.0; see sw_option_info). */
 typedef struct sw_option {
     const char *name;
     const char *help;
 } sw_option;
+
+/* (1.1) Option types: the host checks a given option's value before the policy is created, and
+ * a wrong one is a config error naming the option (not a plugin failure). */
+#define SW_OPTION_NUMBER 0u    /**< any finite number (read with option_double) */
+#define SW_OPTION_INTEGER 1u   /**< a whole number (read with option_int) */
+#define SW_OPTION_ANY 2u       /**< any JSON value (read from options_json) */
+
+/** (1.1) A typed policy option; passed as an array of POINTERS, so it can grow. */
+typedef struct sw_option_info {
+    uint32_t struct_size;
+    uint32_t type;             /**< SW_OPTION_* */
+    const char *name;
+    const char *help;
+} sw_option_info;
 
 /**
  * A mask policy. Only `create` and `update_masks` are required; NULL callbacks do nothing
@@ -182,16 +234,34 @@ typedef struct sw_policy_def {
     int32_t (*after_step)(void *state, sw_layer *const *layers, uint32_t n, const sw_step_info *step);
     /** Before evaluation: write the masks evaluation uses (NULL: keep the training masks). */
     int32_t (*evaluation_masks)(void *state, sw_layer *const *layers, uint32_t n);
+
+    /* ---- (1.1): a 1.0 table ends above; the host reads these only when struct_size covers them ---- */
+    /** (1.1) Serialises the instance's state into a checkpoint, two-call: *needed = the byte
+     *  count; bytes are written only when buf is non-NULL and capacity ≥ *needed. State kept
+     *  only in scores, masks and weights needs no hook (those are saved anyway). NULL: the
+     *  policy has no other state. */
+    int32_t (*save_state)(void *state, uint8_t *buf, uint64_t capacity, uint64_t *needed);
+    /** (1.1) Restores what save_state wrote (called after prepare, when a checkpoint is
+     *  loaded). Required when save_state is set. */
+    int32_t (*load_state)(void *state, const uint8_t *bytes, uint64_t size);
+    /** (1.1) Called once with `user_data` when the policy is unregistered and its last
+     *  instance destroyed (never for a plugin's table, which lives as long as the process). */
+    void (*destroy_user_data)(void *user_data);
+    /** (1.1) Typed options, an array of `option_info_count` POINTERS; when set, `options` must
+     *  be NULL with option_count 0. */
+    const sw_option_info *const *option_infos;
+    uint32_t option_info_count;
 } sw_policy_def;
 
 /** What sw_plugin_entry returns. */
 typedef struct sw_plugin {
     uint32_t struct_size;
-    uint32_t abi_version;      /**< must be SW_PLUGIN_ABI_VERSION */
+    uint32_t abi_version;      /**< must be SW_PLUGIN_ABI_VERSION (the major version) */
     const char *name;          /**< the plugin's name, e.g. "gmp" */
     const char *version;       /**< the plugin's own version, e.g. "1.0.0" */
     uint32_t policy_count;
     const sw_policy_def *const *policies;
+    uint32_t abi_minor;        /**< (1.1) SW_PLUGIN_ABI_MINOR it was built against */
 } sw_plugin;
 
 /** The entry point a plugin defines (declared here so its definition is type-checked). */

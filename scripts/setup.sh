@@ -24,4 +24,4 @@ swift build -c release --build-tests --explicit-target-dependency-import-check e
 ln -sf libSparseWire.so .build/release/libsparsewire.so
 # The Python binding (ctypes + numpy), editable: it finds .build/release/libsparsewire.so.
 python3 -m pip install -q --disable-pip-version-check -e bindings/python
-echo "setup: done (release build in .build/release: sparsewire, libsparsewire.so, libsw_gmp.so, libsw_snip.so)"
+echo "setup: done (release build in .build/release: sparsewire, libsparsewire.so, libsw_gmp.so, libsw_snip.so, libsw_momentum_regrow.so)"

@@ -12,6 +12,11 @@
  * keep_count weights. Pruned weights never come back (the ranking gives masked weights −1), and
  * only kept weights learn (SW_ROUTE_MASKED_WEIGHTS).
  *
+ * Plugin ABI 1.1: typed options (a non-numeric `frequency` is a config error before the policy
+ * is created), the "learned" density contract (the kept count follows the schedule), and
+ * save_state / load_state for the one flag that is not in the masks (the final sparsity was
+ * applied), so a resumed run continues exactly.
+ *
  * Build: swift build -c release --product sw_gmp → .build/release/libsw_gmp.so, or by hand:
  *     cc -shared -fPIC -O2 -IInclude Plugins/gmp/gmp.c -o libsw_gmp.so
  */
@@ -54,15 +59,16 @@ static int32_t gmp_create(void *user_data, const sw_host *host, const char *opti
     if (!s) return fail(host, "out of memory");
     s->host = host;
     s->begin = 0.0; s->end = 0.75; s->initial_sparsity = 0.0;
-    double frequency = 100;
+    int64_t frequency = 100;
     if (read_double(host, "begin", 0.0, 1.0, &s->begin) || read_double(host, "end", 0.0, 1.0, &s->end) ||
         read_double(host, "initial_sparsity", 0.0, 0.999, &s->initial_sparsity) ||
-        read_double(host, "frequency", 1.0, 1e9, &frequency)) {
+        host->option_int(host->context, "frequency", &frequency) < 0) {
         free(s);
         return SW_PLUGIN_FAILED;
     }
+    if (frequency < 1) { free(s); return fail(host, "option 'frequency' must be ≥ 1"); }
     if (s->end < s->begin) { free(s); return fail(host, "option 'end' must be ≥ 'begin'"); }
-    s->frequency = (int64_t)frequency;
+    s->frequency = frequency;
     *state = s;
     return SW_PLUGIN_OK;
 }
@@ -130,25 +136,45 @@ static int32_t gmp_update(void *state, sw_layer *const *layers, uint32_t n, cons
     return SW_PLUGIN_OK;
 }
 
-static const sw_option gmp_options[] = {
-    {"begin", "fraction of the run where pruning starts (default 0)"},
-    {"end", "fraction of the run where the final density is reached (default 0.75)"},
-    {"frequency", "steps between pruning events (default 100)"},
-    {"initial_sparsity", "sparsity applied before training (default 0)"},
-};
+/* The state that is not in the masks: whether the final sparsity was applied (one byte). */
+static int32_t gmp_save_state(void *state, uint8_t *buf, uint64_t capacity, uint64_t *needed) {
+    const gmp_state *s = state;
+    *needed = 1;
+    if (buf && capacity >= 1) buf[0] = (uint8_t)s->finished;
+    return SW_PLUGIN_OK;
+}
+
+static int32_t gmp_load_state(void *state, const uint8_t *bytes, uint64_t size) {
+    gmp_state *s = state;
+    if (size != 1 || bytes[0] > 1) return fail(s->host, "load_state: expected one byte, 0 or 1");
+    s->finished = bytes[0];
+    return SW_PLUGIN_OK;
+}
+
+static const sw_option_info opt_begin = {sizeof(sw_option_info), SW_OPTION_NUMBER, "begin",
+                                         "fraction of the run where pruning starts (default 0)"};
+static const sw_option_info opt_end = {sizeof(sw_option_info), SW_OPTION_NUMBER, "end",
+                                       "fraction of the run where the final density is reached (default 0.75)"};
+static const sw_option_info opt_frequency = {sizeof(sw_option_info), SW_OPTION_INTEGER, "frequency",
+                                             "steps between pruning events (default 100)"};
+static const sw_option_info opt_initial = {sizeof(sw_option_info), SW_OPTION_NUMBER, "initial_sparsity",
+                                           "sparsity applied before training (default 0)"};
+static const sw_option_info *const gmp_options[] = {&opt_begin, &opt_end, &opt_frequency, &opt_initial};
 
 static const sw_policy_def gmp_policy = {
     .struct_size = sizeof(sw_policy_def),
     .name = "gmp",
     .summary = "gradual magnitude pruning, cubic schedule (Zhu & Gupta 2017) [C plugin]",
     .routing = SW_ROUTE_MASKED_WEIGHTS,
-    .flags = 0,
-    .options = gmp_options,
-    .option_count = sizeof gmp_options / sizeof gmp_options[0],
+    .flags = SW_POLICY_LEARNED_DENSITY,
     .create = gmp_create,
     .destroy = gmp_destroy,
     .prepare = gmp_prepare,
     .update_masks = gmp_update,
+    .save_state = gmp_save_state,
+    .load_state = gmp_load_state,
+    .option_infos = gmp_options,
+    .option_info_count = sizeof gmp_options / sizeof gmp_options[0],
 };
 
 static const sw_policy_def *const gmp_policies[] = {&gmp_policy};
@@ -157,9 +183,10 @@ static const sw_plugin gmp_plugin = {
     .struct_size = sizeof(sw_plugin),
     .abi_version = SW_PLUGIN_ABI_VERSION,
     .name = "gmp",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .policy_count = 1,
     .policies = gmp_policies,
+    .abi_minor = SW_PLUGIN_ABI_MINOR,
 };
 
 SW_PLUGIN_EXPORT const sw_plugin *sw_plugin_entry(void) { return &gmp_plugin; }

@@ -8,6 +8,10 @@
 // (the weights stay at their initialisation, as SNIP prunes before training) and never changes
 // the mask again. Only kept weights learn.
 //
+// Plugin ABI 1.1: whether the mask has been chosen is saved in checkpoints (save_state /
+// load_state: one byte), so a run resumed after the first step does not prune again; the
+// density contract is "learned" (all ones until the first step, then exactly the target).
+//
 // Build: swift build -c release --product sw_snip → .build/release/libsw_snip.so
 import CSparseWire
 
@@ -37,6 +41,18 @@ private func makeDefinition() -> UnsafeMutablePointer<sw_policy_def> {
     d.name = UnsafePointer(strdup("snip"))
     d.summary = UnsafePointer(strdup("SNIP: prune once at the first step by |dL/dŵ ⊙ w| (Lee et al. 2019) [Swift plugin]"))
     d.routing = SW_ROUTE_MASKED_WEIGHTS
+    d.flags = SW_POLICY_LEARNED_DENSITY
+    d.save_state = { p, buf, capacity, needed in
+        needed?.pointee = 1
+        if let buf, capacity >= 1 { buf[0] = state(p).chosen ? 1 : 0 }
+        return SW_PLUGIN_OK
+    }
+    d.load_state = { p, bytes, size in
+        let s = state(p)
+        guard size == 1, let bytes, bytes[0] <= 1 else { return s.fail("load_state: expected 1 byte (0 or 1), got \(size)") }
+        s.chosen = bytes[0] == 1
+        return SW_PLUGIN_OK
+    }
     d.create = { _, host, _, _, out in
         guard let host, let out else { return SW_PLUGIN_FAILED }
         out.pointee = Unmanaged.passRetained(SNIPState(host: host)).toOpaque()
@@ -81,8 +97,8 @@ nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<sw_plugin> = {
     table[0] = UnsafePointer(makeDefinition())
     let p = UnsafeMutablePointer<sw_plugin>.allocate(capacity: 1)
     p.initialize(to: sw_plugin(struct_size: UInt32(MemoryLayout<sw_plugin>.size), abi_version: SW_PLUGIN_ABI_VERSION,
-                               name: UnsafePointer(strdup("snip")), version: UnsafePointer(strdup("1.0.0")),
-                               policy_count: 1, policies: UnsafePointer(table)))
+                               name: UnsafePointer(strdup("snip")), version: UnsafePointer(strdup("1.1.0")),
+                               policy_count: 1, policies: UnsafePointer(table), abi_minor: SW_PLUGIN_ABI_MINOR))
     return p
 }()
 

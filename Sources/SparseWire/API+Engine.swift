@@ -141,6 +141,67 @@ public func sw_engine_train(_ engine: OpaquePointer?, _ epochs: Int32, _ progres
     }
 }
 
+/// Trains `epochs` more epochs (nil: to the config's end); the callback's stop is reported
+/// through `stopped` instead of being indistinguishable from completion.
+private func train(_ engine: OpaquePointer?, _ function: String, epochs: Int?, _ progress: sw_progress_fn?,
+                   _ userData: UnsafeMutableRawPointer?, _ stopped: UnsafeMutablePointer<Int32>?) -> sw_status {
+    stopped?.pointee = 0
+    return engineCall(engine, function) {
+        let t = try EngineHandle.table.get(engine).requireTrainer("training")
+        var n = epochs ?? Swift.max(0, t.spec.training.epochs - t.epochsDone)
+        if n == 0, t.openEpoch != nil { n = 1 }  // finish the epoch a stop left open
+        let observe = progressObserver(progress, userData)
+        for _ in 0..<n {
+            do { try t.trainEpoch(observer: observe) } catch is TrainingStopped { stopped?.pointee = 1; return }
+        }
+    }
+}
+
+@c @implementation
+public func sw_engine_train_epochs(_ engine: OpaquePointer?, _ epochs: UInt32, _ progress: sw_progress_fn?,
+                                   _ userData: UnsafeMutableRawPointer?, _ stopped: UnsafeMutablePointer<Int32>?) -> sw_status {
+    guard epochs >= 1 else {
+        stopped?.pointee = 0
+        return guarded("sw_engine_train_epochs") { throw BoundaryError.argument("epochs must be ≥ 1, got 0 (sw_engine_train_to_end trains what the config has left)") }
+    }
+    return train(engine, "sw_engine_train_epochs", epochs: Int(epochs), progress, userData, stopped)
+}
+
+@c @implementation
+public func sw_engine_train_to_end(_ engine: OpaquePointer?, _ progress: sw_progress_fn?, _ userData: UnsafeMutableRawPointer?,
+                                   _ stopped: UnsafeMutablePointer<Int32>?) -> sw_status {
+    train(engine, "sw_engine_train_to_end", epochs: nil, progress, userData, stopped)
+}
+
+@c @implementation
+public func sw_engine_build(_ engine: OpaquePointer?) -> sw_status {
+    engineCall(engine, "sw_engine_build") {
+        _ = try EngineHandle.table.get(engine).requireTrainer("building the network")
+    }
+}
+
+@c @implementation
+public func sw_engine_is_built(_ engine: OpaquePointer?, _ built: UnsafeMutablePointer<Int32>?) -> sw_status {
+    guarded("sw_engine_is_built") {
+        let e = try EngineHandle.table.get(engine)
+        try require(built, "built").pointee = e.trainer == nil ? 0 : 1
+    }
+}
+
+@c @implementation
+public func sw_engine_input_shape(_ engine: OpaquePointer?, _ channels: UnsafeMutablePointer<UInt32>?, _ height: UnsafeMutablePointer<UInt32>?,
+                                  _ width: UnsafeMutablePointer<UInt32>?, _ classes: UnsafeMutablePointer<UInt32>?) -> sw_status {
+    guarded("sw_engine_input_shape") {
+        let e = try EngineHandle.table.get(engine)
+        guard let train = e.train else {
+            throw SparseWireError(.state, "the input shape comes from the data: call sw_engine_load_dataset or sw_engine_set_data first")
+        }
+        let s = train.spec
+        channels?.pointee = UInt32(s.channels); height?.pointee = UInt32(s.height); width?.pointee = UInt32(s.width)
+        classes?.pointee = UInt32(s.classes)
+    }
+}
+
 @c @implementation
 public func sw_engine_progress(_ engine: OpaquePointer?, _ epochsDone: UnsafeMutablePointer<Int64>?, _ stepsDone: UnsafeMutablePointer<Int64>?) -> sw_status {
     guarded("sw_engine_progress") {

@@ -7,20 +7,38 @@ final class PolicyHandle {
     static let table = HandleTable<PolicyHandle>(kind: "sw_policy")
     let masking: StandaloneMasking
     /// One mutating call at a time (see `CallGuard`).
-    let calls = CallGuard(allowed: "sw_policy_info and sw_policy_needs_gradient")
+    let calls = CallGuard(allowed: "sw_policy_info, sw_policy_needs_gradient and sw_policy_optimizer_resets")
     init(_ m: StandaloneMasking) { masking = m }
 
+    /// The host's layer buffers: an array of structs (the first calls) or, for the `_v2` calls,
+    /// an array of pointers to structs that may be larger than this header's.
+    enum Table {
+        case structs(UnsafePointer<sw_layer_buffers>?)
+        case pointers(UnsafePointer<UnsafePointer<sw_layer_buffers>?>?)
+    }
+
     /// Checks the host's buffer table against the declared layers.
-    func buffers(_ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32, needScores: Bool) throws -> [sw_layer_buffers] {
+    func buffers(_ table: Table, _ n: UInt32, needScores: Bool) throws -> [sw_layer_buffers] {
         let declared = masking.parameters.count
         guard declared > 0 else { throw SparseWireError(.state, "no layer declared (call sw_policy_add_layer first)") }
         guard Int(n) == declared else { throw SparseWireError.shape("n is \(n), but \(declared) layers are declared") }
-        let layers = try require(layers, "layers")
+        let least = MemoryLayout<sw_layer_buffers>.size
+        func entry(_ i: Int) throws -> sw_layer_buffers {
+            switch table {
+            case let .structs(layers): return try require(layers, "layers")[i]
+            case let .pointers(layers):
+                guard let p = try require(layers, "layers")[i] else { throw BoundaryError.argument("layers[\(i)] is NULL") }
+                guard Int(p.pointee.struct_size) >= least else { return p.pointee }  // refused below, naming the layer
+                var b = sw_layer_buffers()  // read only the fields this header knows; a larger struct is fine
+                withUnsafeMutableBytes(of: &b) { $0.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: least)) }
+                return b
+            }
+        }
         return try (0..<Int(n)).map { i in
-            let b = layers[i]
+            let b = try entry(i)
             let name = masking.parameters[i].name
-            guard b.struct_size >= UInt32(MemoryLayout<sw_layer_buffers>.size) else {
-                throw BoundaryError.argument("layers[\(i)] ('\(name)').struct_size is \(b.struct_size); set it to sizeof(sw_layer_buffers) = \(MemoryLayout<sw_layer_buffers>.size)")
+            guard b.struct_size >= UInt32(least) else {
+                throw BoundaryError.argument("layers[\(i)] ('\(name)').struct_size is \(b.struct_size); set it to sizeof(sw_layer_buffers) = \(least)")
             }
             guard b.weights != nil else { throw BoundaryError.argument("layers[\(i)] ('\(name)').weights is NULL") }
             guard b.mask != nil else { throw BoundaryError.argument("layers[\(i)] ('\(name)').mask is NULL") }
@@ -53,9 +71,10 @@ final class PolicyHandle {
         }
     }
 
-    func run(_ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32, _ body: () throws -> Void) throws {
+    func run(_ layers: Table, _ n: UInt32, _ body: () throws -> Void) throws {
         let bufs = try buffers(layers, n, needScores: usesScores)
         copyIn(bufs)
+        masking.clearOptimizerResets()
         try masking.prepareIfNeeded()
         try body()
         copyOut(bufs)
@@ -113,26 +132,27 @@ public func sw_policy_info(_ policy: OpaquePointer?, _ routing: UnsafeMutablePoi
         if !p.masking.policy.trainsWeights { f |= SW_POLICY_FROZEN_WEIGHTS }
         if p.usesScores { f |= SW_POLICY_USES_SCORES }
         if p.masking.descriptor.preferredDistribution == .erk { f |= SW_POLICY_PREFERS_ERK }
+        if p.masking.policy.softMasks { f |= SW_POLICY_SOFT_MASKS }
+        if let c = p.masking.policy as? CPolicyAdapter {
+            f |= c.definition.flags & (SW_POLICY_FIXED_DENSITY | SW_POLICY_LEARNED_DENSITY)
+        }
         flags?.pointee = f
     }
 }
 
-@c @implementation
-public func sw_policy_before_forward(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
-                                     _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
-    policyCall(policy, "sw_policy_before_forward") {
+private func beforeForward(_ policy: OpaquePointer?, _ function: String, _ step: Int64, _ totalSteps: Int64,
+                           _ layers: PolicyHandle.Table, _ n: UInt32) -> sw_status {
+    policyCall(policy, function) {
         let p = try PolicyHandle.table.get(policy)
         let s = try maskStep(p, step, totalSteps)
         try p.run(layers, n) { try p.masking.beforeForward(s) }
     }
 }
 
-@c @implementation
-public func sw_policy_after_backward(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
-                                     _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32,
-                                     _ skipUpdate: UnsafeMutablePointer<Int32>?) -> sw_status {
+private func afterBackward(_ policy: OpaquePointer?, _ function: String, _ step: Int64, _ totalSteps: Int64,
+                           _ layers: PolicyHandle.Table, _ n: UInt32, _ skipUpdate: UnsafeMutablePointer<Int32>?) -> sw_status {
     skipUpdate?.pointee = 0
-    return policyCall(policy, "sw_policy_after_backward") {
+    return policyCall(policy, function) {
         let p = try PolicyHandle.table.get(policy)
         let s = try maskStep(p, step, totalSteps)
         let bufs = try p.buffers(layers, n, needScores: p.usesScores)
@@ -148,21 +168,87 @@ public func sw_policy_after_backward(_ policy: OpaquePointer?, _ step: Int64, _ 
     }
 }
 
-@c @implementation
-public func sw_policy_after_step(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
-                                 _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
-    policyCall(policy, "sw_policy_after_step") {
+private func afterStep(_ policy: OpaquePointer?, _ function: String, _ step: Int64, _ totalSteps: Int64,
+                       _ layers: PolicyHandle.Table, _ n: UInt32) -> sw_status {
+    policyCall(policy, function) {
         let p = try PolicyHandle.table.get(policy)
         let s = try maskStep(p, step, totalSteps)
         try p.run(layers, n) { try p.masking.afterStep(s) }
     }
 }
 
-@c @implementation
-public func sw_policy_evaluation_masks(_ policy: OpaquePointer?, _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
-    policyCall(policy, "sw_policy_evaluation_masks") {
+private func evaluationMasks(_ policy: OpaquePointer?, _ function: String, _ layers: PolicyHandle.Table, _ n: UInt32) -> sw_status {
+    policyCall(policy, function) {
         let p = try PolicyHandle.table.get(policy)
         try p.run(layers, n) { try p.masking.evaluationMasks() }
+    }
+}
+
+@c @implementation
+public func sw_policy_before_forward(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                     _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
+    beforeForward(policy, "sw_policy_before_forward", step, totalSteps, .structs(layers), n)
+}
+
+@c @implementation
+public func sw_policy_after_backward(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                     _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32,
+                                     _ skipUpdate: UnsafeMutablePointer<Int32>?) -> sw_status {
+    afterBackward(policy, "sw_policy_after_backward", step, totalSteps, .structs(layers), n, skipUpdate)
+}
+
+@c @implementation
+public func sw_policy_after_step(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                 _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
+    afterStep(policy, "sw_policy_after_step", step, totalSteps, .structs(layers), n)
+}
+
+@c @implementation
+public func sw_policy_evaluation_masks(_ policy: OpaquePointer?, _ layers: UnsafePointer<sw_layer_buffers>?, _ n: UInt32) -> sw_status {
+    evaluationMasks(policy, "sw_policy_evaluation_masks", .structs(layers), n)
+}
+
+@c @implementation
+public func sw_policy_before_forward_v2(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                        _ layers: UnsafePointer<UnsafePointer<sw_layer_buffers>?>?, _ n: UInt32) -> sw_status {
+    beforeForward(policy, "sw_policy_before_forward_v2", step, totalSteps, .pointers(layers), n)
+}
+
+@c @implementation
+public func sw_policy_after_backward_v2(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                        _ layers: UnsafePointer<UnsafePointer<sw_layer_buffers>?>?, _ n: UInt32,
+                                        _ skipUpdate: UnsafeMutablePointer<Int32>?) -> sw_status {
+    afterBackward(policy, "sw_policy_after_backward_v2", step, totalSteps, .pointers(layers), n, skipUpdate)
+}
+
+@c @implementation
+public func sw_policy_after_step_v2(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64,
+                                    _ layers: UnsafePointer<UnsafePointer<sw_layer_buffers>?>?, _ n: UInt32) -> sw_status {
+    afterStep(policy, "sw_policy_after_step_v2", step, totalSteps, .pointers(layers), n)
+}
+
+@c @implementation
+public func sw_policy_evaluation_masks_v2(_ policy: OpaquePointer?, _ layers: UnsafePointer<UnsafePointer<sw_layer_buffers>?>?,
+                                          _ n: UInt32) -> sw_status {
+    evaluationMasks(policy, "sw_policy_evaluation_masks_v2", .pointers(layers), n)
+}
+
+@c @implementation
+public func sw_policy_optimizer_resets(_ policy: OpaquePointer?, _ layer: UInt32, _ indices: UnsafeMutablePointer<UInt64>?,
+                                       _ capacity: UInt64, _ needed: UnsafeMutablePointer<UInt64>?) -> sw_status {
+    guarded("sw_policy_optimizer_resets") {
+        let p = try PolicyHandle.table.get(policy)
+        let resets = p.masking.optimizerResets
+        guard Int(layer) < resets.count else {
+            throw BoundaryError(SW_ERR_NOT_FOUND, "layer \(layer) out of range (\(resets.count) declared layers)")
+        }
+        let list = resets[Int(layer)]
+        needed?.pointee = UInt64(list.count)
+        guard let indices else { return }
+        guard capacity >= UInt64(list.count) else {
+            throw BoundaryError(SW_ERR_BUFFER_TOO_SMALL, "capacity is \(capacity), \(list.count) indices to write")
+        }
+        for (i, x) in list.enumerated() { indices[i] = UInt64(x) }
     }
 }
 

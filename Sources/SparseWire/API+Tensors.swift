@@ -54,10 +54,17 @@ public func sw_engine_set_tensor(_ engine: OpaquePointer?, _ name: UnsafePointer
         guard count == UInt64(t.count) else {
             throw SparseWireError.shape("'\(n)': count is \(count), the tensor \(t.shape) has \(t.count) elements")
         }
+        // Masks are 0/1 unless the policy declares soft masks (supermask, SW_POLICY_SOFT_MASKS):
+        // then any finite value ≥ 0 (dynamic scaling multiplies a sample by n / #ones).
+        let soft = kind == SW_TENSOR_MASK && (e.trainer?.masking.policy.softMasks ?? false)
         for i in 0..<t.count {
             guard v[i].isFinite else { throw SparseWireError(.numeric, "'\(n)': element \(i) is \(v[i])") }
-            if kind == SW_TENSOR_MASK, !(0...1).contains(v[i]) {
-                throw SparseWireError.data("'\(n)': mask element \(i) is \(v[i]); masks hold values in [0, 1]")
+            guard kind == SW_TENSOR_MASK else { continue }
+            if soft, v[i] < 0 {
+                throw SparseWireError.data("'\(n)': mask element \(i) is \(v[i]); masks of policy '\(e.trainer!.masking.descriptor.name)' are ≥ 0")
+            }
+            if !soft, v[i] != 0, v[i] != 1 {
+                throw SparseWireError.data("'\(n)': mask element \(i) is \(v[i]); masks of policy '\(e.trainer?.masking.descriptor.name ?? "?")' hold 0 or 1 (only policies with soft masks, such as supermask, take other values)")
             }
         }
         t.data.update(from: v, count: t.count)

@@ -22,6 +22,9 @@ public func sw_version_string() -> UnsafePointer<CChar>? { UnsafePointer(version
 public func sw_last_error() -> UnsafePointer<CChar>? { lastErrorPointer() }
 
 @c @implementation
+public func sw_clear_last_error() { clearLastError() }
+
+@c @implementation
 public func sw_status_name(_ status: sw_status) -> UnsafePointer<CChar>? {
     let i = Int(status)
     return UnsafePointer(statusNames[(0..<statusNames.count - 1).contains(i) ? i : statusNames.count - 1])

@@ -29,6 +29,13 @@ func setLastError(_ message: String) {
     free(old)
 }
 
+/// Forgets this thread's last-error message (sw_last_error returns "" again).
+func clearLastError() {
+    let old = pthread_getspecific(errorKey)
+    pthread_setspecific(errorKey, nil)
+    free(old)
+}
+
 func lastErrorPointer() -> UnsafePointer<CChar> {
     guard let p = pthread_getspecific(errorKey) else { return UnsafePointer(emptyCString) }
     return UnsafePointer(p.assumingMemoryBound(to: CChar.self))

@@ -15,8 +15,9 @@ final class EngineHandle {
     private var layerCStrings: [UnsafeMutablePointer<CChar>] = []
 
     /// One mutating call at a time (re-entrant callbacks and overlapping threads are refused).
-    let calls = CallGuard(allowed: "sw_engine_progress, sw_engine_request_stop, sw_engine_policy, sw_engine_parameter_names, "
-                          + "sw_engine_tensor_shape, sw_engine_get_tensor, sw_engine_layer_count, sw_engine_layer_density and sw_engine_parameter_counts")
+    let calls = CallGuard(allowed: "sw_engine_progress, sw_engine_request_stop, sw_engine_policy, sw_engine_policy_name, "
+                          + "sw_engine_is_built, sw_engine_input_shape, sw_engine_parameter_names, sw_engine_tensor_shape, "
+                          + "sw_engine_get_tensor, sw_engine_layer_count, sw_engine_layer_density and sw_engine_parameter_counts")
 
     init(config: Config) { self.config = config }
 

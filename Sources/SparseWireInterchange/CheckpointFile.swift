@@ -7,6 +7,7 @@ import SparseWireTraining
 ///
 /// Layout (safetensors): tensors `param/<name>`, `buffer/<name>` (BN running statistics),
 /// `mask/<layer>` (BOOL), `scores/<layer>`, `policy/<layer>/<key>` (policy state),
+/// `policy_state` (U8: the bytes of `MaskPolicy.saveState`, for plugin and Python policies),
 /// `optim/<slot>/<name>`; string metadata `format`, `format_version`, `sparsewire_version`,
 /// `policy`, `density`, `global_step`, `epochs_done`, `rng`, `policy_rng`, `skipped_steps` and
 /// `config` (the resolved config as JSON). `Trainer.save(to:)` writes it, `Trainer.load(_:)`
@@ -29,6 +30,8 @@ public struct CheckpointFile {
         public static func policyState(_ layer: String) -> String { "policy/\(layer)/" }
         /// Prefix of the optimizer's state tensors (`optim/<slot>/<name>`).
         public static let optimizer = "optim/"
+        /// The policy's own state bytes (`MaskPolicy.saveState`), as a U8 vector.
+        public static let policyBlob = "policy_state"
     }
 
     /// Where the file was read from (error messages name it).

@@ -24,8 +24,9 @@ public enum SafeTensors {
     }
 
     /// Serialises tensors (sorted by name) and string metadata. `dtypes` names the tensors stored
-    /// as BOOL or U8 (any non-zero value becomes 1); the others are F32.
-    /// Errors: `.io` for an empty tensor name or one named `__metadata__`.
+    /// as BOOL (any non-zero value becomes 1) or U8 (bytes: whole values 0…255); the others are F32.
+    /// Errors: `.io` for an empty tensor name or one named `__metadata__`; `.data` for a U8
+    /// tensor holding a value that is not a byte.
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String], dtypes: [String: DType] = [:]) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -46,7 +47,15 @@ public enum SafeTensors {
             let t = tensors[name]!
             switch dtypes[name] ?? .f32 {
             case .f32: out.append(Data(bytes: t.data, count: 4 * t.count))  // Float32 is little-endian here
-            case .u8, .bool: out.append(contentsOf: (0..<t.count).map { t.data[$0] != 0 ? UInt8(1) : 0 })
+            case .bool: out.append(contentsOf: (0..<t.count).map { t.data[$0] != 0 ? UInt8(1) : 0 })
+            case .u8:
+                for i in 0..<t.count {
+                    let x = t.data[i]
+                    guard x >= 0, x <= 255, x.rounded() == x else {
+                        throw SparseWireError(.data, "safetensors: U8 tensor '\(name)' holds \(x) at element \(i), not a byte")
+                    }
+                    out.append(UInt8(x))
+                }
             }
         }
         return out

@@ -14,8 +14,10 @@ extension Trainer {
     public static let checkpointFormat = CheckpointFile.format
 
     /// The checkpoint as named tensors and string metadata, writing nothing. Parameter, buffer,
-    /// mask, score and policy-state tensors share storage with the live engine (no copies).
-    public func checkpointTensors() -> (tensors: [String: Tensor], metadata: [String: String]) {
+    /// mask, score and policy-state tensors share storage with the live engine (no copies); the
+    /// policy's own state bytes (`MaskPolicy.saveState`) are a U8 vector `policy_state`.
+    /// Errors: whatever the policy's `saveState` throws.
+    public func checkpointTensors() throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         var t: [String: Tensor] = [:]
         typealias Key = CheckpointFile.Key
         for p in network.parameters { t[Key.parameter(p.name)] = p.value }
@@ -26,6 +28,11 @@ extension Trainer {
             for (k, v) in l.state { t[Key.policyState(l.name) + k] = v }
         }
         for (k, v) in optimizer.stateTensors() { t[Key.optimizer + k] = v }
+        if let bytes = try masking.policy.saveState() {
+            let blob = Tensor(shape: [bytes.count])
+            for (i, b) in bytes.enumerated() { blob.data[i] = Float(b) }
+            t[Key.policyBlob] = blob
+        }
         let cfg = (try? JSONSerialization.data(withJSONObject: config.resolved.mapValues(\.jsonObject), options: [.sortedKeys]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         let meta = ["format": Trainer.checkpointFormat, "format_version": "1", "sparsewire_version": SparseWireVersion.string,
@@ -41,9 +48,10 @@ extension Trainer {
     /// Writes a checkpoint to `path` atomically (masks as BOOL, the other tensors F32).
     /// Errors: `.io` when the file cannot be written.
     public func save(to path: String) throws {
-        let (t, m) = checkpointTensors()
-        // Masks are 0/1: one byte each (BOOL), a quarter of F32's size.
-        let dtypes = Dictionary(uniqueKeysWithValues: masking.layers.map { (CheckpointFile.Key.mask($0.name), SafeTensors.DType.bool) })
+        let (t, m) = try checkpointTensors()
+        // Masks are 0/1: one byte each (BOOL), a quarter of F32's size; policy state is bytes.
+        var dtypes = Dictionary(uniqueKeysWithValues: masking.layers.map { (CheckpointFile.Key.mask($0.name), SafeTensors.DType.bool) })
+        dtypes[CheckpointFile.Key.policyBlob] = .u8
         try SafeTensors.write(t, metadata: m, dtypes: dtypes, to: path)
     }
 
@@ -83,14 +91,26 @@ extension Trainer {
         }
         var policyState: [(MaskedLayer, String, Tensor)] = []
         var optim: [String: Tensor] = [:]
+        var blob: [UInt8]?
         for (k, v) in tensors where !expected.contains(k) {
+            if k == Key.policyBlob {
+                guard v.shape.count == 1, (0..<v.count).allSatisfy({ v.data[$0] >= 0 && v.data[$0] <= 255 && v.data[$0].rounded() == v.data[$0] }) else {
+                    throw SparseWireError(.data, "\(path): tensor '\(k)' must be a vector of bytes (U8), got shape \(v.shape)")
+                }
+                blob = (0..<v.count).map { UInt8(v.data[$0]) }
+                continue
+            }
             if k.hasPrefix(Key.optimizer) { optim[String(k.dropFirst(Key.optimizer.count))] = v; continue }
             if let l = masking.layers.first(where: { k.hasPrefix(Key.policyState($0.name)) }) {
                 policyState.append((l, String(k.dropFirst(Key.policyState(l.name).count)), v)); continue
             }
             throw SparseWireError(.data, "\(path): tensor '\(k)' has no place in this network")
         }
+        if blob == nil, try masking.policy.saveState() != nil {
+            throw SparseWireError(.data, "\(path): policy '\(policy)' keeps state of its own, but the checkpoint holds no '\(Key.policyBlob)' (saved before the policy kept state?)")
+        }
         try optimizer.loadState(optim)
+        if let blob { try masking.policy.loadState(blob) }
         for (src, dst) in targets { dst.data.update(from: src.data, count: dst.count) }
         for (l, k, v) in policyState { l.state[k] = v }
         globalStep = step; epochsDone = epochs

@@ -128,6 +128,16 @@ public protocol MaskPolicy: AnyObject {
     func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
     /// How many mask draws evaluation averages (sampling policies); 1 otherwise.
     var evaluationDraws: Int { get }
+    /// Whether masks may hold values strictly between 0 and 1 (soft or expected masks); a host
+    /// setting a mask through the C ABI is checked against it.
+    var softMasks: Bool { get }
+    /// State the policy keeps outside its layers' tensors (`MaskedLayer.state`, scores, masks),
+    /// as bytes for a checkpoint; nil when there is none.
+    /// Errors: whatever the policy's serialisation throws.
+    func saveState() throws -> [UInt8]?
+    /// Restores what `saveState` returned (after `prepare`, when a checkpoint is loaded).
+    /// Errors: `.data` for bytes the policy cannot read.
+    func loadState(_ bytes: [UInt8]) throws
 }
 
 extension MaskPolicy {
@@ -147,6 +157,14 @@ extension MaskPolicy {
     public func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {}
     /// Default: 1 (one evaluation pass).
     public var evaluationDraws: Int { 1 }
+    /// Default: false (masks are 0/1).
+    public var softMasks: Bool { false }
+    /// Default: nil (all state lives in the layers' tensors, which checkpoints hold anyway).
+    public func saveState() throws -> [UInt8]? { nil }
+    /// Default: refuses any bytes (this policy saves none).
+    public func loadState(_ bytes: [UInt8]) throws {
+        throw SparseWireError(.data, "the checkpoint holds \(bytes.count) bytes of policy state, but this policy keeps none")
+    }
 }
 
 /// Top-k mask writing shared by the policies.

@@ -78,13 +78,16 @@ public struct PolicyDescriptor: Sendable {
     /// Builds a fresh policy from its options (`PolicyRegistry.make` checks their names first).
     /// Errors: those of the policy's option reads (`.config` for the built-ins).
     public let make: @Sendable (PolicyOptions) throws -> any MaskPolicy
+    /// Whether `PolicyRegistry.unregister` may remove it (policies registered from host
+    /// callbacks); built-ins and plugin policies stay.
+    public let removable: Bool
 
     /// A registry entry; `preferredDistribution` defaults to uniform.
     public init(name: String, summary: String, options: [(name: String, help: String)] = [],
-                preferredDistribution: DensityDistribution = .uniform,
+                preferredDistribution: DensityDistribution = .uniform, removable: Bool = false,
                 make: @escaping @Sendable (PolicyOptions) throws -> any MaskPolicy) {
         self.name = name; self.summary = summary; self.options = options
-        self.preferredDistribution = preferredDistribution; self.make = make
+        self.preferredDistribution = preferredDistribution; self.removable = removable; self.make = make
     }
 }
 

@@ -46,6 +46,18 @@ public enum PolicyRegistry {
         for d in ds { byName[d.name] = d }
     }
 
+    /// Removes a removable entry (`PolicyDescriptor.removable`: registered from host callbacks).
+    /// Errors: `.config` for an unknown name; `.state` for a built-in or plugin policy.
+    public static func unregister(_ name: String) throws {
+        let d = try descriptor(name)
+        guard d.removable else {
+            throw SparseWireError(.state, "policy '\(name)' is \(builtIn.contains { $0.name == name } ? "built in" : "from a plugin (plugins are never unloaded)") and cannot be unregistered")
+        }
+        lock.lock(); defer { lock.unlock() }
+        byName[name] = nil
+        extra.removeAll { $0.name == name }
+    }
+
     /// The entry named `name`.
     /// Errors: `.config` for an unknown name (listing the known ones — the first
     /// `namesListedInErrors` of them — and a close spelling if any).

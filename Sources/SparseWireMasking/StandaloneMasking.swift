@@ -10,10 +10,19 @@ public final class StandaloneMasking {
     /// The declared layers' parameters (engine-side copies of the host's tensors).
     public private(set) var parameters: [Parameter] = []
 
+    /// The optimizer-state resets the policy asked for during the last step call (the host
+    /// owns the optimizer): flat indices per declared layer, sorted, without repeats.
+    public var optimizerResets: [[Int]] { resets.byLayer(parameters) }
+    private let resets = OptimizerResetLog()
+
     /// Builds the policy `spec` names, seeded with `seed`. Errors: `.config` (policy, options, density).
     public init(spec: MaskingSpec, seed: UInt64) throws {
         core = try MaskCore(spec: spec, rng: RNG(seed: seed))
+        core.attach(optimizer: resets)
     }
+
+    /// Forgets the resets recorded by the previous call; each step call starts with it.
+    public func clearOptimizerResets() { resets.clear() }
 
     /// The policy's registry entry.
     public var descriptor: PolicyDescriptor { core.descriptor }
@@ -72,4 +81,20 @@ public final class StandaloneMasking {
 
     /// Lets the policy set the masks evaluation uses. Errors: from the policy.
     public func evaluationMasks() throws { try core.evaluationMasks() }
+}
+
+/// Records what a policy asks of the optimizer when the host owns it (mask-only use): the
+/// indices whose state (momentum, moments) the host must reset.
+final class OptimizerResetLog: OptimizerStateResetting {
+    private var indices: [ObjectIdentifier: Set<Int>] = [:]
+
+    func resetState(of p: Parameter, indices list: [Int]) {
+        indices[ObjectIdentifier(p), default: []].formUnion(list)
+    }
+
+    func clear() { indices.removeAll(keepingCapacity: true) }
+
+    func byLayer(_ parameters: [Parameter]) -> [[Int]] {
+        parameters.map { (indices[ObjectIdentifier($0)] ?? []).sorted() }
+    }
 }

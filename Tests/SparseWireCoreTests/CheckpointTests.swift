@@ -117,7 +117,7 @@ final class CheckpointTests: XCTestCase {
 
     func testBadPolicyRNGMetadataIsRefused() throws {
         let a = try trainer("model: {name: mlp, hidden: [16]}\nepochs: 1\npolicy: supermask")
-        var (t, m) = a.checkpointTensors()
+        var (t, m) = try a.checkpointTensors()
         m["policy_rng"] = "1,2,3"
         let path = NSTemporaryDirectory() + "sw-ckpt3-\(getpid()).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }

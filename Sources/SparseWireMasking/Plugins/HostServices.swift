@@ -5,16 +5,17 @@ import SparseWireAutograd
 import SparseWireNetworks
 
 /// The `sw_host` table one C-defined policy instance receives: logging, error messages, the
-/// engine's seeded random stream, top-k helpers and typed option reads. `context` is this
-/// object (unretained; the adapter owns it and outlives every call).
+/// engine's seeded random stream, top-k helpers, typed option reads and (1.1) optimizer-state
+/// resets. `context` is this object (unretained; the adapter owns it and outlives every call).
 package final class HostServices {
-    /// Messages at or above this level are printed on stderr (SW_LOG_*; the CLI's -v lowers it).
-    package nonisolated(unsafe) static var logLevel: Int32 = SW_LOG_WARNING
-
     package let policy: String
     package let options: PolicyOptions
     package weak var context: PolicyContext?
+    /// The instance's layers (set at prepare), for reset_optimizer_state.
+    package var layers: [MaskedLayer] = []
     private var error: String?
+    /// Whether the pending error is about a config value (an option of the wrong type).
+    private var errorIsConfig = false
     package let table: UnsafeMutablePointer<sw_host>
 
     package init(policy: String, options: PolicyOptions) {
@@ -27,6 +28,7 @@ package final class HostServices {
             set_error: { ctx, msg in
                 guard let s = HostServices.from(ctx) else { return }
                 s.error = msg.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? "(NULL message)"
+                s.errorIsConfig = false
             },
             random_u64: { ctx in HostServices.from(ctx)?.context?.rng.next() ?? 0 },
             random_uniform: { ctx in HostServices.from(ctx)?.context?.rng.uniform() ?? 0 },
@@ -54,6 +56,11 @@ package final class HostServices {
                     default: return nil
                     }
                 }
+            },
+            abi_minor: SW_PLUGIN_ABI_MINOR,
+            reset_optimizer_state: { ctx, layer, indices, n in
+                guard let s = HostServices.from(ctx) else { return SW_PLUGIN_FAILED }
+                return s.resetOptimizerState(Int(layer), indices, n)
             }))
         table.pointee.context = Unmanaged.passUnretained(self).toOpaque()
     }
@@ -64,21 +71,49 @@ package final class HostServices {
         ctx.map { Unmanaged<HostServices>.fromOpaque($0).takeUnretainedValue() }
     }
 
-    package func takeError() -> String? { defer { error = nil }; return error }
+    /// The pending error message (cleared), and whether it is a config error.
+    package func takeError() -> (message: String, isConfig: Bool)? {
+        defer { error = nil; errorIsConfig = false }
+        return error.map { ($0, errorIsConfig) }
+    }
 
     private func log(_ level: Int32, _ msg: UnsafePointer<CChar>?) {
-        guard level >= HostServices.logLevel, let msg else { return }
+        guard let msg else { return }
         let text = String(decoding: UnsafeRawBufferPointer(start: msg, count: strlen(msg)), as: UTF8.self)
-        let tag = level >= SW_LOG_WARNING ? "warning" : level == SW_LOG_INFO ? "info" : "debug"
-        FileHandle.standardError.write(Data("[\(policy)] \(tag): \(text)\n".utf8))
+        EngineLog.write(EngineLog.Level(rawValue: Swift.min(Swift.max(level, 0), 2)) ?? .warning, source: policy, text)
     }
 
     private func option<T>(_ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<T>?, _ convert: (ConfigValue) -> T?) -> Int32 {
         guard let name, let key = String(validatingCString: name) else { error = "option name is NULL or not UTF-8"; return -1 }
         guard let v = options.values[key] else { return 0 }
-        guard let x = convert(v) else { error = "option '\(key)' has the wrong type: '\(v)'"; return -1 }
+        guard let x = convert(v) else {
+            error = "policy '\(policy)': option '\(key)' has the wrong type: '\(v)' (\(T.self == Int64.self ? "an integer" : "a number") expected)"
+            errorIsConfig = true
+            return -1
+        }
         out?.pointee = x
         return 1
+    }
+
+    /// reset_optimizer_state: checks the layer and every index before resetting any.
+    private func resetOptimizerState(_ layer: Int, _ indices: UnsafePointer<UInt64>?, _ n: UInt64) -> Int32 {
+        guard layer >= 0, layer < layers.count else {
+            error = "reset_optimizer_state: layer \(layer) out of range (\(layers.count) masked layers)"; return SW_PLUGIN_FAILED
+        }
+        guard n > 0 else { return SW_PLUGIN_OK }
+        guard let indices else { error = "reset_optimizer_state: indices is NULL with n = \(n)"; return SW_PLUGIN_FAILED }
+        let l = layers[layer]
+        var list = [Int]()
+        list.reserveCapacity(Int(Swift.min(n, UInt64(l.count))))
+        for i in 0..<Int(n) {
+            guard indices[i] < UInt64(l.count) else {
+                error = "reset_optimizer_state: index \(indices[i]) (entry \(i)) out of range for layer '\(l.name)' of \(l.count) weights"
+                return SW_PLUGIN_FAILED
+            }
+            list.append(Int(indices[i]))
+        }
+        context?.optimizer?.resetState(of: l.parameter, indices: list)
+        return SW_PLUGIN_OK
     }
 
     private func selectTopK(_ layers: UnsafePointer<UnsafeMutablePointer<sw_layer>?>?, _ n: Int,

@@ -24,8 +24,8 @@ public enum PluginLoader {
 
     /// Plugin log lines at or above this level go to stderr (default: warnings).
     public static var logLevel: LogLevel {
-        get { LogLevel(rawValue: HostServices.logLevel) ?? .warning }
-        set { HostServices.logLevel = newValue.rawValue }
+        get { LogLevel(rawValue: EngineLog.level.rawValue) ?? .warning }
+        set { EngineLog.level = EngineLog.Level(rawValue: newValue.rawValue) ?? .warning }
     }
 
     private static let lock = NSLock()
@@ -65,12 +65,20 @@ public enum PluginLoader {
         let entry = unsafeBitCast(sym, to: sw_plugin_entry_fn.self)
         guard let desc = entry() else { throw SparseWireError(.plugin, "\(origin): sw_plugin_entry returned NULL") }
         let size = Int(desc.pointee.struct_size)
-        guard size >= MemoryLayout<sw_plugin>.size else {
-            throw SparseWireError(.plugin, "\(origin): sw_plugin.struct_size is \(size), expected ≥ \(MemoryLayout<sw_plugin>.size)")
+        let least = MemoryLayout<sw_plugin>.offset(of: \sw_plugin.abi_minor)!  // a 1.0 descriptor
+        guard size >= least else {
+            throw SparseWireError(.plugin, "\(origin): sw_plugin.struct_size is \(size), expected ≥ \(least)")
         }
-        let d = desc.pointee
+        // Copy only what the plugin's struct holds (a 1.0 descriptor has no abi_minor: 0).
+        var d = sw_plugin()
+        withUnsafeMutableBytes(of: &d) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(desc), count: Swift.min(size, dst.count)))
+        }
         guard d.abi_version == SW_PLUGIN_ABI_VERSION else {
-            throw SparseWireError(.plugin, "\(origin) was built for plugin ABI version \(d.abi_version); this host speaks version \(SW_PLUGIN_ABI_VERSION) (rebuild it against Include/sparsewire_plugin.h)")
+            throw SparseWireError(.plugin, "\(origin) was built for plugin ABI \(d.abi_version).\(d.abi_minor); this host speaks \(SW_PLUGIN_ABI_VERSION).\(SW_PLUGIN_ABI_MINOR) and loads only major version \(SW_PLUGIN_ABI_VERSION) (rebuild it against Include/sparsewire_plugin.h)")
+        }
+        guard d.abi_minor <= SW_PLUGIN_ABI_MINOR else {
+            throw SparseWireError(.plugin, "\(origin) was built for plugin ABI \(d.abi_version).\(d.abi_minor), newer than this host's \(SW_PLUGIN_ABI_VERSION).\(SW_PLUGIN_ABI_MINOR) (update SparseWire, or rebuild the plugin against this header)")
         }
         let name = try CString.read(d.name, what: "plugin name", origin: origin)
         let version = try CString.read(d.version, what: "plugin version", origin: origin)
@@ -87,10 +95,19 @@ public enum PluginLoader {
         return (plugin, true)
     }
 
+    /// Removes a policy registered from host callbacks; instances still running keep working,
+    /// and its `destroy_user_data` runs when the last one is gone.
+    /// Errors: `.config` for an unknown name; `.plugin` for a built-in or plugin policy.
+    public static func unregister(name: String) throws {
+        do { try PolicyRegistry.unregister(name) } catch let e as SparseWireError where e.kind == .state {
+            throw SparseWireError(.plugin, e.message)
+        }
+    }
+
     /// Registers one policy defined by host callbacks (the struct is copied); returns its name.
     /// Errors: `.plugin` for a bad table (as `CPolicyDefinition`) or a name already taken.
     public static func register(definition: UnsafePointer<sw_policy_def>?) throws -> String {
-        let def = try CPolicyDefinition(definition, origin: "host callbacks")
+        let def = try CPolicyDefinition(definition, origin: CPolicyDefinition.hostCallbacks)
         do { try PolicyRegistry.register(contentsOf: [def.descriptor]) } catch let e as SparseWireError {
             throw SparseWireError(.plugin, "host callbacks: \(e.message)")
         }

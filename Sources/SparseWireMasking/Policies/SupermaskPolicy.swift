@@ -39,6 +39,8 @@ package final class SupermaskPolicy: MaskPolicy {
     package var routing: GradientRouting { .sigmoidScores }
     package var trainsWeights: Bool { false }
     package var evaluationDraws: Int { roundAtEval ? 1 : draws }
+    /// Sampled masks are 0/1, but dynamic scaling multiplies them by n / #ones.
+    package var softMasks: Bool { true }
 
     package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
         for l in layers {
