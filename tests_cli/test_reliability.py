@@ -18,6 +18,11 @@ def tensor_bytes(path):
     ("rigl", ["--density", "0.2", "--set", "policy_options.delta_t=10"]),   # topology updates + momentum reset
     ("supermask", ["--lr", "50", "--set", "model.init=signed_constant"]),    # sampled masks: the policy's RNG
     ("targeted-dropout", ["--density", "0.3"]),
+    # plugin ABI 1.1: policy state of its own saved through save_state / load_state
+    ("momentum-regrow", ["--plugin", ".build/release/libsw_momentum_regrow.so", "--density", "0.2",
+                         "--set", "policy_options.delta_t=10"]),
+    ("snip", ["--plugin", ".build/release/libsw_snip.so", "--density", "0.2"]),
+    ("lottery-one-shot", ["--density", "0.2", "--set", "policy_options.prune_epoch=1"]),
 ])
 def test_resume_in_a_fresh_process_is_bit_identical(tmp_path, policy, extra):
     base = ["train", "-c", "configs/fmnist-fc.yaml", "--policy", policy, "--set", "data.train_limit=2000",

@@ -137,6 +137,16 @@ package final class LotteryOneShotPolicy: MaskPolicy {
         for l in layers { l.state["initial"] = l.weight.copy() }
     }
 
+    /// Whether the prune-and-rewind has happened (one byte; everything else is in the layers).
+    package func saveState() throws -> [UInt8]? { [pruned ? 1 : 0] }
+
+    package func loadState(_ bytes: [UInt8]) throws {
+        guard bytes.count == 1, bytes[0] <= 1 else {
+            throw SparseWireError(.data, "lottery-one-shot: policy state must be one byte 0 or 1, got \(bytes.count) bytes")
+        }
+        pruned = bytes[0] == 1
+    }
+
     package func pruneStep(_ s: MaskStep) -> Int {
         let epochs = s.totalSteps / max(s.stepsPerEpoch, 1)
         return (pruneEpoch ?? max(1, epochs / 2)) * s.stepsPerEpoch
