@@ -1,10 +1,11 @@
 """ctypes mirrors of the structs and constants of Include/sparsewire.h and
-Include/sparsewire_plugin.h (ABI version 1). tests/test_abi_layout.py checks every size and
-offset against the C compiler."""
+Include/sparsewire_plugin.h (C ABI 1, plugin ABI 1.1). tests/test_abi_layout.py checks every
+size and offset against the C compiler."""
 import ctypes as C
 
 ABI_VERSION = 1
 PLUGIN_ABI_VERSION = 1
+PLUGIN_ABI_MINOR = 1
 
 # status codes
 OK = 0
@@ -22,6 +23,9 @@ TENSOR_KINDS = {"value": 0, "mask": 1, "scores": 2, "grad": 3}
 ROUTES = {"none": 0, "straight_through": 1, "masked_weights": 2, "scores": 3, "abs_scores": 4, "sigmoid_scores": 5}
 ROUTE_NAMES = {v: k for k, v in ROUTES.items()}
 FROZEN_WEIGHTS, USES_SCORES, PREFERS_ERK = 1, 2, 4
+FIXED_DENSITY, LEARNED_DENSITY, SOFT_MASKS = 8, 16, 32
+OPTION_NUMBER, OPTION_INTEGER, OPTION_ANY = 0, 1, 2
+LOG_DEBUG, LOG_INFO, LOG_WARNING = 0, 1, 2
 PLUGIN_OK, PLUGIN_FAILED = 0, 1
 
 
@@ -34,7 +38,8 @@ class Layer(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("index", C.c_uint32), ("name", C.c_char_p),
                 ("shape", C.POINTER(C.c_int64)), ("rank", C.c_uint32), ("count", C.c_uint64),
                 ("keep_count", C.c_uint64), ("density", C.c_double), ("weights", C.POINTER(C.c_float)),
-                ("scores", C.POINTER(C.c_float)), ("grad", C.POINTER(C.c_float)), ("mask", C.POINTER(C.c_float))]
+                ("scores", C.POINTER(C.c_float)), ("grad", C.POINTER(C.c_float)), ("mask", C.POINTER(C.c_float)),
+                ("writable_weights", C.POINTER(C.c_float))]
 
 
 LayerArray = C.POINTER(C.POINTER(Layer))
@@ -55,11 +60,17 @@ Host._fields_ = [
     ("select_topk", C.CFUNCTYPE(C.c_int32, C.c_void_p, LayerArray, C.c_uint32, C.POINTER(C.POINTER(C.c_float)))),
     ("option_double", C.CFUNCTYPE(C.c_int32, C.c_void_p, C.c_char_p, C.POINTER(C.c_double))),
     ("option_int", C.CFUNCTYPE(C.c_int32, C.c_void_p, C.c_char_p, C.POINTER(C.c_int64))),
+    ("abi_minor", C.c_uint32),
+    ("reset_optimizer_state", C.CFUNCTYPE(C.c_int32, C.c_void_p, C.c_uint32, C.POINTER(C.c_uint64), C.c_uint64)),
 ]
 
 
 class Option(C.Structure):
     _fields_ = [("name", C.c_char_p), ("help", C.c_char_p)]
+
+
+class OptionInfo(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("type", C.c_uint32), ("name", C.c_char_p), ("help", C.c_char_p)]
 
 
 CREATE = C.CFUNCTYPE(C.c_int32, C.c_void_p, C.POINTER(Host), C.c_char_p, C.c_double, C.POINTER(C.c_void_p))
@@ -70,6 +81,9 @@ UPDATE_MASKS = C.CFUNCTYPE(C.c_int32, C.c_void_p, LayerArray, C.c_uint32, C.POIN
 AFTER_BACKWARD = C.CFUNCTYPE(C.c_int32, C.c_void_p, LayerArray, C.c_uint32, C.POINTER(StepInfo), C.POINTER(C.c_int32))
 AFTER_STEP = UPDATE_MASKS
 EVALUATION_MASKS = PREPARE
+SAVE_STATE = C.CFUNCTYPE(C.c_int32, C.c_void_p, C.POINTER(C.c_uint8), C.c_uint64, C.POINTER(C.c_uint64))
+LOAD_STATE = C.CFUNCTYPE(C.c_int32, C.c_void_p, C.POINTER(C.c_uint8), C.c_uint64)
+DESTROY_USER_DATA = C.CFUNCTYPE(None, C.c_void_p)
 
 
 class PolicyDef(C.Structure):
@@ -77,7 +91,9 @@ class PolicyDef(C.Structure):
                 ("flags", C.c_uint32), ("options", C.POINTER(Option)), ("option_count", C.c_uint32),
                 ("user_data", C.c_void_p), ("create", CREATE), ("destroy", DESTROY), ("prepare", PREPARE),
                 ("needs_gradient", NEEDS_GRADIENT), ("update_masks", UPDATE_MASKS), ("after_backward", AFTER_BACKWARD),
-                ("after_step", AFTER_STEP), ("evaluation_masks", EVALUATION_MASKS)]
+                ("after_step", AFTER_STEP), ("evaluation_masks", EVALUATION_MASKS),
+                ("save_state", SAVE_STATE), ("load_state", LOAD_STATE), ("destroy_user_data", DESTROY_USER_DATA),
+                ("option_infos", C.POINTER(C.POINTER(OptionInfo))), ("option_info_count", C.c_uint32)]
 
 
 class Progress(C.Structure):
@@ -87,6 +103,7 @@ class Progress(C.Structure):
 
 
 PROGRESS_FN = C.CFUNCTYPE(C.c_int32, C.POINTER(Progress), C.c_void_p)
+LOG_FN = C.CFUNCTYPE(None, C.c_int32, C.c_char_p, C.c_char_p, C.c_void_p)
 
 
 class EpochResult(C.Structure):
@@ -160,4 +177,20 @@ FUNCTIONS = [
     ("sw_policy_needs_gradient", i32, [vp, i64, i64, P(i32)]),
     ("sw_engine_save", i32, [vp, cstr]),
     ("sw_engine_load", i32, [vp, cstr]),
+    # additions to ABI 1 (issue 17)
+    ("sw_clear_last_error", None, []),
+    ("sw_set_log_callback", i32, [LOG_FN, vp, i32]),
+    ("sw_engine_build", i32, [vp]),
+    ("sw_engine_is_built", i32, [vp, P(i32)]),
+    ("sw_engine_input_shape", i32, [vp, P(u32), P(u32), P(u32), P(u32)]),
+    ("sw_engine_train_epochs", i32, [vp, u32, PROGRESS_FN, vp, P(i32)]),
+    ("sw_engine_train_to_end", i32, [vp, PROGRESS_FN, vp, P(i32)]),
+    ("sw_engine_set_policy_v2", i32, [vp, cstr, cstr, P(f64)]),
+    ("sw_engine_policy_name", i32, [vp, C.c_char_p, u64, P(u64)]),
+    ("sw_unregister_policy", i32, [cstr]),
+    ("sw_policy_before_forward_v2", i32, [vp, i64, i64, P(P(LayerBuffers)), u32]),
+    ("sw_policy_after_backward_v2", i32, [vp, i64, i64, P(P(LayerBuffers)), u32, P(i32)]),
+    ("sw_policy_after_step_v2", i32, [vp, i64, i64, P(P(LayerBuffers)), u32]),
+    ("sw_policy_evaluation_masks_v2", i32, [vp, P(P(LayerBuffers)), u32]),
+    ("sw_policy_optimizer_resets", i32, [vp, u32, P(u64), u64, P(u64)]),
 ]

@@ -54,6 +54,7 @@ class Engine:
         check(self._lib.sw_engine_create(_b(config_text(config)), ctypes.byref(self._h)))
         self._has_data = False
         self.history = []
+        self.stopped_by_callback = False
         for key, value in dotted.items():
             self.set(key, value)
 
@@ -128,7 +129,8 @@ class Engine:
     def fit(self, epochs=None, progress=True, callback=None):
         """Trains `epochs` more epochs (None: until the config's `epochs` are done).
         `callback(event)` gets a dict per step and per epoch end; returning False stops after
-        that step. Shows a progress bar (tqdm if installed) unless progress=False. Returns the
+        that step (then `stopped_by_callback` is True until the next fit). Shows a progress bar
+        (tqdm if installed) unless progress=False. Returns the
         epoch results; they are also appended to `history`, which keeps the epochs that finished
         even when the call then raises (a stop request, an error)."""
         self._ensure_data()
@@ -156,12 +158,39 @@ class Engine:
                 return 1
 
         fn = _abi.PROGRESS_FN(on_progress)
-        status = self._lib.sw_engine_train(self.handle, int(epochs or 0), fn, None)
+        stopped = ctypes.c_int32()
+        if epochs is None:
+            status = self._lib.sw_engine_train_to_end(self.handle, fn, None, ctypes.byref(stopped))
+        else:
+            if int(epochs) < 1:
+                raise Error(f"epochs must be ≥ 1 (None trains what the config has left), got {epochs}")
+            status = self._lib.sw_engine_train_epochs(self.handle, int(epochs), fn, None, ctypes.byref(stopped))
+        self.stopped_by_callback = bool(stopped.value) and not errors
         self.history += results  # epochs that finished count even when a later one stopped or failed
         if errors:
             raise errors[0]
         check(status)
         return results
+
+    def build(self):
+        """Builds the network, policy and optimizer now (loading the config's dataset if no
+        data was given): config errors surface here, and the config is frozen afterwards.
+        Training, evaluation and tensor access build implicitly."""
+        self._ensure_data()
+        check(self._lib.sw_engine_build(self.handle))
+
+    @property
+    def built(self):
+        b = ctypes.c_int32()
+        check(self._lib.sw_engine_is_built(self.handle, ctypes.byref(b)))
+        return bool(b.value)
+
+    def input_shape(self):
+        """{"channels", "height", "width", "classes"} of the loaded data."""
+        self._ensure_data()
+        c, h, w, k = (ctypes.c_uint32() for _ in range(4))
+        check(self._lib.sw_engine_input_shape(self.handle, ctypes.byref(c), ctypes.byref(h), ctypes.byref(w), ctypes.byref(k)))
+        return {"channels": c.value, "height": h.value, "width": w.value, "classes": k.value}
 
     def request_stop(self):
         """Asks a `fit()` or `step()` running on another thread to stop after the step in progress
@@ -271,15 +300,15 @@ class Engine:
     # -- policies and checkpoints ------------------------------------------------------------
     @property
     def policy(self):
-        name = self._lib.sw_engine_policy(self.handle)
-        if name is None:
-            raise Error((self._lib.sw_last_error() or b"").decode())
-        return name.decode()
+        """The current policy's name."""
+        return two_call_string(self._lib.sw_engine_policy_name, self.handle)
 
     def set_policy(self, name, density=None, **options):
-        """Switches the policy (between epochs: masks rebuilt on the current weights, optimizer reset)."""
+        """Switches the policy (between epochs: masks rebuilt on the current weights, optimizer
+        reset). density None keeps the current one."""
         opts = json.dumps(options) if options else None
-        check(self._lib.sw_engine_set_policy(self.handle, _b(name), _b(opts), -1.0 if density is None else float(density)))
+        d = None if density is None else ctypes.byref(ctypes.c_double(float(density)))
+        check(self._lib.sw_engine_set_policy_v2(self.handle, _b(name), _b(opts), d))
 
     def save(self, path):
         """A safetensors checkpoint (parameters, masks, scores, optimizer state, counters, config)."""

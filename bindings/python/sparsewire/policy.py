@@ -1,6 +1,8 @@
 """Mask policies from Python: policies written in Python (MaskPolicy + register_policy), the
-registry (policies, load_plugin), and mask-only use over NumPy arrays / torch tensors (Policy)."""
+registry (policies, load_plugin, unregister_policy), and mask-only use over NumPy arrays / torch
+tensors (Policy)."""
 import ctypes
+import io
 import itertools
 import json
 import re
@@ -11,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import _abi
-from ._arrays import pointer
+from ._arrays import _is_torch, pointer
 from ._lib import Error, check, lib, two_call_string
 
 Step = namedtuple("Step", "step epoch steps_per_epoch total_steps training")
@@ -32,20 +34,25 @@ def load_plugin(path):
 
 class LayerView:
     """One masked layer as a Python policy sees it. `weights`, `scores`, `grad` and `mask` are
-    NumPy views of the engine's memory (no copies), valid during the callback only; write
-    `mask` (and `scores` in prepare) in place."""
+    NumPy views of the engine's memory (no copies), valid during the callback only. Write
+    `mask` (and `scores`) in place; `weights` is writable too in prepare, compute_mask, update
+    and after_step (the live parameter: e.g. zero regrown weights), read-only in
+    evaluation_mask. `reset_optimizer_state(indices)` forgets the optimizer state (momentum,
+    Adam moments) of those weights."""
 
-    def __init__(self, layer):
+    def __init__(self, layer, host=None):
         self.name = layer.name.decode()
         self.index = layer.index
         self.shape = tuple(layer.shape[i] for i in range(layer.rank))
         self.count = layer.count
         self.keep_count = layer.keep_count
         self.density = layer.density
-        self.weights = self._view(layer.weights, writable=False)
+        writable = bool(layer.writable_weights)
+        self.weights = self._view(layer.writable_weights if writable else layer.weights, writable=writable)
         self.mask = self._view(layer.mask)
         self.scores = self._view(layer.scores)
         self.grad = self._view(layer.grad, writable=False)
+        self._host = host
 
     def _view(self, ptr, writable=True):
         if not ptr:
@@ -54,6 +61,22 @@ class LayerView:
         a.flags.writeable = writable
         return a
 
+    def reset_optimizer_state(self, indices):
+        """Forgets the optimizer state of weights `indices` (flat, row-major, or a boolean array
+        of the layer's shape) — what regrown weights need. In mask-only use the host's
+        optimizer gets them through `Policy.optimizer_resets()`."""
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != self.shape:
+                raise Error(f"{self.name}: a boolean index array must have shape {self.shape}, got {idx.shape}")
+            idx = np.flatnonzero(idx)
+        idx = np.ascontiguousarray(idx.reshape(-1), dtype=np.uint64)
+        if idx.size and int(idx.max()) >= self.count:
+            raise Error(f"{self.name}: index {int(idx.max())} out of range for {self.count} weights")
+        h = self._host.contents
+        if h.reset_optimizer_state(h.context, self.index, idx.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), idx.size) != 0:
+            raise Error(f"{self.name}: reset_optimizer_state failed")
+
 
 class MaskPolicy:
     """Base class of a mask policy written in Python. Subclass it, set `name`, implement
@@ -61,8 +84,15 @@ class MaskPolicy:
 
     Class attributes: `name` ([a-z0-9_-]+), `summary`, `routing` ("masked_weights",
     "straight_through", "scores", "abs_scores", "sigmoid_scores", "none"), `frozen_weights`,
-    `uses_scores`, `option_help` ({option: help}). An instance is made per training run with
-    `self.options` (dict) and `self.density`.
+    `uses_scores`, `option_help` ({option: help}), `density_contract` ("fixed", the default:
+    after every hook each mask is 0/1 with exactly `layer.keep_count` ones, or the engine
+    stops with an error naming the layer and the counts; "learned": the policy decides how
+    many it keeps), `soft_masks` (masks may hold values other than 0/1). An instance is made per
+    training run with `self.options` (dict) and `self.density`.
+
+    State outside the engine's tensors (counters, moving averages) goes into checkpoints when
+    the class implements `state_dict()` → {str: array, number, str or bool} and
+    `load_state_dict(d)`; they are stored as an .npz (no pickle).
     """
 
     name = None
@@ -71,6 +101,8 @@ class MaskPolicy:
     frozen_weights = False
     uses_scores = False
     option_help = {}
+    density_contract = "fixed"
+    soft_masks = False
 
     def __init__(self, options, density):
         self.options = options
@@ -95,9 +127,20 @@ class MaskPolicy:
         step's optimizer update."""
         return False
 
+    def after_step(self, layers, step):
+        """After the optimizer update of each training step."""
+
     def evaluation_mask(self, layer):
         """The mask evaluation uses (None: keep the training mask)."""
         return None
+
+    def state_dict(self):
+        """State to checkpoint, {name: NumPy array | number | str | bool}; None: no state."""
+        return None
+
+    def load_state_dict(self, state):
+        """Restores what state_dict returned (after prepare, when a checkpoint is loaded)."""
+        raise NotImplementedError(f"{type(self).__name__}.load_state_dict")
 
     # host services ---------------------------------------------------------------------------
     def topk_mask(self, values, k):
@@ -119,8 +162,15 @@ class MaskPolicy:
         h.log(h.context, level, str(message).encode())
 
 
-# Everything handed to the library must live as long as the process.
-_keep = []
+# Everything handed to the library lives until the policy is unregistered and its last
+# instance is gone (destroy_user_data), by registration key.
+_keep = {}
+_released = []
+
+
+def _purge():
+    while _released:
+        _keep.pop(_released.pop(), None)
 _instances = {}
 _ids = itertools.count(1)
 _NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
@@ -140,8 +190,33 @@ def _fail(host, exc):
     return _abi.PLUGIN_FAILED
 
 
-def _layers(arr, n):
-    return [LayerView(arr[i].contents) for i in range(n)]
+def _layers(arr, n, host=None):
+    return [LayerView(arr[i].contents, host) for i in range(n)]
+
+
+def _pack_state(state, policy):
+    """{str: array | number | str | bool} → .npz bytes (no pickle)."""
+    if not isinstance(state, dict):
+        raise Error(f"{policy}.state_dict() must return a dict, got {type(state).__name__}")
+    arrays = {}
+    for k, v in state.items():
+        if not isinstance(k, str) or not k:
+            raise Error(f"{policy}.state_dict(): keys must be non-empty strings, got {k!r}")
+        a = np.asarray(v)
+        if a.dtype == object:
+            raise Error(f"{policy}.state_dict()['{k}'] is a {type(v).__name__}; use arrays, numbers, strings or bools")
+        arrays[k] = a
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _unpack_state(data, policy):
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: (z[k][()] if z[k].ndim == 0 else z[k]) for k in z.files}
+    except Exception as e:
+        raise Error(f"{policy}: the checkpoint's policy state is not a saved state_dict ({e})") from None
 
 
 def _step(info):
@@ -160,12 +235,20 @@ def register_policy(cls):
         raise Error(f"{cls.__name__}.routing must be one of {', '.join(_abi.ROUTES)}, got {cls.routing!r}")
     if cls.compute_mask is MaskPolicy.compute_mask:
         raise Error(f"{cls.__name__} must implement compute_mask")
+    if cls.density_contract not in ("fixed", "learned"):
+        raise Error(f"{cls.__name__}.density_contract must be 'fixed' or 'learned', got {cls.density_contract!r}")
+    if cls.soft_masks and cls.density_contract == "fixed":
+        raise Error(f"{cls.__name__}: soft_masks needs density_contract = 'learned' (a fixed contract counts 0/1 masks)")
+    stateful = cls.state_dict is not MaskPolicy.state_dict
+    if stateful and cls.load_state_dict is MaskPolicy.load_state_dict:
+        raise Error(f"{cls.__name__} implements state_dict but not load_state_dict (checkpoints need both)")
 
     def create(_user, host, options_json, density, state):
         try:
             options = json.loads(options_json.decode()) if options_json else {}
             obj = cls(options, density)
             obj._host = host
+            obj._saved = None
             key = next(_ids)
             _instances[key] = obj
             state[0] = key
@@ -179,7 +262,7 @@ def register_policy(cls):
     def prepare(state, layers, n):
         obj = _instances[state]
         try:
-            obj.prepare(_layers(layers, n))
+            obj.prepare(_layers(layers, n, obj._host))
             return _abi.PLUGIN_OK
         except BaseException as e:
             return _fail(obj._host, e)
@@ -204,7 +287,7 @@ def register_policy(cls):
         obj = _instances[state]
         try:
             step = _step(info)
-            for layer in _layers(layers, n):
+            for layer in _layers(layers, n, obj._host):
                 write(layer, obj.compute_mask(layer, step), "compute_mask")
             return _abi.PLUGIN_OK
         except BaseException as e:
@@ -213,7 +296,39 @@ def register_policy(cls):
     def after_backward(state, layers, n, info, skip):
         obj = _instances[state]
         try:
-            skip[0] = 1 if obj.update(_layers(layers, n), _step(info)) else 0
+            skip[0] = 1 if obj.update(_layers(layers, n, obj._host), _step(info)) else 0
+            return _abi.PLUGIN_OK
+        except BaseException as e:
+            return _fail(obj._host, e)
+
+    def after_step(state, layers, n, info):
+        obj = _instances[state]
+        try:
+            obj.after_step(_layers(layers, n, obj._host), _step(info))
+            return _abi.PLUGIN_OK
+        except BaseException as e:
+            return _fail(obj._host, e)
+
+    def save_state(state, buf, capacity, needed):
+        obj = _instances[state]
+        try:
+            if obj._saved is None:  # the two calls of one save see the same bytes
+                st = obj.state_dict()
+                obj._saved = _pack_state(st if st is not None else {}, cls.__name__)
+            data = obj._saved
+            needed[0] = len(data)
+            if buf and capacity >= len(data):
+                ctypes.memmove(buf, data, len(data))
+                obj._saved = None
+            return _abi.PLUGIN_OK
+        except BaseException as e:
+            obj._saved = None
+            return _fail(obj._host, e)
+
+    def load_state(state, data, size):
+        obj = _instances[state]
+        try:
+            obj.load_state_dict(_unpack_state(ctypes.string_at(data, size), cls.__name__))
             return _abi.PLUGIN_OK
         except BaseException as e:
             return _fail(obj._host, e)
@@ -221,7 +336,7 @@ def register_policy(cls):
     def evaluation_masks(state, layers, n):
         obj = _instances[state]
         try:
-            for layer in _layers(layers, n):
+            for layer in _layers(layers, n, obj._host):
                 write(layer, obj.evaluation_mask(layer), "evaluation_mask")
             return _abi.PLUGIN_OK
         except BaseException as e:
@@ -236,14 +351,40 @@ def register_policy(cls):
     name, summary = cls.name.encode(), (cls.summary or f"Python policy {cls.__name__}").encode()
     d.name, d.summary = name, summary
     d.routing = _abi.ROUTES[cls.routing]
-    d.flags = (_abi.FROZEN_WEIGHTS if cls.frozen_weights else 0) | (_abi.USES_SCORES if cls.uses_scores else 0)
+    d.flags = ((_abi.FROZEN_WEIGHTS if cls.frozen_weights else 0) | (_abi.USES_SCORES if cls.uses_scores else 0)
+               | (_abi.FIXED_DENSITY if cls.density_contract == "fixed" else _abi.LEARNED_DENSITY)
+               | (_abi.SOFT_MASKS if cls.soft_masks else 0))
     d.options, d.option_count = options, len(cls.option_help)
+    key = next(_ids)
+
+    def destroy_user_data(_user):
+        # Unregistered and no instance left: the callbacks may go — but not while this one
+        # runs, so they are dropped at the next (un)registration.
+        _released.append(key)
+
     callbacks = [_abi.CREATE(create), _abi.DESTROY(destroy), _abi.PREPARE(prepare), _abi.NEEDS_GRADIENT(needs_gradient),
-                 _abi.UPDATE_MASKS(update_masks), _abi.AFTER_BACKWARD(after_backward), _abi.EVALUATION_MASKS(evaluation_masks)]
-    (d.create, d.destroy, d.prepare, d.needs_gradient, d.update_masks, d.after_backward, d.evaluation_masks) = callbacks
-    check(lib().sw_register_policy(ctypes.byref(d)))
-    _keep.append((d, options, strings, name, summary, callbacks))
+                 _abi.UPDATE_MASKS(update_masks), _abi.AFTER_BACKWARD(after_backward), _abi.AFTER_STEP(after_step),
+                 _abi.EVALUATION_MASKS(evaluation_masks), _abi.DESTROY_USER_DATA(destroy_user_data)]
+    (d.create, d.destroy, d.prepare, d.needs_gradient, d.update_masks, d.after_backward, d.after_step,
+     d.evaluation_masks, d.destroy_user_data) = callbacks
+    if stateful:
+        callbacks += [_abi.SAVE_STATE(save_state), _abi.LOAD_STATE(load_state)]
+        d.save_state, d.load_state = callbacks[-2:]
+    _purge()
+    _keep[key] = (d, options, strings, name, summary, callbacks)
+    try:
+        check(lib().sw_register_policy(ctypes.byref(d)))
+    except Error:
+        _keep.pop(key, None)
+        raise
     return cls
+
+
+def unregister_policy(name):
+    """Removes a policy registered with register_policy (or sw_register_policy): engines and
+    Policy objects already using it keep it until they are closed."""
+    _purge()
+    check(lib().sw_unregister_policy(str(name).encode()))
 
 
 class Policy:
@@ -257,7 +398,10 @@ class Policy:
         if p.needs_gradient(t, T): skip = p.after_backward(t, T, [w1], grads=[g1])
 
     Weights (and scores) are read before each call and written back after it (policies may
-    re-initialise or zero weights), so pass writable float32 C-contiguous buffers.
+    re-initialise or zero weights), so pass writable float32 C-contiguous buffers. Given torch
+    tensors, the masks returned are torch tensors too (CPU, float32, shared with the policy's
+    own buffers unless `masks=` is passed). After a call that regrew weights (rigl, snfs,
+    momentum-regrow), `optimizer_resets()` says whose optimizer state to reset.
     """
 
     def __init__(self, name, density=None, seed=None, scope=None, distribution=None, layers=(), **options):
@@ -277,6 +421,7 @@ class Policy:
         self.name = name
         self.layers = []
         self.masks = []
+        self._torch_masks = None
         for layer_name, shape in layers:
             self.add_layer(layer_name, shape)
 
@@ -311,13 +456,25 @@ class Policy:
         return {"routing": _abi.ROUTE_NAMES.get(r.value, r.value), "frozen_weights": bool(f.value & _abi.FROZEN_WEIGHTS),
                 "uses_scores": bool(f.value & _abi.USES_SCORES)}
 
+    def _default_masks(self, weights):
+        if weights and _is_torch(weights[0]):
+            if self._torch_masks is None:
+                import torch
+                self._torch_masks = [torch.from_numpy(m) for m in self.masks]  # same memory as self.masks
+            return self._torch_masks
+        return self.masks
+
     def _buffers(self, weights, scores=None, grads=None, masks=None):
+        """The layer buffers and an array of pointers to them (for the _v2 calls)."""
         n = len(self.layers)
+        if weights is None:
+            raise Error("weights: one array per declared layer is required")
         for what, xs in (("weights", weights), ("scores", scores), ("grads", grads), ("masks", masks)):
             if xs is not None and len(xs) != n:
                 raise Error(f"{what}: {len(xs)} arrays for {n} declared layers")
-        masks = masks if masks is not None else self.masks
+        masks = masks if masks is not None else self._default_masks(weights)
         arr = (_abi.LayerBuffers * max(n, 1))()
+        ptrs = (ctypes.POINTER(_abi.LayerBuffers) * max(n, 1))()
         for i, (name, shape) in enumerate(self.layers):
             b = arr[i]
             b.struct_size = ctypes.sizeof(_abi.LayerBuffers)
@@ -327,12 +484,14 @@ class Policy:
                 b.scores = pointer(scores[i], f"scores[{i}] ({name})", shape=shape, writable=True)
             if grads is not None and grads[i] is not None:
                 b.grad = pointer(grads[i], f"grads[{i}] ({name})", shape=shape)
-        return arr, masks
+            ptrs[i] = ctypes.pointer(b)
+        return (arr, ptrs), masks
 
     def before_forward(self, step, total_steps, weights, scores=None, masks=None):
-        """Masks for the forward pass of `step` (written into `masks` or self.masks, returned)."""
-        arr, out = self._buffers(weights, scores, None, masks)
-        check(self._lib.sw_policy_before_forward(self._h, int(step), int(total_steps), arr, len(self.layers)))
+        """Masks for the forward pass of `step` (written into `masks` or the policy's own
+        buffers, and returned: NumPy arrays, or torch tensors when the weights are tensors)."""
+        (arr, ptrs), out = self._buffers(weights, scores, None, masks)
+        check(self._lib.sw_policy_before_forward_v2(self._h, int(step), int(total_steps), ptrs, len(self.layers)))
         return out
 
     def needs_gradient(self, step, total_steps):
@@ -343,17 +502,32 @@ class Policy:
     def after_backward(self, step, total_steps, weights, grads=None, scores=None, masks=None):
         """Topology update after backward (RigL, SNIP...). Returns True if the optimizer must
         skip this step."""
-        arr, _ = self._buffers(weights, scores, grads, masks)
+        (arr, ptrs), _ = self._buffers(weights, scores, grads, masks)
         skip = ctypes.c_int32()
-        check(self._lib.sw_policy_after_backward(self._h, int(step), int(total_steps), arr, len(self.layers),
-                                                 ctypes.byref(skip)))
+        check(self._lib.sw_policy_after_backward_v2(self._h, int(step), int(total_steps), ptrs, len(self.layers),
+                                                    ctypes.byref(skip)))
         return bool(skip.value)
 
     def after_step(self, step, total_steps, weights, scores=None, masks=None):
-        arr, _ = self._buffers(weights, scores, None, masks)
-        check(self._lib.sw_policy_after_step(self._h, int(step), int(total_steps), arr, len(self.layers)))
+        (arr, ptrs), _ = self._buffers(weights, scores, None, masks)
+        check(self._lib.sw_policy_after_step_v2(self._h, int(step), int(total_steps), ptrs, len(self.layers)))
 
     def evaluation_masks(self, weights, scores=None, masks=None):
-        arr, out = self._buffers(weights, scores, None, masks)
-        check(self._lib.sw_policy_evaluation_masks(self._h, arr, len(self.layers)))
+        (arr, ptrs), out = self._buffers(weights, scores, None, masks)
+        check(self._lib.sw_policy_evaluation_masks_v2(self._h, ptrs, len(self.layers)))
+        return out
+
+    def optimizer_resets(self):
+        """Per declared layer, the flat indices (int64, ascending) whose optimizer state the
+        policy asked to reset during the last call — regrown weights. Reset them in your
+        optimizer, e.g. for torch SGD: `state["momentum_buffer"].view(-1)[idx] = 0`."""
+        out = []
+        for i in range(len(self.layers)):
+            needed = ctypes.c_uint64()
+            check(self._lib.sw_policy_optimizer_resets(self._h, i, None, 0, ctypes.byref(needed)))
+            buf = np.empty(needed.value, dtype=np.uint64)
+            if needed.value:
+                check(self._lib.sw_policy_optimizer_resets(self._h, i, buf.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)),
+                                                           needed.value, ctypes.byref(needed)))
+            out.append(buf.astype(np.int64))
         return out

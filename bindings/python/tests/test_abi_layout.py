@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 STRUCTS = {
-    "sw_step_info": "StepInfo", "sw_layer": "Layer", "sw_host": "Host", "sw_option": "Option",
+    "sw_step_info": "StepInfo", "sw_layer": "Layer", "sw_host": "Host", "sw_option": "Option", "sw_option_info": "OptionInfo",
     "sw_policy_def": "PolicyDef", "sw_plugin": None, "sw_progress": "Progress", "sw_epoch_result": "EpochResult",
     "sw_layer_density": "LayerDensity", "sw_layer_buffers": "LayerBuffers",
 }

@@ -47,6 +47,7 @@ def test_python_policy_trains_with_exact_kept_count(sw):
 def test_python_policy_errors_surface_as_sw_error(sw):
     class Broken(sw.MaskPolicy):
         name = "py-broken"
+        density_contract = "learned"  # all ones: not a top-k policy
 
         def compute_mask(self, layer, step):
             if step.step == 2:

@@ -36,7 +36,7 @@ def test_progress_callback_calling_back_into_its_engine(sw):
 
         results = e.fit(progress=False, callback=callback)
         assert len(results) == 2 and e.progress()["steps"] == 16   # the running fit finished normally
-        assert all(r is not None and r[0] == "SW_ERR_STATE" and "sw_engine_train is running" in r[1] for r in refused), refused
+        assert all(r is not None and r[0] == "SW_ERR_STATE" and "sw_engine_train_to_end is running" in r[1] for r in refused), refused
         assert read == [(3, (16, 16), 2)]
 
 
