@@ -383,7 +383,7 @@ static void error_paths(const char *bad_abi, const char *no_entry, const char *g
     uint32_t added = 7;
     FAILS(sw_load_plugin("/no/such/plugin.so", &added), SW_ERR_IO, "/no/such/plugin.so");
     CHECK(added == 0, "nothing added");
-    FAILS(sw_load_plugin(bad_abi, &added), SW_ERR_PLUGIN, "ABI version 2");
+    FAILS(sw_load_plugin(bad_abi, &added), SW_ERR_PLUGIN, "plugin ABI 2.0");
     FAILS(sw_load_plugin(no_entry, &added), SW_ERR_PLUGIN, "does not export 'sw_plugin_entry'");
     FAILS(sw_load_plugin(gmp_copy, &added), SW_ERR_PLUGIN, "'gmp' is already registered");
     FAILS(sw_load_plugin(NULL, &added), SW_ERR_INVALID_ARGUMENT, "path is NULL");

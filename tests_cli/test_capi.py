@@ -119,7 +119,7 @@ def test_cli_lists_and_trains_plugin_policies(build):
 
 def test_cli_refuses_bad_plugins(build):
     p = cli("policies", "--plugin", build / "bad_abi.so")
-    assert p.returncode == 2 and "built for plugin ABI version 2" in p.stderr, p.stderr
+    assert p.returncode == 2 and "built for plugin ABI 2.0" in p.stderr, p.stderr
     p = cli("policies", "--plugin", build / "no_entry.so")
     assert p.returncode == 2 and "does not export 'sw_plugin_entry'" in p.stderr, p.stderr
     p = cli("policies", "--plugin", GMP, "--plugin", build / "gmp_copy.so")

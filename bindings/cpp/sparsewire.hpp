@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -63,6 +64,14 @@ template <class F> std::string two_call_string(F &&fill) {
 
 inline std::string version() { return sw_version_string(); }
 inline uint32_t abi_version() { return sw_abi_version(); }
+
+/// Removes a policy registered from host callbacks (running instances keep it).
+inline void unregister_policy(const std::string &name) { check(sw_unregister_policy(name.c_str())); }
+
+/// Sends engine and plugin log lines at or above `min_level` (SW_LOG_*) to `fn`; nullptr: stderr.
+inline void set_log_callback(sw_log_fn fn, void *user_data = nullptr, int32_t min_level = SW_LOG_WARNING) {
+    check(sw_set_log_callback(fn, user_data, min_level));
+}
 
 /// Names of every registered policy (built-ins, plugins, callbacks).
 inline std::vector<std::string> policies() {
@@ -135,11 +144,31 @@ class Engine {
         return {r.epoch, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds, r.ms_per_step};
     }
 
-    /// `epochs` more epochs (≤ 0: until the config's epochs are done).
-    void train(int epochs = 0, const Progress &progress = nullptr) {
+    /// `epochs` more epochs (≤ 0: until the config's epochs are done). Returns true when the
+    /// progress callback stopped it (false after completion).
+    bool train(int epochs = 0, const Progress &progress = nullptr) {
         Call call{progress, nullptr};
-        check(sw_engine_train(h_, epochs, progress ? &Engine::trampoline : nullptr, &call));
+        int32_t stopped = 0;
+        auto fn = progress ? &Engine::trampoline : nullptr;
+        check(epochs > 0 ? sw_engine_train_epochs(h_, uint32_t(epochs), fn, &call, &stopped)
+                         : sw_engine_train_to_end(h_, fn, &call, &stopped));
         call.rethrow();
+        return stopped != 0;
+    }
+
+    /// Builds the network, policy and optimizer now (config errors surface here).
+    void build() { check(sw_engine_build(h_)); }
+    bool built() const {
+        int32_t b = 0;
+        check(sw_engine_is_built(h_, &b));
+        return b != 0;
+    }
+    struct InputShape { uint32_t channels, height, width, classes; };
+    /// The loaded data's example shape and class count.
+    InputShape input_shape() const {
+        InputShape s{};
+        check(sw_engine_input_shape(h_, &s.channels, &s.height, &s.width, &s.classes));
+        return s;
     }
 
     std::pair<int64_t, int64_t> progress() const {
@@ -214,13 +243,12 @@ class Engine {
     }
 
     std::string policy() const {
-        const char *p = sw_engine_policy(h_);
-        if (!p) throw Error(SW_ERR_INVALID_ARGUMENT, sw_last_error());
-        return p;
+        return two_call_string([this](char *b, uint64_t c, uint64_t *n) { return sw_engine_policy_name(h_, b, c, n); });
     }
-    /// options: YAML/JSON mapping or ""; density < 0 keeps the current one.
-    void set_policy(const std::string &name, const std::string &options = "", double density = -1) {
-        check(sw_engine_set_policy(h_, name.c_str(), options.empty() ? nullptr : options.c_str(), density));
+    /// options: YAML/JSON mapping or ""; density: std::nullopt keeps the current one.
+    void set_policy(const std::string &name, const std::string &options = "", std::optional<double> density = std::nullopt) {
+        check(sw_engine_set_policy_v2(h_, name.c_str(), options.empty() ? nullptr : options.c_str(),
+                                      density ? &*density : nullptr));
     }
     void save(const std::string &path) { check(sw_engine_save(h_, path.c_str())); }
     void load(const std::string &path) { check(sw_engine_load(h_, path.c_str())); }
@@ -262,7 +290,17 @@ class Policy {
     void before_forward(int64_t step, int64_t total, std::vector<std::vector<float>> &weights,
                         std::vector<std::vector<float>> &masks) {
         auto b = buffers(weights, masks);
-        check(sw_policy_before_forward(h_, step, total, b.data(), uint32_t(b.size())));
+        auto p = pointers(b);
+        check(sw_policy_before_forward_v2(h_, step, total, p.data(), uint32_t(p.size())));
+    }
+    /// Flat indices of layer `layer` whose optimizer state the last call asked to reset
+    /// (regrown weights of rigl, snfs, momentum-regrow): reset them in your optimizer.
+    std::vector<uint64_t> optimizer_resets(uint32_t layer) const {
+        uint64_t n = 0;
+        check(sw_policy_optimizer_resets(h_, layer, nullptr, 0, &n));
+        std::vector<uint64_t> out(n);
+        if (n) check(sw_policy_optimizer_resets(h_, layer, out.data(), n, &n));
+        return out;
     }
     bool after_backward(int64_t step, int64_t total, std::vector<std::vector<float>> &weights,
                         const std::vector<std::vector<float>> &grads, std::vector<std::vector<float>> &masks) {
@@ -273,7 +311,8 @@ class Policy {
             b[i].grad = grads[i].data();
         }
         int32_t skip = 0;
-        check(sw_policy_after_backward(h_, step, total, b.data(), uint32_t(b.size()), &skip));
+        auto p = pointers(b);
+        check(sw_policy_after_backward_v2(h_, step, total, p.data(), uint32_t(p.size()), &skip));
         return skip != 0;
     }
     bool needs_gradient(int64_t step, int64_t total) {
@@ -283,6 +322,11 @@ class Policy {
     }
 
   private:
+    static std::vector<const sw_layer_buffers *> pointers(const std::vector<sw_layer_buffers> &b) {
+        std::vector<const sw_layer_buffers *> p(b.size());
+        for (size_t i = 0; i < b.size(); i++) p[i] = &b[i];
+        return p;
+    }
     std::vector<sw_layer_buffers> buffers(std::vector<std::vector<float>> &weights, std::vector<std::vector<float>> &masks) {
         if (weights.size() != counts_.size()) throw Error(SW_ERR_SHAPE, "one weight buffer per declared layer");
         masks.resize(counts_.size());

@@ -82,9 +82,26 @@ int main(int argc, char **argv) {
     {
         sparsewire::Engine e(cfg + "policy: gmp\ndensity: 0.1\npolicy_options: {frequency: 5}\n");
         e.load_dataset();
-        e.train(0);
+        EXPECT(!e.built());
+        auto shape = e.input_shape();
+        EXPECT(shape.channels == 1 && shape.height == 28 && shape.width == 28 && shape.classes == 10);
+        e.build();
+        EXPECT(e.built() && e.policy() == "gmp");
+        EXPECT(!e.train(0));  // ran to the end: not stopped by a callback
         for (auto &d : e.density()) EXPECT(d.kept == uint64_t(std::llround(0.1 * double(d.count))));
         std::printf("ok   gmp plugin trains to exact density\n");
+    }
+    {
+        // the callback's stop is reported; set_policy keeps the density without a magic value
+        sparsewire::Engine e(cfg + "policy: rigl\ndensity: 0.2\n");
+        e.load_dataset();
+        EXPECT(e.train(1, [](const sw_progress &p) { return p.epoch_end || p.step < 2; }));
+        EXPECT(e.progress().second == 2);
+        e.set_policy("dnw");
+        auto counts = e.parameter_counts();
+        EXPECT(e.policy() == "dnw" && counts.second < counts.first / 4);
+        throws([&] { e.set_policy("dnw", "", 0.0); }, SW_ERR_CONFIG);
+        std::printf("ok   train() reports a callback stop; set_policy keeps the density\n");
     }
 
     // mask-only
@@ -96,6 +113,7 @@ int main(int argc, char **argv) {
     int k = 0;
     for (float v : masks[0]) k += v != 0;
     EXPECT(k == 8);
+    EXPECT(p.optimizer_resets(0).empty());  // dnw regrows nothing
     std::vector<std::vector<float>> wrong{std::vector<float>(31)};
     throws([&] { p.before_forward(0, 10, wrong, masks); }, SW_ERR_SHAPE);
     std::printf("all %d checks passed\n", checks);
