@@ -268,3 +268,26 @@ def test_log_callback_unregister_build_input_shape_and_callback_stop(sw, tmp_pat
             e.fit(0)
         e.set_policy("dnw")  # density kept
         assert e.policy == "dnw" and abs(e.parameter_counts()["kept"] - (0.25 * (64 * 32 + 32 * 2) + 34)) < 3
+
+
+def test_the_readme_regrowth_example_runs_and_resumes(sw, tmp_path):
+    """The `py-regrow` policy of bindings/python/README.md, as printed there."""
+    readme = (HERE.parent / "README.md").read_text()
+    block = next(b for b in readme.split("```python")[1:] if "class RegrowAtZero" in b).split("```")[0]
+    scope = {"np": np, "sw": sw}
+    exec(block, scope)
+    cls = scope["RegrowAtZero"]
+    cls.every = 5
+    try:
+        with _engine(sw, "py-regrow") as e:
+            e.fit(1, progress=False)
+            assert all(d["kept"] == round(0.25 * d["count"]) for d in e.density())
+            e.save(tmp_path / "regrow.st")
+            e.fit(1, progress=False)
+            a = e.evaluate()
+        with _engine(sw, "py-regrow") as e:
+            e.load(tmp_path / "regrow.st")
+            e.fit(1, progress=False)
+            assert e.evaluate() == a
+    finally:
+        sw.unregister_policy("py-regrow")
