@@ -118,6 +118,14 @@ long swk_count_nonzero(const float *restrict x, long n) {
     return use_avx2() ? swk_count_nonzero_avx2(x, n) : swk_count_nonzero_base(x, n);
 }
 
+void swk_mask_census(const float *restrict m, long n, long *ones, long *zeros, long *valid) {
+    use_avx2() ? swk_mask_census_avx2(m, n, ones, zeros, valid) : swk_mask_census_base(m, n, ones, zeros, valid);
+}
+
+void swk_mask_census_variant(int fast, const float *restrict m, long n, long *ones, long *zeros, long *valid) {
+    (fast && use_avx2()) ? swk_mask_census_avx2(m, n, ones, zeros, valid) : swk_mask_census_base(m, n, ones, zeros, valid);
+}
+
 void swk_maxpool2x2(const float *restrict x, long planes, long h, long w, float *restrict out, int32_t *restrict arg) {
     use_avx2() ? swk_maxpool2x2_avx2(x, planes, h, w, out, arg) : swk_maxpool2x2_base(x, planes, h, w, out, arg);
 }

@@ -385,3 +385,16 @@ KATTR void KN(swk_dropout_fill)(float *restrict m, long n, uint64_t key, long of
         m[i] = m[i] != 0 ? m[i] : (u < rho ? 0.0f : 1.0f);
     }
 }
+
+/* Census of a mask: how many entries are exactly 1, exactly 0, and finite and ≥ 0 (NaN fails
+ * every comparison). Branch-free counts, so the loop vectorises. */
+KATTR void KN(swk_mask_census)(const float *restrict m, long n, long *ones, long *zeros, long *valid) {
+    long o = 0, z = 0, v = 0;
+    for (long i = 0; i < n; i++) {
+        float x = m[i];
+        o += x == 1.0f;
+        z += x == 0.0f;
+        v += (x >= 0.0f) & (x <= 3.402823466e+38f);
+    }
+    *ones = o; *zeros = z; *valid = v;
+}

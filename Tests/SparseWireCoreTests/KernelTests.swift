@@ -150,6 +150,26 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// The mask census (plugin density contracts): portable and fast builds against a count in Swift.
+    func testMaskCensusPortableAndFastAgreeWithSwift() {
+        var rng = RNG(seed: 4)
+        for n in [0, 1, 7, 8, 33, 1000, 4099] {
+            var m = (0..<n).map { _ -> Float in
+                let u = rng.uniform()
+                return u < 0.4 ? 0 : u < 0.8 ? 1 : u < 0.9 ? 0.5 : u < 0.95 ? 2 : -1
+            }
+            if n > 5 { m[3] = .nan; m[5] = .infinity }
+            let want = (m.filter { $0 == 1 }.count, m.filter { $0 == 0 }.count, m.filter { $0.isFinite && $0 >= 0 }.count)
+            for fast in [Int32(0), 1] {
+                var ones = -1, zeros = -1, valid = -1
+                swk_mask_census_variant(fast, m, n, &ones, &zeros, &valid)
+                XCTAssertEqual(ones, want.0, "n \(n) fast \(fast)")
+                XCTAssertEqual(zeros, want.1, "n \(n) fast \(fast)")
+                XCTAssertEqual(valid, want.2, "n \(n) fast \(fast)")
+            }
+        }
+    }
+
     func testFiniteCheckFindsNaNAndInfAnywhere() {
         var x = [Float](repeating: 1, count: 1037)
         XCTAssertEqual(swk_all_finite(x, x.count), 1)

@@ -34,6 +34,10 @@ void swk_add_l1(float *g, const float *w, long n, float l1);
 void swk_dropout_fill(float *m, long n, uint64_t key, long offset, float rho);
 /* Number of non-zero entries. */
 long swk_count_nonzero(const float *x, long n);
+/* Mask census: entries exactly 1 (*ones), exactly 0 (*zeros), finite and >= 0 (*valid). */
+void swk_mask_census(const float *m, long n, long *ones, long *zeros, long *valid);
+/* The same with the portable build forced (fast = 0) or the CPU's best (fast = 1): for tests. */
+void swk_mask_census_variant(int fast, const float *m, long n, long *ones, long *zeros, long *valid);
 /* out = max(a, b) elementwise over 2x2 windows: NCHW max-pool, kernel 2 stride 2, no padding.
  * `arg` receives the flat input index of each maximum (first one on ties). planes = N·C. */
 void swk_maxpool2x2(const float *x, long planes, long h, long w, float *out, int32_t *arg);

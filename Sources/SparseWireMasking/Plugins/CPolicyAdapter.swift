@@ -1,3 +1,4 @@
+import CKernels
 import CSparseWire
 import Foundation
 import SparseWireTensor
@@ -78,18 +79,15 @@ package final class CPolicyAdapter: MaskPolicy {
         var kept: [Int] = []
         for l in layers {
             let m = l.mask.data
-            var ones = 0
-            for i in 0..<l.count {
-                let x = m[i]
-                if x == 1 { ones += 1; continue }
-                if x == 0 { continue }
-                guard !binary, x.isFinite, x >= 0 else {
-                    throw SparseWireError(.plugin, "\(who): after \(hook), the mask of layer '\(l.name)' holds \(x) at index \(i); "
-                        + (binary ? "masks must be 0 or 1 (SW_POLICY_SOFT_MASKS allows other values)" : "masks must be finite and ≥ 0"))
-                }
-                ones += 1
+            var ones = 0, zeros = 0, valid = 0
+            swk_mask_census(m, l.count, &ones, &zeros, &valid)  // one vectorised pass
+            if binary ? ones + zeros != l.count : valid != l.count {
+                // Only on failure: find the first offending value for the message.
+                let i = (0..<l.count).first { binary ? (m[$0] != 0 && m[$0] != 1) : !(m[$0].isFinite && m[$0] >= 0) }!
+                throw SparseWireError(.plugin, "\(who): after \(hook), the mask of layer '\(l.name)' holds \(m[i]) at index \(i); "
+                    + (binary ? "masks must be 0 or 1 (SW_POLICY_SOFT_MASKS allows other values)" : "masks must be finite and ≥ 0"))
             }
-            kept.append(ones)
+            kept.append(l.count - zeros)
         }
         guard definition.densityContract == .fixed else { return }
         if ctx?.scope == .global, layers.count > 1 {
