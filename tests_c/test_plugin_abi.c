@@ -335,6 +335,12 @@ static void density_contract(void) {
     FAILS(sw_register_policy(&def), SW_ERR_PLUGIN, "sets both SW_POLICY_FIXED_DENSITY and SW_POLICY_LEARNED_DENSITY");
     def.name = "half-state"; def.flags = 0; def.save_state = aging_save;
     FAILS(sw_register_policy(&def), SW_ERR_PLUGIN, "save_state without load_state");
+    /* A struct_size that ends inside load_state: the host reads whole fields only (found by the
+     * plugin fuzz target: half a pointer was called). */
+    def.load_state = aging_load;
+    def.struct_size = (uint32_t)(offsetof(sw_policy_def, load_state) + 4);
+    FAILS(sw_register_policy(&def), SW_ERR_PLUGIN, "save_state without load_state");
+    def.struct_size = sizeof def; def.save_state = NULL; def.load_state = NULL;
 
     sw_engine *e = engine("liar", 0.1, NULL);
     FAILS(sw_engine_train_step(e, NULL, NULL), SW_ERR_PLUGIN, "after update_masks layer 'fc1.weight' keeps 2048 of 2048 weights; its keep_count is 205");

@@ -53,6 +53,14 @@ public final class CPolicyDefinition: @unchecked Sendable {
     /// Size of a 1.0 `sw_policy_def` (the table ends at `evaluation_masks`): the least a table may declare.
     public static let version1Size = MemoryLayout<sw_policy_def>.offset(of: \sw_policy_def.save_state)!
 
+    /// Where each field added after 1.0 ends, in order (a declared size is cut back to one of these).
+    static let fieldEnds: [Int] = {
+        typealias D = sw_policy_def
+        let o = { (k: PartialKeyPath<D>) in MemoryLayout<D>.offset(of: k)! }
+        return [version1Size, o(\D.load_state), o(\D.destroy_user_data), o(\D.option_infos), o(\D.option_info_count),
+                o(\D.option_info_count) + MemoryLayout<UInt32>.size]
+    }()
+
     /// Checks a C policy table and copies it. Nothing is called.
     /// Errors: `.plugin` for a NULL or short table, a bad name, NULL or non-UTF-8 strings, an unknown
     /// routing or flag, scores routing without USES_SCORES, no `create` / `update_masks`, or bad options.
@@ -62,10 +70,12 @@ public final class CPolicyDefinition: @unchecked Sendable {
         guard size >= CPolicyDefinition.version1Size else {
             throw SparseWireError(.plugin, "\(origin): sw_policy_def.struct_size is \(size), expected ≥ \(CPolicyDefinition.version1Size) (set it to sizeof(sw_policy_def))")
         }
-        // Copy only what the writer's struct holds (a 1.0 table is shorter); the rest stays zero.
+        // Copy only the fields the writer's struct holds whole (a 1.0 table is shorter; a size that
+        // ends inside a field must not yield half a pointer); the rest stays zero.
         var t = sw_policy_def()
+        let whole = CStructPrefix.wholeFields(size, fieldEnds: CPolicyDefinition.fieldEnds)
         withUnsafeMutableBytes(of: &t) { dst in
-            dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(def), count: Swift.min(size, dst.count)))
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(def), count: whole))
         }
         let name = try CString.read(t.name, what: "policy name", origin: origin)
         guard !name.isEmpty, name.count <= 64,
@@ -190,5 +200,14 @@ package enum CString {
         guard let p else { throw SparseWireError(.plugin, "\(origin): \(what) is NULL") }
         guard let s = String(validatingCString: p) else { throw SparseWireError(.plugin, "\(origin): \(what) is not valid UTF-8") }
         return s
+    }
+}
+
+/// Reading C structs that grow at the end: how much of a writer's struct to copy.
+package enum CStructPrefix {
+    /// The largest field end ≤ `declared` (at least the first end, which callers check), so a
+    /// struct_size that stops inside a field never yields part of it.
+    package static func wholeFields(_ declared: Int, fieldEnds: [Int]) -> Int {
+        fieldEnds.last { $0 <= declared } ?? fieldEnds[0]
     }
 }

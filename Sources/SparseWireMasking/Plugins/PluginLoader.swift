@@ -69,10 +69,11 @@ public enum PluginLoader {
         guard size >= least else {
             throw SparseWireError(.plugin, "\(origin): sw_plugin.struct_size is \(size), expected ≥ \(least)")
         }
-        // Copy only what the plugin's struct holds (a 1.0 descriptor has no abi_minor: 0).
+        // Copy only the fields the plugin's struct holds whole (a 1.0 descriptor has no abi_minor: 0).
         var d = sw_plugin()
+        let whole = CStructPrefix.wholeFields(size, fieldEnds: [least, least + MemoryLayout<UInt32>.size])
         withUnsafeMutableBytes(of: &d) { dst in
-            dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(desc), count: Swift.min(size, dst.count)))
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(desc), count: whole))
         }
         guard d.abi_version == SW_PLUGIN_ABI_VERSION else {
             throw SparseWireError(.plugin, "\(origin) was built for plugin ABI \(d.abi_version).\(d.abi_minor); this host speaks \(SW_PLUGIN_ABI_VERSION).\(SW_PLUGIN_ABI_MINOR) and loads only major version \(SW_PLUGIN_ABI_VERSION) (rebuild it against Include/sparsewire_plugin.h)")
