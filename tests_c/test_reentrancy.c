@@ -84,6 +84,11 @@ static void meddle_with(sw_engine *e, const char *running_call) {
     REFUSED_BY_RUNNING(sw_engine_set_tensor(e, "fc1.weight", SW_TENSOR_VALUE, buf, 8 * 16));
     REFUSED_BY_RUNNING(sw_engine_set_data(e, x, y, N, x, y, N, 1, 4, 4, 2));
     REFUSED_BY_RUNNING(sw_engine_load_dataset(e, "fashion-mnist", NULL));
+    double half = 0.5;
+    REFUSED_BY_RUNNING(sw_engine_build(e));
+    REFUSED_BY_RUNNING(sw_engine_train_epochs(e, 1, NULL, NULL, NULL));
+    REFUSED_BY_RUNNING(sw_engine_train_to_end(e, NULL, NULL, NULL));
+    REFUSED_BY_RUNNING(sw_engine_set_policy_v2(e, "dnw", NULL, &half));
 #undef REFUSED_BY_RUNNING
     int64_t epochs, steps;
     OK(sw_engine_progress(e, &epochs, &steps));
@@ -93,6 +98,12 @@ static void meddle_with(sw_engine *e, const char *running_call) {
     uint64_t total, kept;
     OK(sw_engine_parameter_counts(e, &total, &kept));
     CHECK(sw_engine_policy(e) != NULL, "sw_engine_policy inside %s", running_call);
+    int32_t built = 0;
+    OK(sw_engine_is_built(e, &built));
+    uint32_t c, h, w, k;
+    OK(sw_engine_input_shape(e, &c, &h, &w, &k));
+    char name[32];
+    OK(sw_engine_policy_name(e, name, sizeof name, &needed));
 }
 
 /* ---- a C policy whose callbacks call back into the engine that runs them ------------------ */

@@ -291,3 +291,33 @@ def test_the_readme_regrowth_example_runs_and_resumes(sw, tmp_path):
             assert e.evaluate() == a
     finally:
         sw.unregister_policy("py-regrow")
+
+
+def test_c_plugin_weight_writes_and_momentum_resets_are_visible_in_the_engine(sw, tmp_path):
+    """momentum-regrow (C, ABI 1.1) at its rewiring step: every weight that came in is 0 and
+    has no momentum, and the optimizer skipped the step."""
+    from conftest import REL
+    sw.load_plugin(REL / "libsw_momentum_regrow.so")
+    with _engine(sw, "momentum-regrow", policy_options={"delta_t": 5, "alpha": 0.5}) as e:
+        for _ in range(5):
+            e.step()
+        e.save(tmp_path / "before.st")
+        e.step()  # step 5: rewiring
+        e.save(tmp_path / "after.st")
+    before, after = _safetensors(tmp_path / "before.st"), _safetensors(tmp_path / "after.st")
+    grown_any = False
+    for layer in ("fc1.weight", "fc2.weight"):
+        m0, m1 = before[f"mask/{layer}"].reshape(-1), after[f"mask/{layer}"].reshape(-1)
+        grown = np.flatnonzero((m0 == 0) & (m1 == 1))
+        assert m0.sum() == m1.sum(), "fixed density: as many grown as dropped"
+        grown_any |= len(grown) > 0
+        assert (after[f"param/{layer}"].reshape(-1)[grown] == 0).all()
+        assert (after[f"optim/momentum/{layer}"].reshape(-1)[grown] == 0).all()
+        stayed = np.flatnonzero((m0 == 1) & (m1 == 1))
+        # no optimizer update on the rewiring step: a weight that stayed is unchanged, unless it
+        # was dropped and regrown in the same rewiring (then it restarts at 0 without momentum)
+        w0, w1 = before[f"param/{layer}"].reshape(-1)[stayed], after[f"param/{layer}"].reshape(-1)[stayed]
+        mom1 = after[f"optim/momentum/{layer}"].reshape(-1)[stayed]
+        assert ((w1 == w0) | ((w1 == 0) & (mom1 == 0))).all()
+        assert (w1 == w0).mean() > 0.5
+    assert grown_any
