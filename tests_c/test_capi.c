@@ -16,32 +16,8 @@
 
 #include "sparsewire.h"
 
-static int checks = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        checks++;                                                                 \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                  \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n  last error: %s\n", sw_last_error());             \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
-
-#define OK(call) CHECK((call) == SW_OK, "%s", #call)
-
-/* The call must fail with `status` and a message containing `needle`. */
-#define FAILS(call, status, needle)                                               \
-    do {                                                                          \
-        sw_status rc_ = (call);                                                   \
-        CHECK(rc_ == (status), "%s returned %s, expected %s", #call,              \
-              sw_status_name(rc_), sw_status_name(status));                       \
-        CHECK(strstr(sw_last_error(), (needle)) != NULL,                          \
-              "%s: message lacks '%s'", #call, (needle));                         \
-        printf("ok   error path %-28s -> %s: %s\n", sw_status_name(rc_), #call,   \
-               sw_last_error());                                                  \
-    } while (0)
+#define SW_CHECK_PRINT_ERRORS
+#include "check.h"
 
 static const char *train_limit(void) {
     const char *v = getenv("SW_TEST_TRAIN_LIMIT");

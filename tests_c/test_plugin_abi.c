@@ -17,29 +17,7 @@
 
 #include "sparsewire.h"
 
-static int checks = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        checks++;                                                                 \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                  \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n  last error: %s\n", sw_last_error());             \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
-
-#define OK(call) CHECK((call) == SW_OK, "%s", #call)
-
-#define FAILS(call, status, needle)                                               \
-    do {                                                                          \
-        sw_status rc_ = (call);                                                   \
-        CHECK(rc_ == (status), "%s returned %s, expected %s", #call,              \
-              sw_status_name(rc_), sw_status_name(status));                       \
-        CHECK(strstr(sw_last_error(), (needle)) != NULL,                          \
-              "%s: message lacks '%s'", #call, (needle));                         \
-    } while (0)
+#include "check.h"
 
 /* A small learnable problem: 256 samples of 1×8×8, class = sign of a weighted pixel sum. */
 enum { N = 256, FEATURES = 64 };

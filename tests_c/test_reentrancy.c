@@ -18,30 +18,10 @@
 
 #include "sparsewire.h"
 
-static int checks = 0;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        checks++;                                                                 \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                  \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fprintf(stderr, "\n  last error: %s\n", sw_last_error());             \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
-
-#define OK(call) CHECK((call) == SW_OK, "%s", #call)
+#include "check.h"
 
 /* Inside a callback: the call must be refused with SW_ERR_STATE naming `running`. */
-#define REFUSED(call, running)                                                    \
-    do {                                                                          \
-        sw_status rc_ = (call);                                                   \
-        CHECK(rc_ == SW_ERR_STATE, "%s inside a callback returned %s", #call,     \
-              sw_status_name(rc_));                                               \
-        CHECK(strstr(sw_last_error(), running " is running") != NULL,             \
-              "%s: message does not name %s", #call, running);                    \
-    } while (0)
+#define REFUSED(call, running) FAILS(call, SW_ERR_STATE, running " is running")
 
 /* A tiny learnable problem: 64 samples of 1×4×4, class = sign of the first pixel. */
 enum { N = 64, FEATURES = 16 };
@@ -63,13 +43,7 @@ static sw_engine *small_engine(const char *policy, double density) {
 static void meddle_with(sw_engine *e, const char *running_call) {
     char running[64];
     snprintf(running, sizeof running, "%s is running", running_call);
-#define REFUSED_BY_RUNNING(call)                                                  \
-    do {                                                                          \
-        sw_status rc_ = (call);                                                   \
-        CHECK(rc_ == SW_ERR_STATE && strstr(sw_last_error(), running),            \
-              "%s inside %s returned %s: %s", #call, running_call,                \
-              sw_status_name(rc_), sw_last_error());                              \
-    } while (0)
+#define REFUSED_BY_RUNNING(call) FAILS(call, SW_ERR_STATE, running)
     double loss, accuracy;
     float buf[8 * 16];
     uint64_t needed;

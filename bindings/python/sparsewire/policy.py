@@ -2,7 +2,6 @@
 registry (policies, load_plugin, unregister_policy), and mask-only use over NumPy arrays / torch
 tensors (Policy)."""
 import ctypes
-import io
 import itertools
 import json
 import re
@@ -13,8 +12,8 @@ from collections import namedtuple
 import numpy as np
 
 from . import _abi
-from ._arrays import _is_torch, pointer
 from ._lib import Error, check, lib, two_call_string
+from ._state import pack_state, unpack_state
 
 Step = namedtuple("Step", "step epoch steps_per_epoch total_steps training")
 
@@ -194,31 +193,6 @@ def _layers(arr, n, host=None):
     return [LayerView(arr[i].contents, host) for i in range(n)]
 
 
-def _pack_state(state, policy):
-    """{str: array | number | str | bool} → .npz bytes (no pickle)."""
-    if not isinstance(state, dict):
-        raise Error(f"{policy}.state_dict() must return a dict, got {type(state).__name__}")
-    arrays = {}
-    for k, v in state.items():
-        if not isinstance(k, str) or not k:
-            raise Error(f"{policy}.state_dict(): keys must be non-empty strings, got {k!r}")
-        a = np.asarray(v)
-        if a.dtype == object:
-            raise Error(f"{policy}.state_dict()['{k}'] is a {type(v).__name__}; use arrays, numbers, strings or bools")
-        arrays[k] = a
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def _unpack_state(data, policy):
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            return {k: (z[k][()] if z[k].ndim == 0 else z[k]) for k in z.files}
-    except Exception as e:
-        raise Error(f"{policy}: the checkpoint's policy state is not a saved state_dict ({e})") from None
-
-
 def _step(info):
     s = info.contents
     return Step(s.step, s.epoch, s.steps_per_epoch, s.total_steps, bool(s.training))
@@ -259,13 +233,17 @@ def register_policy(cls):
     def destroy(state):
         _instances.pop(state, None)
 
-    def prepare(state, layers, n):
+    def hook(state, body):
+        """Runs body(policy) for a callback: SW_PLUGIN_OK, or the error handed to the host."""
         obj = _instances[state]
         try:
-            obj.prepare(_layers(layers, n, obj._host))
+            body(obj)
             return _abi.PLUGIN_OK
         except BaseException as e:
             return _fail(obj._host, e)
+
+    def prepare(state, layers, n):
+        return hook(state, lambda obj: obj.prepare(_layers(layers, n, obj._host)))
 
     def needs_gradient(state, info):
         obj = _instances[state]
@@ -284,37 +262,26 @@ def register_policy(cls):
         layer.mask[...] = m.reshape(layer.shape)
 
     def update_masks(state, layers, n, info):
-        obj = _instances[state]
-        try:
+        def body(obj):
             step = _step(info)
             for layer in _layers(layers, n, obj._host):
                 write(layer, obj.compute_mask(layer, step), "compute_mask")
-            return _abi.PLUGIN_OK
-        except BaseException as e:
-            return _fail(obj._host, e)
+        return hook(state, body)
 
     def after_backward(state, layers, n, info, skip):
-        obj = _instances[state]
-        try:
+        def body(obj):
             skip[0] = 1 if obj.update(_layers(layers, n, obj._host), _step(info)) else 0
-            return _abi.PLUGIN_OK
-        except BaseException as e:
-            return _fail(obj._host, e)
+        return hook(state, body)
 
     def after_step(state, layers, n, info):
-        obj = _instances[state]
-        try:
-            obj.after_step(_layers(layers, n, obj._host), _step(info))
-            return _abi.PLUGIN_OK
-        except BaseException as e:
-            return _fail(obj._host, e)
+        return hook(state, lambda obj: obj.after_step(_layers(layers, n, obj._host), _step(info)))
 
     def save_state(state, buf, capacity, needed):
         obj = _instances[state]
         try:
             if obj._saved is None:  # the two calls of one save see the same bytes
                 st = obj.state_dict()
-                obj._saved = _pack_state(st if st is not None else {}, cls.__name__)
+                obj._saved = pack_state(st if st is not None else {}, cls.__name__)
             data = obj._saved
             needed[0] = len(data)
             if buf and capacity >= len(data):
@@ -326,21 +293,13 @@ def register_policy(cls):
             return _fail(obj._host, e)
 
     def load_state(state, data, size):
-        obj = _instances[state]
-        try:
-            obj.load_state_dict(_unpack_state(ctypes.string_at(data, size), cls.__name__))
-            return _abi.PLUGIN_OK
-        except BaseException as e:
-            return _fail(obj._host, e)
+        return hook(state, lambda obj: obj.load_state_dict(unpack_state(ctypes.string_at(data, size), cls.__name__)))
 
     def evaluation_masks(state, layers, n):
-        obj = _instances[state]
-        try:
+        def body(obj):
             for layer in _layers(layers, n, obj._host):
                 write(layer, obj.evaluation_mask(layer), "evaluation_mask")
-            return _abi.PLUGIN_OK
-        except BaseException as e:
-            return _fail(obj._host, e)
+        return hook(state, body)
 
     options = (_abi.Option * max(1, len(cls.option_help)))()
     strings = []
@@ -387,147 +346,4 @@ def unregister_policy(name):
     check(lib().sw_unregister_policy(str(name).encode()))
 
 
-class Policy:
-    """A policy on its own, computing masks for your arrays (NumPy, or CPU torch tensors without
-    copying) — for a NumPy or PyTorch training loop:
-
-        p = sparsewire.Policy("rigl", density=0.1, delta_t=100)
-        p.add_layer("fc1.weight", (300, 784))
-        masks = p.before_forward(t, T, [w1])              # list of float32 arrays
-        ... forward with w1 * masks[0], backward → g1 = dL/d(w1*m1) ...
-        if p.needs_gradient(t, T): skip = p.after_backward(t, T, [w1], grads=[g1])
-
-    Weights (and scores) are read before each call and written back after it (policies may
-    re-initialise or zero weights), so pass writable float32 C-contiguous buffers. Given torch
-    tensors, the masks returned are torch tensors too (CPU, float32, shared with the policy's
-    own buffers unless `masks=` is passed). After a call that regrew weights (rigl, snfs,
-    momentum-regrow), `optimizer_resets()` says whose optimizer state to reset.
-    """
-
-    def __init__(self, name, density=None, seed=None, scope=None, distribution=None, layers=(), **options):
-        cfg = {}
-        if density is not None:
-            cfg["density"] = float(density)
-        if seed is not None:
-            cfg["seed"] = int(seed)
-        masking = {k: v for k, v in (("scope", scope), ("distribution", distribution)) if v is not None}
-        if masking:
-            cfg["masking"] = masking
-        if options:
-            cfg["policy_options"] = options
-        self._lib = lib()
-        self._h = ctypes.c_void_p()
-        check(self._lib.sw_policy_create(str(name).encode(), json.dumps(cfg).encode(), ctypes.byref(self._h)))
-        self.name = name
-        self.layers = []
-        self.masks = []
-        self._torch_masks = None
-        for layer_name, shape in layers:
-            self.add_layer(layer_name, shape)
-
-    def close(self):
-        if getattr(self, "_h", None) and self._h.value:
-            self._lib.sw_policy_destroy(self._h)
-            self._h = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def add_layer(self, name, shape):
-        shape = tuple(int(s) for s in shape)
-        dims = (ctypes.c_int64 * max(1, len(shape)))(*shape)
-        check(self._lib.sw_policy_add_layer(self._h, str(name).encode(), dims, len(shape)))
-        self.layers.append((name, shape))
-        self.masks.append(np.ones(shape, dtype=np.float32))
-
-    @property
-    def info(self):
-        r, f = ctypes.c_uint32(), ctypes.c_uint32()
-        check(self._lib.sw_policy_info(self._h, ctypes.byref(r), ctypes.byref(f)))
-        return {"routing": _abi.ROUTE_NAMES.get(r.value, r.value), "frozen_weights": bool(f.value & _abi.FROZEN_WEIGHTS),
-                "uses_scores": bool(f.value & _abi.USES_SCORES)}
-
-    def _default_masks(self, weights):
-        if weights and _is_torch(weights[0]):
-            if self._torch_masks is None:
-                import torch
-                self._torch_masks = [torch.from_numpy(m) for m in self.masks]  # same memory as self.masks
-            return self._torch_masks
-        return self.masks
-
-    def _buffers(self, weights, scores=None, grads=None, masks=None):
-        """The layer buffers and an array of pointers to them (for the _v2 calls)."""
-        n = len(self.layers)
-        if weights is None:
-            raise Error("weights: one array per declared layer is required")
-        for what, xs in (("weights", weights), ("scores", scores), ("grads", grads), ("masks", masks)):
-            if xs is not None and len(xs) != n:
-                raise Error(f"{what}: {len(xs)} arrays for {n} declared layers")
-        masks = masks if masks is not None else self._default_masks(weights)
-        arr = (_abi.LayerBuffers * max(n, 1))()
-        ptrs = (ctypes.POINTER(_abi.LayerBuffers) * max(n, 1))()
-        for i, (name, shape) in enumerate(self.layers):
-            b = arr[i]
-            b.struct_size = ctypes.sizeof(_abi.LayerBuffers)
-            b.weights = pointer(weights[i], f"weights[{i}] ({name})", shape=shape, writable=True)
-            b.mask = pointer(masks[i], f"masks[{i}] ({name})", shape=shape, writable=True)
-            if scores is not None and scores[i] is not None:
-                b.scores = pointer(scores[i], f"scores[{i}] ({name})", shape=shape, writable=True)
-            if grads is not None and grads[i] is not None:
-                b.grad = pointer(grads[i], f"grads[{i}] ({name})", shape=shape)
-            ptrs[i] = ctypes.pointer(b)
-        return (arr, ptrs), masks
-
-    def before_forward(self, step, total_steps, weights, scores=None, masks=None):
-        """Masks for the forward pass of `step` (written into `masks` or the policy's own
-        buffers, and returned: NumPy arrays, or torch tensors when the weights are tensors)."""
-        (arr, ptrs), out = self._buffers(weights, scores, None, masks)
-        check(self._lib.sw_policy_before_forward_v2(self._h, int(step), int(total_steps), ptrs, len(self.layers)))
-        return out
-
-    def needs_gradient(self, step, total_steps):
-        need = ctypes.c_int32()
-        check(self._lib.sw_policy_needs_gradient(self._h, int(step), int(total_steps), ctypes.byref(need)))
-        return bool(need.value)
-
-    def after_backward(self, step, total_steps, weights, grads=None, scores=None, masks=None):
-        """Topology update after backward (RigL, SNIP...). Returns True if the optimizer must
-        skip this step."""
-        (arr, ptrs), _ = self._buffers(weights, scores, grads, masks)
-        skip = ctypes.c_int32()
-        check(self._lib.sw_policy_after_backward_v2(self._h, int(step), int(total_steps), ptrs, len(self.layers),
-                                                    ctypes.byref(skip)))
-        return bool(skip.value)
-
-    def after_step(self, step, total_steps, weights, scores=None, masks=None):
-        (arr, ptrs), _ = self._buffers(weights, scores, None, masks)
-        check(self._lib.sw_policy_after_step_v2(self._h, int(step), int(total_steps), ptrs, len(self.layers)))
-
-    def evaluation_masks(self, weights, scores=None, masks=None):
-        (arr, ptrs), out = self._buffers(weights, scores, None, masks)
-        check(self._lib.sw_policy_evaluation_masks_v2(self._h, ptrs, len(self.layers)))
-        return out
-
-    def optimizer_resets(self):
-        """Per declared layer, the flat indices (int64, ascending) whose optimizer state the
-        policy asked to reset during the last call — regrown weights. Reset them in your
-        optimizer, e.g. for torch SGD: `state["momentum_buffer"].view(-1)[idx] = 0`."""
-        out = []
-        for i in range(len(self.layers)):
-            needed = ctypes.c_uint64()
-            check(self._lib.sw_policy_optimizer_resets(self._h, i, None, 0, ctypes.byref(needed)))
-            buf = np.empty(needed.value, dtype=np.uint64)
-            if needed.value:
-                check(self._lib.sw_policy_optimizer_resets(self._h, i, buf.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)),
-                                                           needed.value, ctypes.byref(needed)))
-            out.append(buf.astype(np.int64))
-        return out
+from .standalone import Policy  # noqa: E402,F401  (mask-only use; re-exported)
