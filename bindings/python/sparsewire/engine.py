@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from . import _abi
+from ._handle import OwnedHandle
 from ._arrays import pointer
 from ._lib import Error, check, lib, two_call_string
 from ._progress import Progress
@@ -32,7 +33,7 @@ def _b(s):
     return None if s is None else str(s).encode("utf-8")
 
 
-class Engine:
+class Engine(OwnedHandle):
     """Trains a network with a mask policy.
 
         with sparsewire.Engine({"model": {"name": "mlp"}, "policy": "rigl", "density": 0.1}) as e:
@@ -42,6 +43,8 @@ class Engine:
     Data: the config's `data.*` keys (loaded on first use), `load_dataset(name, path)`, or NumPy
     arrays through `set_data`. One engine is used from one thread at a time.
     """
+
+    _destroy = "sw_engine_destroy"
 
     def __init__(self, config=None, **overrides):
         self._lib = lib()
@@ -59,22 +62,6 @@ class Engine:
             self.set(key, value)
 
     # -- life cycle --------------------------------------------------------------------------
-    def close(self):
-        if getattr(self, "_h", None) and self._h.value:
-            self._lib.sw_engine_destroy(self._h)
-            self._h = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     @property
     def handle(self):

@@ -5,11 +5,12 @@ import json
 import numpy as np
 
 from . import _abi
+from ._handle import OwnedHandle
 from ._arrays import _is_torch, pointer
 from ._lib import Error, check, lib
 
 
-class Policy:
+class Policy(OwnedHandle):
     """A policy on its own, computing masks for your arrays (NumPy, or CPU torch tensors without
     copying) — for a NumPy or PyTorch training loop:
 
@@ -25,6 +26,8 @@ class Policy:
     own buffers unless `masks=` is passed). After a call that regrew weights (rigl, snfs,
     momentum-regrow), `optimizer_resets()` says whose optimizer state to reset.
     """
+
+    _destroy = "sw_policy_destroy"
 
     def __init__(self, name, density=None, seed=None, scope=None, distribution=None, layers=(), **options):
         cfg = {}
@@ -47,22 +50,6 @@ class Policy:
         for layer_name, shape in layers:
             self.add_layer(layer_name, shape)
 
-    def close(self):
-        if getattr(self, "_h", None) and self._h.value:
-            self._lib.sw_policy_destroy(self._h)
-            self._h = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def add_layer(self, name, shape):
         shape = tuple(int(s) for s in shape)
