@@ -105,6 +105,10 @@ extern "C" {
 /** (1.1) Masks may hold values in [0, 1] other than 0 and 1 (soft or expected masks), and a
  *  host may set such masks with sw_engine_set_tensor. Without it masks must be 0/1. */
 #define SW_POLICY_SOFT_MASKS 32u
+/** (1.1) The policy writes its masks through host->select_topk only, so it keeps any
+ *  `masking.structure` (N:M, blocks, channels, constant fan-in); a policy without this flag
+ *  refuses a structured config with a config error naming it. */
+#define SW_POLICY_HONOURS_STRUCTURE 64u
 
 /* Log levels for sw_host.log. */
 #define SW_LOG_DEBUG 0
@@ -164,7 +168,9 @@ typedef struct sw_host {
     void (*topk_mask)(const float *values, uint64_t n, uint64_t k, float *mask);
     /** Top-k over all `n` layers with the configured `masking.scope`: per layer (each keeps
      *  its keep_count) or global (one threshold, total of the keep_counts). criteria[i] holds
-     *  layers[i]->count values; the masks of the layers are written. */
+     *  layers[i]->count values; the masks of the layers are written. With `masking.structure`
+     *  (N:M, blocks, channels, constant fan-in) the masks keep that structure: a policy that
+     *  selects through this service honours it with no code of its own. */
     int32_t (*select_topk)(void *context, sw_layer *const *layers, uint32_t n, const float *const *criteria);
     /** Reads a numeric option of `policy_options` (validated against sw_policy_def.options).
      *  Returns 1 and sets *value if given, 0 if absent, −1 (error set) if not a number. */

@@ -444,6 +444,65 @@ static void mask_only(void) {
            (unsigned long long)resets_seen);
 }
 
+/* ---- masking.structure through the host's select_topk and in mask-only use ------------------- */
+
+static int32_t select_by_weights(void *state, sw_layer *const *layers, uint32_t n, const sw_step_info *step) {
+    const sw_host *host = state;
+    (void)step;
+    const float *criteria[8];
+    for (uint32_t i = 0; i < n && i < 8; i++) criteria[i] = layers[i]->weights;
+    return host->select_topk(host->context, layers, n, criteria);
+}
+static int32_t keep_host(void *u, const sw_host *h, const char *o, double d, void **s) {
+    (void)u; (void)o; (void)d;
+    *s = (void *)h;
+    return SW_PLUGIN_OK;
+}
+
+/* Every group of m consecutive mask entries keeps exactly n. */
+static void check_nm(const float *m, uint64_t count, int n, int group, const char *what) {
+    for (uint64_t g = 0; g < count; g += (uint64_t)group) {
+        int kept = 0;
+        for (int j = 0; j < group; j++) kept += m[g + (uint64_t)j] == 1;
+        CHECK(kept == n, "%s: group at %llu keeps %d, expected %d", what, (unsigned long long)g, kept, n);
+    }
+}
+
+static void structures(void) {
+    sw_policy_def def = {.struct_size = sizeof def, .name = "c-selects", .routing = SW_ROUTE_MASKED_WEIGHTS,
+                         .flags = SW_POLICY_FIXED_DENSITY | SW_POLICY_HONOURS_STRUCTURE, .create = keep_host,
+                         .update_masks = select_by_weights};
+    OK(sw_register_policy(&def));
+    sw_engine *e = engine("c-selects", 0.5, "masking: {structure: {type: nm, n: 2, m: 4}}\n");
+    for (int i = 0; i < 3; i++) OK(sw_engine_train_step(e, NULL, NULL));
+    uint64_t count, needed;
+    kept(e, 0, &count);
+    float *m = malloc(count * sizeof *m);
+    OK(sw_engine_get_tensor(e, "fc1.weight", SW_TENSOR_MASK, m, count, &needed));
+    check_nm(m, count, 2, 4, "plugin select_topk under 2:4");
+    free(m);
+    sw_engine_destroy(e);
+    sw_engine *refused = NULL;
+    FAILS(sw_engine_create("policy: rigl\ndensity: 0.5\nmasking: {structure: {type: nm}}", &refused), SW_ERR_CONFIG,
+          "policy 'rigl' cannot honour masking.structure 2:4");
+    FAILS(sw_engine_create("policy: gmp\ndensity: 0.5\nmasking: {structure: {type: nm}}", &refused), SW_ERR_CONFIG,
+          "policy 'gmp' cannot honour");  /* gmp ranks with topk_mask: no SW_POLICY_HONOURS_STRUCTURE */
+
+    sw_policy *p = NULL;
+    OK(sw_policy_create("dnw", "density: 0.25\nmasking: {structure: {type: nm, n: 1, m: 4}}", &p));
+    int64_t shape[2] = {8, 16};
+    OK(sw_policy_add_layer(p, "w", shape, 2));
+    float w[128], mask[128];
+    for (int i = 0; i < 128; i++) w[i] = sinf((float)i * 1.3f);
+    sw_layer_buffers b = {.struct_size = sizeof b, .weights = w, .mask = mask};
+    const sw_layer_buffers *layers[1] = {&b};
+    OK(sw_policy_before_forward_v2(p, 0, 10, layers, 1));
+    check_nm(mask, 128, 1, 4, "mask-only dnw under 1:4");
+    sw_policy_destroy(p);
+    FAILS(sw_policy_create("dnw", "density: 0.3\nmasking: {structure: {type: nm, n: 1, m: 4}}", &p), SW_ERR_CONFIG, "set density: 0.25");
+    printf("ok   masking.structure: a plugin selecting through select_topk and a mask-only policy keep N:M groups\n");
+}
+
 /* ---- momentum-regrow: flags, and same results as the built-in snfs --------------------------- */
 
 static void momentum_regrow(const char *path) {
@@ -506,6 +565,7 @@ int main(int argc, char **argv) {
     density_contract();
     unregistering();
     mask_only();
+    structures();
     momentum_regrow(argv[5]);
     printf("test_plugin_abi: all %d checks passed\n", checks);
     return 0;

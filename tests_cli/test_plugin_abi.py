@@ -38,7 +38,7 @@ def test_plugin_abi_checks(build):
              timeout=600).stdout
     assert re.search(r"test_plugin_abi: all \d+ checks passed", out), out
     for group in ("versions: a 1.0 plugin loads and trains", "C ABI additions", "a progress callback's stop",
-                  "density contract", "sw_unregister_policy", "mask-only _v2 calls", "momentum-regrow"):
+                  "density contract", "sw_unregister_policy", "mask-only _v2 calls", "masking.structure", "momentum-regrow"):
         assert f"ok   {group}" in out, group
 
 

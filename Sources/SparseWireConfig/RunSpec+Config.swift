@@ -63,7 +63,19 @@ extension MaskingSpec {
                   scope: MaskScope(rawValue: c.string("masking.scope")) ?? .layer,
                   distribution: d == "auto" ? nil : DensityDistribution(rawValue: d),
                   firstLayerDense: c.bool("masking.first_layer_dense") ?? false,
-                  lastLayerDense: c.bool("masking.last_layer_dense") ?? false)
+                  lastLayerDense: c.bool("masking.last_layer_dense") ?? false,
+                  structure: MaskingSpec.structure(c))
+    }
+
+    /// `masking.structure.*` (its numbers are checked by `MaskStructure.validate`).
+    static func structure(_ c: Config) -> MaskStructure {
+        switch c.string("masking.structure.type") {
+        case "nm": return .nm(n: c.int("masking.structure.n") ?? 2, m: c.int("masking.structure.m") ?? 4)
+        case "block": return .block(rows: c.int("masking.structure.rows") ?? 1, cols: c.int("masking.structure.cols") ?? 8)
+        case "channel": return .channel
+        case "fanin": return .fanin
+        default: return .unstructured
+        }
     }
 }
 

@@ -36,9 +36,12 @@ public final class MaskCore {
     /// `prepare` throws.
     public func bind(_ parameters: [Parameter], freezing frozen: [Parameter] = []) throws {
         guard layers.isEmpty else { throw SparseWireError(.state, "policy '\(descriptor.name)' is already bound to its layers") }
+        for p in parameters { try spec.structure.check(layer: p.name, shape: p.shape) }
         let counts = DensityAllocation.keptCounts(shapes: parameters.map(\.shape), density: spec.density, distribution: distribution)
         layers = zip(parameters, counts).enumerated().map { i, pc in
-            MaskedLayer(parameter: pc.0, index: i, density: Double(pc.1) / Double(pc.0.count))
+            let l = MaskedLayer(parameter: pc.0, index: i, density: Double(pc.1) / Double(pc.0.count))
+            l.structure = spec.structure
+            return l
         }
         if !policy.trainsWeights { for p in frozen { p.trainable = false } }
         try policy.prepare(layers, context)

@@ -48,6 +48,8 @@ public final class MaskedLayer {
     public package(set) var denseGradient: Tensor?
     /// Policy-private tensors (e.g. RigL's gradient EMA).
     public var state: [String: Tensor] = [:]
+    /// The shape kept weights take (`masking.structure`); `keepCount` follows it.
+    public package(set) var structure: MaskStructure = .unstructured
 
     package init(parameter: Parameter, index: Int, density: Double) {
         self.parameter = parameter
@@ -64,8 +66,9 @@ public final class MaskedLayer {
     public var weight: Tensor { parameter.value }
     /// The current forward mask (0/1, or a sample).
     public var mask: Tensor { parameter.mask! }
-    /// round(density · count), at least 1: the exact number a top-k policy keeps here.
-    public var keepCount: Int { Swift.max(1, Int((density * Double(count)).rounded())) }
+    /// The exact number a top-k policy keeps here: round(density · count), at least 1, for
+    /// unstructured masks; whole groups, tiles, channels or rows otherwise (`MaskStructure.keepCount`).
+    public var keepCount: Int { structure.keepCount(shape: parameter.shape, density: density) }
 }
 
 /// What a policy may use besides its layers.
@@ -178,6 +181,15 @@ public enum MaskSelection {
         let criteria = layers.map(criterion)
         let segments = zip(layers, criteria).map { l, c in
             TopK.Segment(values: c.data, mask: l.mask.data, count: Swift.min(c.count, l.count))
+        }
+        if layers.contains(where: { $0.structure != .unstructured }) {  // structured: per layer (validated)
+            withExtendedLifetime(criteria) {
+                for (l, seg) in zip(layers, segments) {
+                    l.structure.select(seg.values, shape: l.parameter.shape, keep: l.keepCount, into: l.mask.data, order: order,
+                                       workspace: workspace)
+                }
+            }
+            return
         }
         withExtendedLifetime(criteria) {
             switch scope {

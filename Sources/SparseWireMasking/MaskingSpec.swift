@@ -21,14 +21,17 @@ public struct MaskingSpec: Sendable, Equatable {
     public var firstLayerDense: Bool
     /// Leave the last maskable layer dense.
     public var lastLayerDense: Bool
+    /// What shape the kept weights take (N:M, blocks, channels, constant fan-in).
+    public var structure: MaskStructure
 
     /// A spec; the defaults give the dense baseline (density 1, per layer). Nothing is checked
     /// here: `PolicyRegistry.validate` does that.
     public init(policy: String = "dense", options: [String: ConfigValue] = [:], density: Double = 1,
                 scope: MaskScope = .layer, distribution: DensityDistribution? = nil,
-                firstLayerDense: Bool = false, lastLayerDense: Bool = false) {
+                firstLayerDense: Bool = false, lastLayerDense: Bool = false, structure: MaskStructure = .unstructured) {
         self.policy = policy; self.options = options; self.density = density; self.scope = scope
         self.distribution = distribution; self.firstLayerDense = firstLayerDense; self.lastLayerDense = lastLayerDense
+        self.structure = structure
     }
 }
 

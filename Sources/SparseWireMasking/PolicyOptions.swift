@@ -81,13 +81,17 @@ public struct PolicyDescriptor: Sendable {
     /// Whether `PolicyRegistry.unregister` may remove it (policies registered from host
     /// callbacks); built-ins and plugin policies stay.
     public let removable: Bool
+    /// Whether the policy keeps `masking.structure` (its masks come from `PolicyContext.selectTopK`,
+    /// or the plugin ABI's `select_topk`); others refuse a structured config.
+    public let honoursStructure: Bool
 
     /// A registry entry; `preferredDistribution` defaults to uniform.
     public init(name: String, summary: String, options: [(name: String, help: String)] = [],
                 preferredDistribution: DensityDistribution = .uniform, removable: Bool = false,
-                make: @escaping @Sendable (PolicyOptions) throws -> any MaskPolicy) {
+                honoursStructure: Bool = false, make: @escaping @Sendable (PolicyOptions) throws -> any MaskPolicy) {
         self.name = name; self.summary = summary; self.options = options
-        self.preferredDistribution = preferredDistribution; self.removable = removable; self.make = make
+        self.preferredDistribution = preferredDistribution; self.removable = removable
+        self.honoursStructure = honoursStructure; self.make = make
     }
 }
 

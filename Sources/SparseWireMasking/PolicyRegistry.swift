@@ -90,6 +90,16 @@ public enum PolicyRegistry {
         if d.name == "dense" && k != 1 {
             throw SparseWireError.config("policy 'dense' keeps every weight; density \(k) needs a masking policy")
         }
+        if spec.structure != .unstructured {
+            guard d.honoursStructure else {
+                throw SparseWireError.config("policy '\(d.name)' cannot honour masking.structure \(spec.structure) (it chooses weights one by one); "
+                    + "policies that can: \(all.filter(\.honoursStructure).map(\.name).joined(separator: ", "))")
+            }
+            guard spec.scope == .layer else {
+                throw SparseWireError.config("masking.structure \(spec.structure) works per layer; masking.scope must be layer, got \(spec.scope.rawValue)")
+            }
+            try spec.structure.validate(density: k)
+        }
     }
 
     /// Builds the policy `spec` names (validated first). Errors: `.config` from `validate` or

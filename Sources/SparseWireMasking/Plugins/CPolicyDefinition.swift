@@ -94,7 +94,7 @@ public final class CPolicyDefinition: @unchecked Sendable {
         default: throw SparseWireError(.plugin, "\(origin): policy '\(name)' has unknown routing \(t.routing) (SW_ROUTE_* is 0…5)")
         }
         let known = SW_POLICY_FROZEN_WEIGHTS | SW_POLICY_USES_SCORES | SW_POLICY_PREFERS_ERK
-            | SW_POLICY_FIXED_DENSITY | SW_POLICY_LEARNED_DENSITY | SW_POLICY_SOFT_MASKS
+            | SW_POLICY_FIXED_DENSITY | SW_POLICY_LEARNED_DENSITY | SW_POLICY_SOFT_MASKS | SW_POLICY_HONOURS_STRUCTURE
         guard t.flags & ~known == 0 else {
             throw SparseWireError(.plugin, "\(origin): policy '\(name)' sets unknown flag bits 0x\(String(t.flags & ~known, radix: 16))")
         }
@@ -187,7 +187,8 @@ public final class CPolicyDefinition: @unchecked Sendable {
     public var descriptor: PolicyDescriptor {
         PolicyDescriptor(name: name, summary: summary.isEmpty ? "(\(origin))" : summary, options: options,
                          preferredDistribution: flags & SW_POLICY_PREFERS_ERK != 0 ? .erk : .uniform,
-                         removable: origin == CPolicyDefinition.hostCallbacks) { [self] opts in
+                         removable: origin == CPolicyDefinition.hostCallbacks,
+                         honoursStructure: flags & SW_POLICY_HONOURS_STRUCTURE != 0) { [self] opts in
             try checkOptionTypes(opts)
             return CPolicyAdapter(definition: self, options: opts)
         }

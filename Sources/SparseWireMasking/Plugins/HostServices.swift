@@ -123,6 +123,16 @@ package final class HostServices {
         for i in 0..<n where layers[i] == nil || criteria[i] == nil || layers[i]!.pointee.mask == nil {
             error = "select_topk: layer \(i), its mask or its criterion is NULL"; return SW_PLUGIN_FAILED
         }
+        // A structured config (masking.structure): per layer, the structure's selection.
+        if let structure = self.layers.first?.structure, structure != .unstructured {
+            for i in 0..<n {
+                let l = layers[i]!.pointee
+                guard Int(l.index) < self.layers.count else { error = "select_topk: layer \(i) has index \(l.index) out of range"; return SW_PLUGIN_FAILED }
+                let shape = self.layers[Int(l.index)].parameter.shape
+                structure.select(criteria[i]!, shape: shape, keep: Int(l.keep_count), into: l.mask, order: .value)
+            }
+            return SW_PLUGIN_OK
+        }
         if context?.scope == .global && n > 1 {
             let total = (0..<n).reduce(0) { $0 + Int(layers[$1]!.pointee.count) }
             let keep = (0..<n).reduce(0) { $0 + Int(layers[$1]!.pointee.keep_count) }

@@ -10,7 +10,7 @@ package enum BuiltInPolicies {
 
     package static let all: [PolicyDescriptor] = [
         PolicyDescriptor(name: "dense", summary: "no mask: every weight is used and trained (the dense baseline)") { _ in DensePolicy() },
-        PolicyDescriptor(name: "dnw", summary: "DNW: top-k by |w| in the forward pass, gradient to ALL weights (the update rule)") { _ in
+        PolicyDescriptor(name: "dnw", summary: "DNW: top-k by |w| in the forward pass, gradient to ALL weights (the update rule)", honoursStructure: true) { _ in
             DNWPolicy(update: true)
         },
         PolicyDescriptor(
@@ -18,7 +18,7 @@ package enum BuiltInPolicies {
             summary: "edge-popup: frozen random weights, learned scores, top-k by |score|, straight-through",
             options: [("weight_init", "kaiming_normal, signed_constant (default), unsigned_constant, kaiming_uniform, xavier_normal"),
                       ("scale_fan", "multiply the init fan by the density (default false)"),
-                      ("fan_mode", "fan_in (default) or fan_out")]) { try EdgePopupPolicy.make($0) },
+                      ("fan_mode", "fan_in (default) or fan_out")], honoursStructure: true) { try EdgePopupPolicy.make($0) },
         PolicyDescriptor(
             name: "supermask",
             summary: "Bernoulli supermask: frozen weights, sampled mask from σ(logits), straight-through sigmoid",
@@ -36,18 +36,18 @@ package enum BuiltInPolicies {
                          options: rigLOptions + [("ema_decay", "gradient EMA decay (0.9)")], preferredDistribution: .erk) {
             try RigLPolicy.make(.momentum, $0)
         },
-        PolicyDescriptor(name: "random-static", summary: "fixed random mask at the target density (DNW's Random Graph)") { _ in
+        PolicyDescriptor(name: "random-static", summary: "fixed random mask at the target density (DNW's Random Graph)", honoursStructure: true) { _ in
             RandomStaticPolicy()
         },
-        PolicyDescriptor(name: "dnw-no-update", summary: "top-k by |w|, gradient only to the chosen weights (DNW's no-update)") { _ in
+        PolicyDescriptor(name: "dnw-no-update", summary: "top-k by |w|, gradient only to the chosen weights (DNW's no-update)", honoursStructure: true) { _ in
             DNWPolicy(update: false)
         },
         PolicyDescriptor(name: "targeted-dropout", summary: "keep top-k by |w|, drop each other weight with probability ρ in training",
-                         options: [("rho", "drop probability of the non-top-k weights (default 0.5)")]) { o in
+                         options: [("rho", "drop probability of the non-top-k weights (default 0.5)")], honoursStructure: true) { o in
             TargetedDropoutPolicy(rho: Float(try o.double("rho", default: 0.5, range: 0...1)))
         },
         PolicyDescriptor(name: "lottery-one-shot", summary: "train dense, prune to top-k |w|, rewind to init, retrain",
-                         options: [("prune_epoch", "epoch at which to prune and rewind (default: half the epochs)")]) { o in
+                         options: [("prune_epoch", "epoch at which to prune and rewind (default: half the epochs)")], honoursStructure: true) { o in
             LotteryOneShotPolicy(pruneEpoch: o.values["prune_epoch"] == nil ? nil : try o.int("prune_epoch", default: 1, min: 0))
         },
         PolicyDescriptor(name: "l1-anneal", summary: "L1 penalty, magnitude threshold annealed until k weights remain",

@@ -33,7 +33,7 @@ package final class RandomStaticPolicy: MaskPolicy {
         for l in layers {
             let r = Tensor(uninitialized: l.parameter.shape)
             for i in 0..<r.count { r[i] = ctx.rng.uniform() }
-            TopK.mask(r.data, count: r.count, k: l.keepCount, into: l.mask.data)
+            l.structure.select(r.data, shape: l.parameter.shape, keep: l.keepCount, into: l.mask.data, order: .value)
         }
     }
 }
