@@ -70,8 +70,8 @@ extension MaskingSpec {
     /// `masking.structure.*` (its numbers are checked by `MaskStructure.validate`).
     static func structure(_ c: Config) -> MaskStructure {
         switch c.string("masking.structure.type") {
-        case "nm": return .nm(n: c.int("masking.structure.n") ?? 2, m: c.int("masking.structure.m") ?? 4)
-        case "block": return .block(rows: c.int("masking.structure.rows") ?? 1, cols: c.int("masking.structure.cols") ?? 8)
+        case "nm": return .nm(n: c.int("masking.structure.n"), m: c.int("masking.structure.m"))
+        case "block": return .block(rows: c.int("masking.structure.rows"), cols: c.int("masking.structure.cols"))
         case "channel": return .channel
         case "fanin": return .fanin
         default: return .unstructured

@@ -17,10 +17,15 @@ import SparseWireTensor
 /// - `fanin`: every row keeps the same number of weights, max(1, round(density · cols)) — the
 ///   constant fan-in of SRigL.
 public enum MaskStructure: Equatable, Sendable, CustomStringConvertible {
+    /// Any weights (plain top-k).
     case unstructured
+    /// n of every m consecutive weights along the fan-in.
     case nm(n: Int, m: Int)
+    /// Whole rows × cols tiles of the weight matrix.
     case block(rows: Int, cols: Int)
+    /// Whole output channels (rows of the weight matrix).
     case channel
+    /// The same number of weights in every row (constant fan-in).
     case fanin
 
     /// The `masking.structure.type` values.
