@@ -483,8 +483,8 @@ static void structures(void) {
     free(m);
     sw_engine_destroy(e);
     sw_engine *refused = NULL;
-    FAILS(sw_engine_create("policy: rigl\ndensity: 0.5\nmasking: {structure: {type: nm}}", &refused), SW_ERR_CONFIG,
-          "policy 'rigl' cannot honour masking.structure 2:4");
+    FAILS(sw_engine_create("policy: l1-anneal\ndensity: 0.5\nmasking: {structure: {type: nm}}", &refused), SW_ERR_CONFIG,
+          "policy 'l1-anneal' cannot honour masking.structure 2:4");
     FAILS(sw_engine_create("policy: gmp\ndensity: 0.5\nmasking: {structure: {type: nm}}", &refused), SW_ERR_CONFIG,
           "policy 'gmp' cannot honour");  /* gmp ranks with topk_mask: no SW_POLICY_HONOURS_STRUCTURE */
 

@@ -91,6 +91,33 @@ final class MaskStructureTests: XCTestCase {
         }
     }
 
+    /// rigl / set / snfs drop and regrow inside the structure: N:M groups keep n, rows keep
+    /// their fan-in, whole tiles and channels move; counts exact after every step.
+    func testRegrowthPoliciesRewireInsideTheStructure() throws {
+        let structures: [(String, MaskStructure, Double)] = [
+            ("{type: nm, n: 2, m: 4}", .nm(n: 2, m: 4), 0.5), ("{type: fanin}", .fanin, 0.25),
+            ("{type: block, rows: 2, cols: 4}", .block(rows: 2, cols: 4), 0.25), ("{type: channel}", .channel, 0.5)]
+        for (yaml, structure, density) in structures {
+            for policy in ["rigl", "set", "snfs"] {
+                let t = try maskedTrainer(policy, density: density,
+                                          extra: "masking: {structure: \(yaml), distribution: uniform}\npolicy_options: {delta_t: 3, alpha: 0.5}")
+                let before = t.masking.layers.map { $0.mask.copy() }
+                var steps = 0
+                try t.fit { e in
+                    if case .step = e {
+                        steps += 1
+                        for l in t.masking.layers {
+                            if let v = self.violation(structure, l.mask, keep: l.keepCount) { XCTFail("\(policy) \(structure) \(l.name) step \(steps): \(v)") }
+                        }
+                    }
+                    return true
+                }
+                let changed = zip(before, t.masking.layers).contains { b, l in (0..<l.count).contains { b[$0] != l.mask[$0] } }
+                XCTAssertTrue(changed, "\(policy) \(structure): the topology never changed")
+            }
+        }
+    }
+
     func testStructuresSurviveACheckpointResume() throws {
         let extra = "masking: {structure: {type: nm, n: 1, m: 4}}"
         let a = try maskedTrainer("dnw", density: 0.25, extra: extra, epochs: 2)
@@ -111,7 +138,7 @@ final class MaskStructureTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains(needle), "\(e)", line: line)
             }
         }
-        refused("rigl", 0.5, "masking: {structure: {type: nm}}", "policy 'rigl' cannot honour masking.structure 2:4")
+        refused("l1-anneal", 0.5, "masking: {structure: {type: nm}}", "policy 'l1-anneal' cannot honour masking.structure 2:4")
         refused("supermask", 0.5, "masking: {structure: {type: channel}}", "policy 'supermask' cannot honour")
         refused("dnw", 0.3, "masking: {structure: {type: nm, n: 2, m: 4}}", "set density: 0.5")
         refused("dnw", 0.5, "masking: {structure: {type: nm, n: 5, m: 4}}", "masking.structure.n must be in 1…m (4), got 5")

@@ -29,11 +29,12 @@ package enum BuiltInPolicies {
             try SupermaskPolicy.make($0)
         },
         PolicyDescriptor(name: "rigl", summary: "RigL: drop smallest |w|, grow largest |gradient|, cosine drop schedule",
-                         options: rigLOptions, preferredDistribution: .erk) { try RigLPolicy.make(.gradient, $0) },
+                         options: rigLOptions, preferredDistribution: .erk, honoursStructure: true) { try RigLPolicy.make(.gradient, $0) },
         PolicyDescriptor(name: "set", summary: "SET: RigL's schedule with random growth", options: rigLOptions,
-                         preferredDistribution: .erk) { try RigLPolicy.make(.random, $0) },
+                         preferredDistribution: .erk, honoursStructure: true) { try RigLPolicy.make(.random, $0) },
         PolicyDescriptor(name: "snfs", summary: "SNFS: RigL's schedule, growth by |EMA of the gradient|",
-                         options: rigLOptions + [("ema_decay", "gradient EMA decay (0.9)")], preferredDistribution: .erk) {
+                         options: rigLOptions + [("ema_decay", "gradient EMA decay (0.9)")], preferredDistribution: .erk,
+                         honoursStructure: true) {
             try RigLPolicy.make(.momentum, $0)
         },
         PolicyDescriptor(name: "random-static", summary: "fixed random mask at the target density (DNW's Random Graph)", honoursStructure: true) { _ in

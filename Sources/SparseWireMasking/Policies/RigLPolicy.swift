@@ -60,7 +60,7 @@ package final class RigLPolicy: MaskPolicy {
         for l in layers {
             let r = Tensor(uninitialized: l.parameter.shape)
             for i in 0..<r.count { r[i] = ctx.rng.uniform() }
-            TopK.mask(r.data, count: r.count, k: l.keepCount, into: l.mask.data)
+            l.structure.select(r.data, shape: l.parameter.shape, keep: l.keepCount, into: l.mask.data, order: .value)
             let w = l.weight.data, m = l.mask.data
             for i in 0..<l.count where m[i] == 0 { w[i] = 0 }
         }
@@ -83,6 +83,84 @@ package final class RigLPolicy: MaskPolicy {
     }
 
     private func update(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext) throws {
+        switch l.structure {
+        case .unstructured: try update(l, fraction: f, ctx, segment: 0..<l.count)
+        case let .nm(_, m):  // rewire inside each group of m: it keeps its n
+            for g in stride(from: 0, to: l.count, by: m) { try update(l, fraction: f, ctx, segment: g..<(g + m)) }
+        case .fanin:         // rewire inside each row: it keeps its count
+            let cols = MaskStructure.matrix(l.parameter.shape).cols
+            for r in stride(from: 0, to: l.count, by: cols) { try update(l, fraction: f, ctx, segment: r..<(r + cols)) }
+        case let .block(r, c): try updateTiles(l, fraction: f, ctx, tileRows: r, tileCols: c)
+        case .channel: try updateTiles(l, fraction: f, ctx, tileRows: 1, tileCols: MaskStructure.matrix(l.parameter.shape).cols)
+        }
+    }
+
+    /// The growth score of weight i (|gradient|, |EMA of the gradient| or a uniform draw).
+    private func growthScores(_ l: MaskedLayer, _ ctx: PolicyContext) throws -> (Int) -> Float {
+        switch growth {
+        case .gradient:
+            guard let g = l.denseGradient else {
+                throw SparseWireError(.state, "rigl: no dense gradient for \(l.name) at a mask-update step")
+            }
+            let gp = g.data
+            return { Swift.abs(gp[$0]) }
+        case .momentum:
+            let e = l.state["grad_ema"]?.data
+            return { i in e.map { Swift.abs($0[i]) } ?? 0 }
+        case .random:
+            return { _ in ctx.rng.uniform() }
+        }
+    }
+
+    /// Block and channel structures: whole tiles are dropped (smallest ‖w‖² among the active)
+    /// and grown (largest summed growth score among the inactive); grown tiles start at 0 with
+    /// their optimizer state reset.
+    private func updateTiles(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext, tileRows r: Int, tileCols c: Int) throws {
+        let (rows, cols) = MaskStructure.matrix(l.parameter.shape)
+        let tileColsN = cols / c, tiles = (rows / r) * tileColsN
+        let m = l.mask.data, w = l.weight.data
+        func indices(_ t: Int) -> [Int] {
+            let r0 = (t / tileColsN) * r, c0 = (t % tileColsN) * c
+            return (r0..<(r0 + r)).flatMap { i in (c0..<(c0 + c)).map { i * cols + $0 } }
+        }
+        let active = (0..<tiles).filter { m[indices($0)[0]] != 0 }
+        let k = Int((f * Double(active.count)).rounded())
+        guard k > 0 else { return }
+        let score = try growthScores(l, ctx)
+        let crit = Tensor(uninitialized: [tiles]), kept = Tensor(uninitialized: [tiles])
+        for t in 0..<tiles { crit[t] = m[indices(t)[0]] != 0 ? indices(t).reduce(Float(0)) { $0 + w[$1] * w[$1] } : -Float.infinity }
+        TopK.mask(crit.data, count: tiles, k: active.count - k, into: kept.data)
+        for t in 0..<tiles { crit[t] = kept[t] != 0 ? -Float.infinity : indices(t).reduce(Float(0)) { $0 + score($1) } }
+        let grownTiles = TopK.indices(crit.data, count: tiles, k: k)
+        var grown: [Int] = []
+        for t in 0..<tiles { for i in indices(t) { m[i] = kept[t] } }
+        for t in grownTiles { for i in indices(t) { m[i] = 1; w[i] = 0; grown.append(i) } }
+        ctx.optimizer?.resetState(of: l.parameter, indices: grown)
+    }
+
+    /// Drop and grow inside `segment` (the whole layer, an N:M group or a row): it keeps its
+    /// number of active weights.
+    private func update(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext, segment: Range<Int>) throws {
+        guard segment != 0..<l.count else { return try updateWhole(l, fraction: f, ctx) }
+        let m = l.mask.data, w = l.weight.data
+        let active = segment.filter { m[$0] != 0 }
+        let k = Int((f * Double(active.count)).rounded())
+        guard k > 0 else { return }
+        let score = try growthScores(l, ctx)
+        let n = segment.count, base = segment.lowerBound
+        let crit = UnsafeMutablePointer<Float>.allocate(capacity: n), kept = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { crit.deallocate(); kept.deallocate() }
+        for j in 0..<n { crit[j] = m[base + j] != 0 ? Swift.abs(w[base + j]) : -Float.infinity }
+        TopK.mask(crit, count: n, k: active.count - k, into: kept)
+        for j in 0..<n { crit[j] = kept[j] != 0 ? -Float.infinity : score(base + j) }
+        let grown = TopK.indices(crit, count: n, k: k).map { base + $0 }
+        for j in 0..<n { m[base + j] = kept[j] }
+        for i in grown { m[i] = 1; w[i] = 0 }
+        ctx.optimizer?.resetState(of: l.parameter, indices: grown)
+    }
+
+    /// The unstructured rewiring (unchanged: the same draws and ties as before structures).
+    private func updateWhole(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext) throws {
         let n = l.count
         let m = l.mask.data, w = l.weight.data
         var nnz = 0
