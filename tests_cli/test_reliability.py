@@ -91,6 +91,19 @@ def test_masks_export_as_torch_prune_pairs(tmp_path):
     assert out["params_total"] - out["params_kept"] == total - kept
 
 
+def test_structured_mask_exports_stay_plain_masks_and_name_the_structure(tmp_path):
+    st = pytest.importorskip("safetensors", reason="pip install safetensors (scripts/setup.sh does)")
+    structured = ["--policy", "dnw", "--density", "0.5", "--set", "masking.structure.type=nm"]
+    js, sf = tmp_path / "masks.json", tmp_path / "masks.safetensors"
+    run("train", *FC_SMALL, *structured, "--save-masks", str(js), check=True)
+    run("train", *FC_SMALL, *structured, "--save-masks", str(sf), check=True)
+    assert json.loads(js.read_text())["structure"] == "2:4"
+    with st.safe_open(str(sf), "np") as f:
+        assert f.metadata()["structure"] == "2:4"
+        m = f.get_tensor("fc1.weight_mask")
+    assert set(np.unique(m)) == {0.0, 1.0} and (m.reshape(-1, 4).sum(axis=1) == 2).all()
+
+
 def test_a_kill_mid_write_leaves_the_old_checkpoint_intact(tmp_path):
     ck = tmp_path / "ck.safetensors"
     run("train", *FC_SMALL, "--save-checkpoint", str(ck), check=True)

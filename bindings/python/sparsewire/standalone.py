@@ -25,17 +25,19 @@ class Policy(OwnedHandle):
     tensors, the masks returned are torch tensors too (CPU, float32, shared with the policy's
     own buffers unless `masks=` is passed). After a call that regrew weights (rigl, snfs,
     momentum-regrow), `optimizer_resets()` says whose optimizer state to reset.
+    `structure={"type": "nm", "n": 2, "m": 4}` (or block / channel / fanin, docs/POLICIES.md)
+    makes the masks structured.
     """
 
     _destroy = "sw_policy_destroy"
 
-    def __init__(self, name, density=None, seed=None, scope=None, distribution=None, layers=(), **options):
+    def __init__(self, name, density=None, seed=None, scope=None, distribution=None, layers=(), structure=None, **options):
         cfg = {}
         if density is not None:
             cfg["density"] = float(density)
         if seed is not None:
             cfg["seed"] = int(seed)
-        masking = {k: v for k, v in (("scope", scope), ("distribution", distribution)) if v is not None}
+        masking = {k: v for k, v in (("scope", scope), ("distribution", distribution), ("structure", structure)) if v is not None}
         if masking:
             cfg["masking"] = masking
         if options:

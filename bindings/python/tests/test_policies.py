@@ -139,3 +139,23 @@ def test_mask_only_torch_tensors_without_copy(sw):
         p.before_forward(0, 1, [w.t().contiguous().t()], masks=[m])
     with pytest.raises(sw.Error, match="torch.float32"):
         p.before_forward(0, 1, [w.double()], masks=[m])
+
+
+def test_mask_only_policy_with_an_nm_structure_and_the_export_metadata(sw, tmp_path):
+    p = sw.Policy("dnw", density=0.5, structure={"type": "nm", "n": 2, "m": 4}, layers=[("w", (8, 16))])
+    w = np.random.default_rng(0).normal(size=(8, 16)).astype(np.float32)
+    m = p.before_forward(0, 10, [w])[0]
+    groups = m.reshape(-1, 4)
+    assert (groups.sum(axis=1) == 2).all()
+    # each group keeps its two largest |w|
+    order = np.argsort(-np.abs(w.reshape(-1, 4)), axis=1, kind="stable")[:, :2]
+    assert all(set(np.flatnonzero(g)) == set(o) for g, o in zip(groups, order))
+    with pytest.raises(sw.Error, match="set density: 0.5"):
+        sw.Policy("dnw", density=0.3, structure={"type": "nm", "n": 2, "m": 4})
+    cfg = fc_config(policy="dnw", density=0.5, data__train_limit=1000, masking={"structure": {"type": "nm"}},
+                    model={"name": "mlp", "hidden": [300, 100]})
+    with sw.Engine(cfg) as e:
+        e.fit(progress=False)
+        for d in e.density():
+            assert d["kept"] == d["count"] // 2
+            assert (e.mask(d["name"]).reshape(-1, 4).sum(axis=1) == 2).all()
