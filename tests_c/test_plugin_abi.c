@@ -498,6 +498,9 @@ static void structures(void) {
     const sw_layer_buffers *layers[1] = {&b};
     OK(sw_policy_before_forward_v2(p, 0, 10, layers, 1));
     check_nm(mask, 128, 1, 4, "mask-only dnw under 1:4");
+    uint32_t flags = 0;
+    OK(sw_policy_info(p, NULL, &flags));
+    CHECK(flags & SW_POLICY_HONOURS_STRUCTURE, "dnw reports SW_POLICY_HONOURS_STRUCTURE (flags %u)", flags);
     sw_policy_destroy(p);
     FAILS(sw_policy_create("dnw", "density: 0.3\nmasking: {structure: {type: nm, n: 1, m: 4}}", &p), SW_ERR_CONFIG, "set density: 0.25");
     printf("ok   masking.structure: a plugin selecting through select_topk and a mask-only policy keep N:M groups\n");

@@ -133,6 +133,7 @@ public func sw_policy_info(_ policy: OpaquePointer?, _ routing: UnsafeMutablePoi
         if p.usesScores { f |= SW_POLICY_USES_SCORES }
         if p.masking.descriptor.preferredDistribution == .erk { f |= SW_POLICY_PREFERS_ERK }
         if p.masking.policy.softMasks { f |= SW_POLICY_SOFT_MASKS }
+        if p.masking.descriptor.honoursStructure { f |= SW_POLICY_HONOURS_STRUCTURE }
         if let c = p.masking.policy as? CPolicyAdapter {
             f |= c.definition.flags & (SW_POLICY_FIXED_DENSITY | SW_POLICY_LEARNED_DENSITY)
         }
