@@ -39,7 +39,9 @@ class LayerView:
     evaluation_mask. `reset_optimizer_state(indices)` forgets the optimizer state (momentum,
     Adam moments) of those weights."""
 
-    def __init__(self, layer, host=None):
+    def __init__(self, layer_pointer, host=None):
+        self._pointer = layer_pointer  # the host's sw_layer, for select_topk
+        layer = layer_pointer.contents
         self.name = layer.name.decode()
         self.index = layer.index
         self.shape = tuple(layer.shape[i] for i in range(layer.rank))
@@ -86,7 +88,9 @@ class MaskPolicy:
     `uses_scores`, `option_help` ({option: help}), `density_contract` ("fixed", the default:
     after every hook each mask is 0/1 with exactly `layer.keep_count` ones, or the engine
     stops with an error naming the layer and the counts; "learned": the policy decides how
-    many it keeps), `soft_masks` (masks may hold values other than 0/1). An instance is made per
+    many it keeps), `soft_masks` (masks may hold values other than 0/1), `honours_structure`
+    (the policy writes masks only through `select_topk`, so `masking.structure` may be set;
+    without it a structured config is refused). An instance is made per
     training run with `self.options` (dict) and `self.density`.
 
     State outside the engine's tensors (counters, moving averages) goes into checkpoints when
@@ -102,6 +106,7 @@ class MaskPolicy:
     option_help = {}
     density_contract = "fixed"
     soft_masks = False
+    honours_structure = False
 
     def __init__(self, options, density):
         self.options = options
@@ -151,6 +156,24 @@ class MaskPolicy:
                     out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         return out
 
+    def select_topk(self, layers, criteria):
+        """Writes every layer's mask: the top `keep_count` of its criterion (an array of the
+        layer's shape), per layer or globally as `masking.scope` says, and keeping
+        `masking.structure` (N:M groups, blocks, channels, constant fan-in). A policy that writes
+        its masks only this way may set `honours_structure = True`."""
+        if len(criteria) != len(layers):
+            raise Error(f"select_topk: {len(criteria)} criteria for {len(layers)} layers")
+        arrays = [np.ascontiguousarray(c, dtype=np.float32) for c in criteria]
+        for layer, a in zip(layers, arrays):
+            if a.size != layer.count:
+                raise Error(f"select_topk: the criterion of {layer.name} has {a.size} values, the layer {layer.count}")
+        n = len(layers)
+        table = (ctypes.POINTER(_abi.Layer) * max(n, 1))(*[l._pointer for l in layers])
+        crits = (ctypes.POINTER(ctypes.c_float) * max(n, 1))(*[a.ctypes.data_as(ctypes.POINTER(ctypes.c_float)) for a in arrays])
+        h = self._host.contents
+        if h.select_topk(h.context, table, n, crits) != 0:
+            raise Error("select_topk failed")
+
     def uniform(self):
         """A float in [0, 1) from the engine's seeded stream."""
         h = self._host.contents
@@ -190,7 +213,7 @@ def _fail(host, exc):
 
 
 def _layers(arr, n, host=None):
-    return [LayerView(arr[i].contents, host) for i in range(n)]
+    return [LayerView(arr[i], host) for i in range(n)]
 
 
 def _step(info):
@@ -312,7 +335,8 @@ def register_policy(cls):
     d.routing = _abi.ROUTES[cls.routing]
     d.flags = ((_abi.FROZEN_WEIGHTS if cls.frozen_weights else 0) | (_abi.USES_SCORES if cls.uses_scores else 0)
                | (_abi.FIXED_DENSITY if cls.density_contract == "fixed" else _abi.LEARNED_DENSITY)
-               | (_abi.SOFT_MASKS if cls.soft_masks else 0))
+               | (_abi.SOFT_MASKS if cls.soft_masks else 0)
+               | (_abi.HONOURS_STRUCTURE if cls.honours_structure else 0))
     d.options, d.option_count = options, len(cls.option_help)
     key = next(_ids)
 

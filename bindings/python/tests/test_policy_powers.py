@@ -321,3 +321,34 @@ def test_c_plugin_weight_writes_and_momentum_resets_are_visible_in_the_engine(sw
         assert ((w1 == w0) | ((w1 == 0) & (mom1 == 0))).all()
         assert (w1 == w0).mean() > 0.5
     assert grown_any
+
+
+def test_python_policy_selecting_through_the_host_keeps_the_structure(sw):
+    class Structured(sw.MaskPolicy):
+        name = "py-structured"
+        honours_structure = True
+
+        def compute_mask(self, layer, step):
+            return None
+
+        def prepare(self, layers):
+            self.select_topk(layers, [np.abs(l.weights) for l in layers])
+
+        def update(self, layers, step):
+            self.select_topk(layers, [np.abs(l.weights) for l in layers])
+            return False
+
+    class Plain(sw.MaskPolicy):
+        name = "py-plain"
+
+        def compute_mask(self, layer, step):
+            return self.topk_mask(np.abs(layer.weights), layer.keep_count)
+
+    sw.register_policy(Structured)
+    sw.register_policy(Plain)
+    with _engine(sw, "py-structured", density=0.5, masking={"structure": {"type": "nm", "n": 2, "m": 4}}) as e:
+        e.fit(1, progress=False)
+        for d in e.density():
+            assert (e.mask(d["name"]).reshape(-1, 4).sum(axis=1) == 2).all(), d["name"]
+    with pytest.raises(sw.Error, match="policy 'py-plain' cannot honour masking.structure 2:4"):
+        _engine(sw, "py-plain", density=0.5, masking={"structure": {"type": "nm"}})
