@@ -106,7 +106,7 @@ extension Trainer {
             }
             throw SparseWireError(.data, "\(path): tensor '\(k)' has no place in this network")
         }
-        if blob == nil, try masking.policy.saveState() != nil {
+        if blob == nil, masking.policy.savesState {
             throw SparseWireError(.data, "\(path): policy '\(policy)' keeps state of its own, but the checkpoint holds no '\(Key.policyBlob)' (saved before the policy kept state?)")
         }
         try optimizer.loadState(optim)

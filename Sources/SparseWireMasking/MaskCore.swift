@@ -37,7 +37,10 @@ public final class MaskCore {
     public func bind(_ parameters: [Parameter], freezing frozen: [Parameter] = []) throws {
         guard layers.isEmpty else { throw SparseWireError(.state, "policy '\(descriptor.name)' is already bound to its layers") }
         for p in parameters { try spec.structure.check(layer: p.name, shape: p.shape) }
-        let counts = DensityAllocation.keptCounts(shapes: parameters.map(\.shape), density: spec.density, distribution: distribution)
+        // N:M fixes every layer at n/m: a per-layer allocation (ERK) would only mislabel the densities.
+        let allocation: DensityDistribution
+        if case .nm = spec.structure { allocation = .uniform } else { allocation = distribution }
+        let counts = DensityAllocation.keptCounts(shapes: parameters.map(\.shape), density: spec.density, distribution: allocation)
         layers = zip(parameters, counts).enumerated().map { i, pc in
             let l = MaskedLayer(parameter: pc.0, index: i, density: Double(pc.1) / Double(pc.0.count))
             l.structure = spec.structure

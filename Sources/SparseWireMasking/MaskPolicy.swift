@@ -134,6 +134,8 @@ public protocol MaskPolicy: AnyObject {
     /// Whether masks may hold values strictly between 0 and 1 (soft or expected masks); a host
     /// setting a mask through the C ABI is checked against it.
     var softMasks: Bool { get }
+    /// Whether `saveState` returns bytes (a checkpoint of this policy must then hold them).
+    var savesState: Bool { get }
     /// State the policy keeps outside its layers' tensors (`MaskedLayer.state`, scores, masks),
     /// as bytes for a checkpoint; nil when there is none.
     /// Errors: whatever the policy's serialisation throws.
@@ -162,6 +164,8 @@ extension MaskPolicy {
     public var evaluationDraws: Int { 1 }
     /// Default: false (masks are 0/1).
     public var softMasks: Bool { false }
+    /// Default: false (no `saveState` bytes).
+    public var savesState: Bool { false }
     /// Default: nil (all state lives in the layers' tensors, which checkpoints hold anyway).
     public func saveState() throws -> [UInt8]? { nil }
     /// Default: refuses any bytes (this policy saves none).

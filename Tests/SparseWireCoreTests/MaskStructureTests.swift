@@ -118,6 +118,15 @@ final class MaskStructureTests: XCTestCase {
         }
     }
 
+    /// Under N:M every layer is at n/m, whatever allocation the policy prefers (rigl: ERK).
+    func testNMLayersReportTheirTrueDensityUnderERK() throws {
+        let t = try maskedTrainer("rigl", density: 0.5, extra: "masking: {structure: {type: nm}}")
+        for l in t.masking.layers {
+            XCTAssertEqual(l.density, 0.5, accuracy: 1e-12, l.name)
+            XCTAssertEqual(l.keepCount, l.count / 2, l.name)
+        }
+    }
+
     func testStructuresSurviveACheckpointResume() throws {
         let extra = "masking: {structure: {type: nm, n: 1, m: 4}}"
         let a = try maskedTrainer("dnw", density: 0.25, extra: extra, epochs: 2)

@@ -209,5 +209,5 @@ package final class CPolicyAdapter: MaskPolicy {
     }
 
     /// Whether the policy writes state through save_state (checkpoints must then hold it).
-    package var keepsState: Bool { definition.table.save_state != nil }
+    package var savesState: Bool { definition.table.save_state != nil }
 }

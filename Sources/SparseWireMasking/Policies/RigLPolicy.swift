@@ -216,6 +216,7 @@ package final class LotteryOneShotPolicy: MaskPolicy {
     }
 
     /// Whether the prune-and-rewind has happened (one byte; everything else is in the layers).
+    package var savesState: Bool { true }
     package func saveState() throws -> [UInt8]? { [pruned ? 1 : 0] }
 
     package func loadState(_ bytes: [UInt8]) throws {
