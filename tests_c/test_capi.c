@@ -197,7 +197,7 @@ static void mask_only(void) {
     };
     uint32_t routing = 99, flags = 99;
     OK(sw_policy_info(p, &routing, &flags));
-    CHECK(routing == SW_ROUTE_STRAIGHT_THROUGH && flags == 0, "dnw routing %u flags %u", routing, flags);
+    CHECK(routing == SW_ROUTE_STRAIGHT_THROUGH && flags == SW_POLICY_HONOURS_STRUCTURE, "dnw routing %u flags %u", routing, flags);
     OK(sw_policy_before_forward(p, 0, 100, bufs, 2));
     int ka = 0, kb = 0;
     for (int i = 0; i < 128; i++) ka += ma[i] != 0;
