@@ -139,9 +139,9 @@ package final class RigLPolicy: MaskPolicy {
     }
 
     /// Drop and grow inside `segment` (the whole layer, an N:M group or a row): it keeps its
-    /// number of active weights.
+    /// number of active weights. The k = round(f · active) smallest |w| among the active go, the
+    /// k best growth scores among the rest come in at 0 with their optimizer state reset.
     private func update(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext, segment: Range<Int>) throws {
-        guard segment != 0..<l.count else { return try updateWhole(l, fraction: f, ctx) }
         let m = l.mask.data, w = l.weight.data
         let active = segment.filter { m[$0] != 0 }
         let k = Int((f * Double(active.count)).rounded())
@@ -155,40 +155,6 @@ package final class RigLPolicy: MaskPolicy {
         for j in 0..<n { crit[j] = kept[j] != 0 ? -Float.infinity : score(base + j) }
         let grown = TopK.indices(crit, count: n, k: k).map { base + $0 }
         for j in 0..<n { m[base + j] = kept[j] }
-        for i in grown { m[i] = 1; w[i] = 0 }
-        ctx.optimizer?.resetState(of: l.parameter, indices: grown)
-    }
-
-    /// The unstructured rewiring (unchanged: the same draws and ties as before structures).
-    private func updateWhole(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext) throws {
-        let n = l.count
-        let m = l.mask.data, w = l.weight.data
-        var nnz = 0
-        for i in 0..<n where m[i] != 0 { nnz += 1 }
-        let k = Int((f * Double(nnz)).rounded())
-        guard k > 0 else { return }
-        // Keep the (nnz − k) largest |w| among the active.
-        let crit = Tensor(uninitialized: l.parameter.shape)
-        let c = crit.data
-        for i in 0..<n { c[i] = m[i] != 0 ? Swift.abs(w[i]) : -Float.infinity }
-        let kept = Tensor(uninitialized: l.parameter.shape)
-        TopK.mask(c, count: n, k: nnz - k, into: kept.data)
-        // Grow the k best-scored among the rest.
-        let kp = kept.data
-        switch growth {
-        case .gradient:
-            guard let g = l.denseGradient else {
-                throw SparseWireError(.state, "rigl: no dense gradient for \(l.name) at a mask-update step")
-            }
-            for i in 0..<n { c[i] = kp[i] != 0 ? -Float.infinity : Swift.abs(g.data[i]) }
-        case .momentum:
-            let e = l.state["grad_ema"]
-            for i in 0..<n { c[i] = kp[i] != 0 ? -Float.infinity : Swift.abs(e?.data[i] ?? 0) }
-        case .random:
-            for i in 0..<n { c[i] = kp[i] != 0 ? -Float.infinity : ctx.rng.uniform() }
-        }
-        let grown = TopK.indices(c, count: n, k: k)
-        for i in 0..<n { m[i] = kp[i] }
         for i in grown { m[i] = 1; w[i] = 0 }
         ctx.optimizer?.resetState(of: l.parameter, indices: grown)
     }
