@@ -91,6 +91,16 @@ public enum MaskStructure: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The tile a layer of `shape` is kept in: `block`'s, or one whole row for `channel`
+    /// (a channel is a 1 × fan-in tile); nil for the element-wise structures.
+    public func tile(_ shape: [Int]) -> (rows: Int, cols: Int)? {
+        switch self {
+        case let .block(r, c): return (r, c)
+        case .channel: return (1, MaskStructure.matrix(shape).cols)
+        case .unstructured, .nm, .fanin: return nil
+        }
+    }
+
     /// The exact number of weights a layer of `shape` keeps at `density` under this structure.
     public func keepCount(shape: [Int], density: Double) -> Int {
         let (rows, cols) = MaskStructure.matrix(shape)
@@ -99,10 +109,10 @@ public enum MaskStructure: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unstructured: return Swift.min(count, atLeastOne(density * Double(count)))
         case let .nm(n, m): return count / m * n
-        case let .block(r, c):
+        case .block, .channel:
+            let (r, c) = tile(shape)!
             let tiles = (rows / r) * (cols / c)
             return Swift.min(tiles, atLeastOne(density * Double(tiles))) * r * c
-        case .channel: return Swift.min(rows, atLeastOne(density * Double(rows))) * cols
         case .fanin: return rows * Swift.min(cols, atLeastOne(density * Double(cols)))
         }
     }
@@ -132,7 +142,8 @@ public enum MaskStructure: Equatable, Sendable, CustomStringConvertible {
                     mask[best] = 1
                 }
             }
-        case let .block(r, c):
+        case .block, .channel:  // a channel is a 1 × fan-in tile
+            let (r, c) = tile(shape)!
             let tileRows = rows / r, tileCols = cols / c
             let tiles = tileRows * tileCols
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: tiles)
@@ -151,17 +162,6 @@ public enum MaskStructure: Equatable, Sendable, CustomStringConvertible {
                 let r0 = (t / tileCols) * r, c0 = (t % tileCols) * c
                 for i in r0..<(r0 + r) { (mask + i * cols + c0).update(repeating: chosen[t], count: c) }
             }
-        case .channel:
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-            let chosen = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-            defer { scores.deallocate(); chosen.deallocate() }
-            for i in 0..<rows {
-                var s: Float = 0
-                for j in 0..<cols { let x = values[i * cols + j]; s += order == .magnitude ? x * x : x }
-                scores[i] = s
-            }
-            TopK.mask(scores, count: rows, k: keep / Swift.max(cols, 1), into: chosen)
-            for i in 0..<rows { (mask + i * cols).update(repeating: chosen[i], count: cols) }
         case .fanin:
             let perRow = keep / Swift.max(rows, 1)
             for i in 0..<rows {

@@ -90,8 +90,9 @@ package final class RigLPolicy: MaskPolicy {
         case .fanin:         // rewire inside each row: it keeps its count
             let cols = MaskStructure.matrix(l.parameter.shape).cols
             for r in stride(from: 0, to: l.count, by: cols) { try update(l, fraction: f, ctx, segment: r..<(r + cols)) }
-        case let .block(r, c): try updateTiles(l, fraction: f, ctx, tileRows: r, tileCols: c)
-        case .channel: try updateTiles(l, fraction: f, ctx, tileRows: 1, tileCols: MaskStructure.matrix(l.parameter.shape).cols)
+        case .block, .channel:
+            let (r, c) = l.structure.tile(l.parameter.shape)!
+            try updateTiles(l, fraction: f, ctx, tileRows: r, tileCols: c)
         }
     }
 
