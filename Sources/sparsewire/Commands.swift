@@ -50,6 +50,9 @@ struct Train: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
 
     func run() throws {
+        // Preemption handlers first: a SIGTERM / SIGINT that arrives while the config, data or
+        // checkpoint load is recorded and stops the run after its first step (saved, exit 75).
+        if swk_install_stop_signals() != 0 { stderrWrite("sparsewire: cannot install the SIGTERM/SIGINT handlers; a signal ends the run unsaved\n") }
         if verbose { PluginLoader.logLevel = .info }
         try loadPlugins(plugins, verbose: verbose)
         let cfg = try reportingErrors { try resolvedConfig() }
@@ -87,7 +90,6 @@ struct Train: ParsableCommand {
         }
         // Preemption: SIGTERM / SIGINT finish the step in progress, save, exit 75 (EX_TEMPFAIL).
         let stopPath = checkpointOnStop ?? saveCheckpoint
-        if swk_install_stop_signals() != 0 { stderrWrite("sparsewire: cannot install the SIGTERM/SIGINT handlers; a signal ends the run unsaved\n") }
         let printer = ProgressPrinter(totalEpochs: spec.training.epochs, every: spec.log.every, terminal: stderrIsTerminal, quiet: quiet)
         try reportingErrors {
             do {
