@@ -365,6 +365,17 @@ sw_status sw_policy_evaluation_masks_v2(sw_policy *policy, const sw_layer_buffer
  *  indices, ascending, no repeats; two-call pattern on the count. Added to ABI 1 by addition. */
 sw_status sw_policy_optimizer_resets(sw_policy *policy, uint32_t layer, uint64_t *indices, uint64_t capacity,
                                      uint64_t *needed);
+/** The policy's state — masks, per-layer policy state, the policy's own state bytes, its RNG
+ *  and whether it has started; not the host's weights or scores — as safetensors bytes, for a
+ *  host's own checkpoint. Two-call pattern: `buffer` NULL sets `*needed`; a smaller `capacity`
+ *  is SW_ERR_BUFFER_TOO_SMALL. Added to ABI 1 by addition. */
+sw_status sw_policy_save_state(sw_policy *policy, uint8_t *buffer, uint64_t capacity, uint64_t *needed);
+/** Restores state from sw_policy_save_state into a policy of the same name with the same layers
+ *  declared (same names, shapes, order), before its first step call; the next step call then
+ *  continues exactly. SW_ERR_DATA for bytes that are not such a state, SW_ERR_STATE for another
+ *  policy, other layers or a policy that has started, SW_ERR_SHAPE for a misshapen tensor.
+ *  Added to ABI 1 by addition. */
+sw_status sw_policy_load_state(sw_policy *policy, const uint8_t *buffer, uint64_t size);
 
 /* ------------------------------------------------------------------------- checkpoints -- */
 

@@ -261,3 +261,28 @@ public func sw_policy_needs_gradient(_ policy: OpaquePointer?, _ step: Int64, _ 
         try require(needed, "needed").pointee = p.masking.policy.needsDenseGradient(at: s) ? 1 : 0
     }
 }
+
+@c @implementation
+public func sw_policy_save_state(_ policy: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: UInt64,
+                                 _ needed: UnsafeMutablePointer<UInt64>?) -> sw_status {
+    policyCall(policy, "sw_policy_save_state") {
+        let p = try PolicyHandle.table.get(policy)
+        let bytes = try p.masking.stateBytes()
+        needed?.pointee = UInt64(bytes.count)
+        guard let buffer else { return }
+        guard capacity >= UInt64(bytes.count) else {
+            throw BoundaryError(SW_ERR_BUFFER_TOO_SMALL, "capacity is \(capacity), the state has \(bytes.count) bytes")
+        }
+        bytes.copyBytes(to: buffer, count: bytes.count)
+    }
+}
+
+@c @implementation
+public func sw_policy_load_state(_ policy: OpaquePointer?, _ buffer: UnsafePointer<UInt8>?, _ size: UInt64) -> sw_status {
+    policyCall(policy, "sw_policy_load_state") {
+        let p = try PolicyHandle.table.get(policy)
+        guard size <= UInt64(Int32.max) * 64 else { throw BoundaryError.argument("size \(size) is not a policy state") }
+        let data = Data(bytes: try require(buffer, "buffer"), count: Int(size))
+        try p.masking.loadState(data)
+    }
+}

@@ -193,4 +193,6 @@ FUNCTIONS = [
     ("sw_policy_after_step_v2", i32, [vp, i64, i64, P(P(LayerBuffers)), u32]),
     ("sw_policy_evaluation_masks_v2", i32, [vp, P(P(LayerBuffers)), u32]),
     ("sw_policy_optimizer_resets", i32, [vp, u32, P(u64), u64, P(u64)]),
+    ("sw_policy_save_state", i32, [vp, vp, u64, P(u64)]),
+    ("sw_policy_load_state", i32, [vp, vp, u64]),
 ]

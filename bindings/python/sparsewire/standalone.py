@@ -142,3 +142,21 @@ class Policy(OwnedHandle):
                                                            needed.value, ctypes.byref(needed)))
             out.append(buf.astype(np.int64))
         return out
+
+    def state_bytes(self):
+        """The policy's state (masks, per-layer policy state, its own state bytes, RNG, whether it
+        has started; not your weights or scores) as safetensors bytes, for your checkpoint."""
+        needed = ctypes.c_uint64()
+        check(self._lib.sw_policy_save_state(self._h, None, 0, ctypes.byref(needed)))
+        buf = ctypes.create_string_buffer(max(1, needed.value))
+        check(self._lib.sw_policy_save_state(self._h, buf, needed.value, ctypes.byref(needed)))
+        return buf.raw[:needed.value]
+
+    def load_state_bytes(self, data):
+        """Restores `state_bytes()` output into this policy (same name, same layers declared in
+        the same order, before its first step call); the next step call continues exactly."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise Error(f"state must be bytes from Policy.state_bytes(), got {type(data).__name__}")
+        data = bytes(data)
+        buf = ctypes.create_string_buffer(data, len(data))
+        check(self._lib.sw_policy_load_state(self._h, buf, len(data)))
