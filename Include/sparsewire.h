@@ -365,6 +365,18 @@ sw_status sw_policy_evaluation_masks_v2(sw_policy *policy, const sw_layer_buffer
  *  indices, ascending, no repeats; two-call pattern on the count. Added to ABI 1 by addition. */
 sw_status sw_policy_optimizer_resets(sw_policy *policy, uint32_t layer, uint64_t *indices, uint64_t capacity,
                                      uint64_t *needed);
+/** Bits of sw_policy_active_hooks. */
+#define SW_HOOK_UPDATE_MASKS 1u   /* sw_policy_before_forward does work at this step */
+#define SW_HOOK_AFTER_BACKWARD 2u /* sw_policy_after_backward does work */
+#define SW_HOOK_AFTER_STEP 4u     /* sw_policy_after_step does work */
+#define SW_HOOK_DENSE_GRADIENT 8u /* after_backward wants dL/dŵ (as sw_policy_needs_gradient) */
+/** Which step calls do work at `step` of `total_steps` (SW_HOOK_* bits), so that a host may skip
+ *  the others and save their copies of every weight and mask: e.g. rigl only has after_backward,
+ *  only on its update steps; dnw only before_forward. Always call before_forward for the first
+ *  step after sw_policy_create or sw_policy_load_state (it starts the policy or hands the
+ *  restored masks out), and evaluation_masks before evaluating. Claims are conservative (a
+ *  policy that does not say reports every hook). Added to ABI 1 by addition. */
+sw_status sw_policy_active_hooks(sw_policy *policy, int64_t step, int64_t total_steps, uint32_t *hooks);
 /** The policy's state — masks, per-layer policy state, the policy's own state bytes, its RNG
  *  and whether it has started; not the host's weights or scores — as safetensors bytes, for a
  *  host's own checkpoint. Two-call pattern: `buffer` NULL sets `*needed`; a smaller `capacity`

@@ -263,6 +263,18 @@ public func sw_policy_needs_gradient(_ policy: OpaquePointer?, _ step: Int64, _ 
 }
 
 @c @implementation
+public func sw_policy_active_hooks(_ policy: OpaquePointer?, _ step: Int64, _ totalSteps: Int64, _ hooks: UnsafeMutablePointer<UInt32>?) -> sw_status {
+    guarded("sw_policy_active_hooks") {
+        let p = try PolicyHandle.table.get(policy)
+        let s = try maskStep(p, step, totalSteps)
+        let out = try require(hooks, "hooks")
+        var bits = p.masking.policy.activeHooks(at: s).rawValue
+        if p.masking.policy.needsDenseGradient(at: s) { bits |= SW_HOOK_DENSE_GRADIENT | SW_HOOK_AFTER_BACKWARD }
+        out.pointee = bits
+    }
+}
+
+@c @implementation
 public func sw_policy_save_state(_ policy: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: UInt64,
                                  _ needed: UnsafeMutablePointer<UInt64>?) -> sw_status {
     policyCall(policy, "sw_policy_save_state") {

@@ -119,6 +119,10 @@ public protocol MaskPolicy: AnyObject {
     var trainsWeights: Bool { get }
     /// Whether `layer.denseGradient` should be kept after this step's backward pass.
     func needsDenseGradient(at step: MaskStep) -> Bool
+    /// The per-step hooks that may do work at `step`; a host may skip calling the others (the
+    /// mask-only calls then save copying every weight and mask twice). Claim too much, never
+    /// too little: a hook left out must be a no-op at that step.
+    func activeHooks(at step: MaskStep) -> PolicyHooks
     /// Once before training: create scores, re-initialise weights, draw the initial masks.
     func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws
     /// Before each forward pass: write the masks this step uses.
@@ -145,7 +149,25 @@ public protocol MaskPolicy: AnyObject {
     func loadState(_ bytes: [UInt8]) throws
 }
 
+/// The per-step hooks of a `MaskPolicy` (see `MaskPolicy.activeHooks(at:)`).
+public struct PolicyHooks: OptionSet, Sendable {
+    /// The raw bits (the C ABI's SW_HOOK_* values).
+    public let rawValue: UInt32
+    /// Wraps raw bits.
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// `updateMasks` (before the forward pass).
+    public static let updateMasks = PolicyHooks(rawValue: 1)
+    /// `afterBackward`.
+    public static let afterBackward = PolicyHooks(rawValue: 2)
+    /// `afterStep`.
+    public static let afterStep = PolicyHooks(rawValue: 4)
+    /// Every hook: the safe default.
+    public static let all: PolicyHooks = [.updateMasks, .afterBackward, .afterStep]
+}
+
 extension MaskPolicy {
+    /// Default: every hook (always correct; built-ins narrow it).
+    public func activeHooks(at step: MaskStep) -> PolicyHooks { .all }
     /// Default: true (the optimizer updates the weights).
     public var trainsWeights: Bool { true }
     /// Default: false (no dL/dŵ is kept).

@@ -167,6 +167,15 @@ package final class CPolicyAdapter: MaskPolicy {
         return skip != 0
     }
 
+    /// The hooks the plugin's table fills (a NULL hook does nothing).
+    package func activeHooks(at step: MaskStep) -> PolicyHooks {
+        var h: PolicyHooks = []
+        if definition.table.update_masks != nil { h.insert(.updateMasks) }
+        if definition.table.after_backward != nil { h.insert(.afterBackward) }
+        if definition.table.after_step != nil { h.insert(.afterStep) }
+        return h
+    }
+
     package func afterStep(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
         guard let f = definition.table.after_step else { return }
         var s = info(step)

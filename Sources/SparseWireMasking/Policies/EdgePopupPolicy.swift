@@ -39,6 +39,7 @@ package final class EdgePopupPolicy: MaskPolicy {
         select(layers, ctx)
     }
 
+    package func activeHooks(at step: MaskStep) -> PolicyHooks { .updateMasks }
     package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws { select(layers, ctx) }
     package func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws { select(layers, ctx) }
 

@@ -48,6 +48,10 @@ package final class RigLPolicy: MaskPolicy {
         RigLSchedule.dropFraction(alpha: alpha, step: t, endStep: endStep)
     }
 
+    package func activeHooks(at step: MaskStep) -> PolicyHooks {
+        growth == .momentum || isUpdateStep(step) ? .afterBackward : []
+    }
+
     package func needsDenseGradient(at step: MaskStep) -> Bool {
         switch growth {
         case .gradient: return isUpdateStep(step)

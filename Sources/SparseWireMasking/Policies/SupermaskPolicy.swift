@@ -59,6 +59,7 @@ package final class SupermaskPolicy: MaskPolicy {
         sample(layers, ctx)
     }
 
+    package func activeHooks(at step: MaskStep) -> PolicyHooks { .updateMasks }
     package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws { sample(layers, ctx) }
 
     package func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {

@@ -5,6 +5,7 @@ import SparseWireNetworks
 /// No mask at all: the dense baseline.
 package final class DensePolicy: MaskPolicy {
     package var routing: GradientRouting { .none }
+    package func activeHooks(at step: MaskStep) -> PolicyHooks { [] }
 }
 
 /// DNW (Wortsman et al. 2019): the forward pass uses the top-k weights by |w|; the backward
@@ -14,6 +15,7 @@ package final class DNWPolicy: MaskPolicy {
     package let update: Bool
     package init(update: Bool) { self.update = update }
     package var routing: GradientRouting { update ? .straightThrough : .maskedWeights }
+    package func activeHooks(at step: MaskStep) -> PolicyHooks { .updateMasks }
 
     package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws { select(layers, ctx) }
     package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws { select(layers, ctx) }
@@ -28,6 +30,7 @@ package final class DNWPolicy: MaskPolicy {
 /// the kept weights train.
 package final class RandomStaticPolicy: MaskPolicy {
     package var routing: GradientRouting { .maskedWeights }
+    package func activeHooks(at step: MaskStep) -> PolicyHooks { [] }
     package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
         // Per-layer counts (even with scope: global a random mask has nothing to rank globally).
         for l in layers {
@@ -44,6 +47,7 @@ package final class TargetedDropoutPolicy: MaskPolicy {
     package let rho: Float
     package init(rho: Float) { self.rho = rho }
     package var routing: GradientRouting { .maskedWeights }
+    package func activeHooks(at step: MaskStep) -> PolicyHooks { .updateMasks }
 
     package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
         ctx.selectTopK(layers, order: .magnitude) { $0.weight }

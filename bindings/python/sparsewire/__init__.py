@@ -6,16 +6,40 @@
         print(e.evaluate(), e.density())
 
 The binding is ctypes over libsparsewire.so (Include/sparsewire.h); NumPy is its only
-dependency. Every failure raises sparsewire.Error with the library's message.
+dependency (CPU torch tensors are accepted wherever arrays are, see Engine).
+
+Errors: every failure raises sparsewire.Error (`.status`: the SW_* name, None when the binding
+caught it) with the library's message, as one of these subclasses — each also the builtin
+exception named after it:
+    ConfigError (ValueError)          a bad config key or value, unknown policy or option
+    ShapeError (ValueError)           a size or shape that does not match
+    InvalidArgumentError (ValueError) a value the call cannot take (bad enum, epochs < 1)
+    ArgumentError (TypeError, ValueError)  wrong type, dtype, device or layout (binding side)
+    DataError (ValueError)            bad data, e.g. a label outside [0, classes)
+    NotFoundError (KeyError)          no tensor or layer of that name
+    FileError (OSError)               a file cannot be read or written
+    MissingFileError (FileNotFoundError, and a FileError)  a file the call needs does not exist
+    NumericError (ArithmeticError)    the loss became NaN/inf
+    StateError (RuntimeError)         not valid now (closed engine, no data yet, already built)
+    UnsupportedError (NotImplementedError)  not supported
+    PluginError (RuntimeError)        a plugin or Python policy failed
+    InternalError (RuntimeError)      a library bug
+    Stopped                           training stopped on request (Engine.request_stop)
 """
-from ._lib import Error, lib as _library
+from ._errors import (ArgumentError, ConfigError, DataError, Error, FileError, InternalError, InvalidArgumentError,
+                      MissingFileError, NotFoundError, NumericError, PluginError, ShapeError, StateError, Stopped,
+                      UnsupportedError)
+from ._lib import lib as _library
 from .engine import Engine
 from .policy import LayerView, MaskPolicy, Policy, Step, load_plugin, policies, register_policy, unregister_policy
 
 __version__ = "0.1.0"
 
 __all__ = ["Engine", "Error", "LayerView", "MaskPolicy", "Policy", "Step", "abi_version", "blas_core",
-           "library_path", "load_plugin", "policies", "register_policy", "set_log_callback", "unregister_policy", "version"]
+           "library_path", "load_plugin", "policies", "register_policy", "set_log_callback", "unregister_policy", "version",
+           "ArgumentError", "ConfigError", "DataError", "FileError", "InternalError", "InvalidArgumentError",
+           "MissingFileError", "NotFoundError", "NumericError", "PluginError", "ShapeError", "StateError", "Stopped",
+           "UnsupportedError"]
 
 
 def version():
@@ -24,6 +48,7 @@ def version():
 
 
 def abi_version():
+    """The C ABI version the loaded library implements."""
     return _library().sw_abi_version()
 
 
@@ -33,6 +58,7 @@ def blas_core():
 
 
 def library_path():
+    """The path of the loaded libsparsewire.so."""
     return str(_library().path)
 
 
@@ -48,7 +74,7 @@ def set_log_callback(fn, level="warning"):
     global _log_callback
     levels = {"debug": _abi.LOG_DEBUG, "info": _abi.LOG_INFO, "warning": _abi.LOG_WARNING}
     if level not in levels:
-        raise Error(f"level must be one of {', '.join(levels)}, got {level!r}")
+        raise InvalidArgumentError(f"level must be one of {', '.join(levels)}, got {level!r}")
     names = {v: k for k, v in levels.items()}
     if fn is None:
         thunk = ctypes.cast(None, _abi.LOG_FN)

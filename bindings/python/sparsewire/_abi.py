@@ -24,6 +24,7 @@ ROUTES = {"none": 0, "straight_through": 1, "masked_weights": 2, "scores": 3, "a
 ROUTE_NAMES = {v: k for k, v in ROUTES.items()}
 FROZEN_WEIGHTS, USES_SCORES, PREFERS_ERK = 1, 2, 4
 FIXED_DENSITY, LEARNED_DENSITY, SOFT_MASKS, HONOURS_STRUCTURE = 8, 16, 32, 64
+HOOK_UPDATE_MASKS, HOOK_AFTER_BACKWARD, HOOK_AFTER_STEP, HOOK_DENSE_GRADIENT = 1, 2, 4, 8
 OPTION_NUMBER, OPTION_INTEGER, OPTION_ANY = 0, 1, 2
 LOG_DEBUG, LOG_INFO, LOG_WARNING = 0, 1, 2
 PLUGIN_OK, PLUGIN_FAILED = 0, 1
@@ -193,6 +194,7 @@ FUNCTIONS = [
     ("sw_policy_after_step_v2", i32, [vp, i64, i64, P(P(LayerBuffers)), u32]),
     ("sw_policy_evaluation_masks_v2", i32, [vp, P(P(LayerBuffers)), u32]),
     ("sw_policy_optimizer_resets", i32, [vp, u32, P(u64), u64, P(u64)]),
+    ("sw_policy_active_hooks", i32, [vp, i64, i64, P(u32)]),
     ("sw_policy_save_state", i32, [vp, vp, u64, P(u64)]),
     ("sw_policy_load_state", i32, [vp, vp, u64]),
 ]

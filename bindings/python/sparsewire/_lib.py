@@ -11,15 +11,7 @@ import pathlib
 import sys
 
 from . import _abi
-
-
-class Error(Exception):
-    """Any failure reported by the library, or a bad argument caught before the call.
-    `status` is the SW_* status name ("SW_ERR_CONFIG", ...), or None for binding-side errors."""
-
-    def __init__(self, message, status=None):
-        super().__init__(message)
-        self.status = status
+from ._errors import Error, error_for  # noqa: F401  (Error: also sparsewire._lib.Error, as before)
 
 
 _NAMES = ("libsparsewire.so", "libSparseWire.so")
@@ -110,11 +102,12 @@ def lib():
 
 
 def check(status, what=None):
-    """Raises Error with the library's message unless status is SW_OK."""
+    """Raises the `Error` subclass for `status` (ConfigError for SW_ERR_CONFIG, ...; see
+    sparsewire._errors) with the library's message, unless status is SW_OK."""
     if status != _abi.OK:
         msg = (lib().sw_last_error() or b"").decode("utf-8", "replace")
-        raise Error(msg or f"{what or 'call'} failed with {_abi.STATUS_NAMES.get(status, status)}",
-                    _abi.STATUS_NAMES.get(status, str(status)))
+        name = _abi.STATUS_NAMES.get(status, str(status))
+        raise error_for(name, msg or f"{what or 'call'} failed with {name}")
 
 
 def two_call_string(fn, *args):

@@ -105,6 +105,21 @@ class Policy(OwnedHandle):
         check(self._lib.sw_policy_before_forward_v2(self._h, int(step), int(total_steps), ptrs, len(self.layers)))
         return out
 
+    def active_hooks(self, step, total_steps):
+        """Which calls do work at `step` (a set of "before_forward", "after_backward",
+        "after_step", "dense_gradient"); skip the others to save their copies. Always call
+        before_forward for the first step after creating or loading the policy."""
+        bits = self.active_hook_bits(step, total_steps)
+        names = ((_abi.HOOK_UPDATE_MASKS, "before_forward"), (_abi.HOOK_AFTER_BACKWARD, "after_backward"),
+                 (_abi.HOOK_AFTER_STEP, "after_step"), (_abi.HOOK_DENSE_GRADIENT, "dense_gradient"))
+        return {name for bit, name in names if bits & bit}
+
+    def active_hook_bits(self, step, total_steps):
+        """`active_hooks` as the C ABI's SW_HOOK_* bits (sparsewire._abi.HOOK_*)."""
+        h = ctypes.c_uint32()
+        check(self._lib.sw_policy_active_hooks(self._h, int(step), int(total_steps), ctypes.byref(h)))
+        return h.value
+
     def needs_gradient(self, step, total_steps):
         need = ctypes.c_int32()
         check(self._lib.sw_policy_needs_gradient(self._h, int(step), int(total_steps), ctypes.byref(need)))

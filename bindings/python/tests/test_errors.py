@@ -65,8 +65,8 @@ def test_wrong_dtype_shape_and_layout(sw):
     with sw.Engine({"model": {"name": "mlp", "hidden": [4]}}) as e:
         x = np.zeros((8, 16), dtype=np.float32)
         y = np.arange(8, dtype=np.int64) % 2
-        with pytest.raises(sw.Error, match="y_train must be int32, got int64"):
-            e.set_data(x, y, x, y.astype(np.int32))
+        with pytest.raises(sw.Error, match="y_train must hold integer class labels"):
+            e.set_data(x, y.astype(np.float32), x, y.astype(np.int32))
         with pytest.raises(sw.Error, match=r"label 7 at index 7 outside 0..<2"):
             yy = (np.arange(8) % 2).astype(np.int32)
             bad = yy.copy()

@@ -250,9 +250,9 @@ def test_bad_inputs_are_clear_errors(sw):
     opt = torch.optim.SGD(m.parameters(), lr=0.1)
     with pytest.raises(sw.Error, match="total_steps"):
         swt.sparsify(m, opt, "rigl", 0.1)
-    with pytest.raises(sw.Error, match="no module named 'fc9'"):
+    with pytest.raises(KeyError, match="no module named 'fc9'"):
         swt.sparsify(m, opt, "rigl", 0.1, 10, layers=["fc9"])
-    with pytest.raises(sw.Error, match="float64"):
+    with pytest.raises(sw.ArgumentError, match="float64"):
         swt.sparsify(cnn().double(), opt, "rigl", 0.1, 10)
     wide = nn.Sequential(nn.Conv2d(3, 4, 3)).to(memory_format=torch.channels_last)
     with pytest.raises(sw.Error, match="not contiguous"):
@@ -260,13 +260,13 @@ def test_bad_inputs_are_clear_errors(sw):
     with pytest.raises(sw.Error, match="not among the optimizer's parameters"):
         swt.sparsify(cnn(), opt, "dnw", 0.1, 10)
     meta = cnn().to("meta")
-    with pytest.raises(sw.Error, match="is on meta"):
+    with pytest.raises(TypeError, match="is on meta"):
         swt.sparsify(meta, torch.optim.SGD(meta.parameters(), lr=0.1), "dnw", 0.1, 10)
-    with pytest.raises(sw.Error, match="unknown policy|no policy|not found|Unknown"):
+    with pytest.raises(sw.ConfigError, match="no-such-policy"):
         swt.sparsify(cnn(), torch.optim.SGD(cnn().parameters(), lr=0.1), "no-such-policy", 0.1, 10)
     sp = swt.sparsify(m, opt, "dnw", 0.1, 2, layers=lambda name, mod: isinstance(mod, nn.Linear), dense_last=True)
     assert [n for n, _ in sp.layers] == ["4"]
-    with pytest.raises(sw.Error, match="already sparsified"):
+    with pytest.raises(RuntimeError, match="already sparsified"):
         swt.sparsify(m, opt, "dnw", 0.1, 2)
     x, y = batches(1)[0]
     with pytest.raises(sw.Error, match="before any forward pass"):

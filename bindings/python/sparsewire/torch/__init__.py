@@ -36,8 +36,10 @@ def sparsify(model, optimizer, policy="rigl", density=0.1, total_steps=None, *, 
     hooks: False leaves the optimizer alone; call `sparsifier.step()` instead of optimizer.step().
     score_group: optimizer settings for the scores' parameter group (policies that learn scores),
         e.g. {"weight_decay": 0}; default: the optimizer's defaults.
-    Errors (sparsewire.Error): a weight on another device than the CPU, not float32, not
-    contiguous; an unknown layer name or policy; a model already sparsified.
+    Errors (all `sparsewire.Error`): ArgumentError (a TypeError/ValueError) for a weight on
+    another device than the CPU, not float32 or not contiguous; NotFoundError (a KeyError) for
+    an unknown layer name; ConfigError for an unknown policy or option; StateError for a model
+    already sparsified.
     """
     return Sparsifier(model, optimizer, policy, density, total_steps, layers=layers, dense_first=dense_first,
                       dense_last=dense_last, scope=scope, distribution=distribution, structure=structure, seed=seed,
@@ -50,6 +52,6 @@ def remove(model, layout="plain"):
     `weight_mask`). Errors: the model is not sparsified."""
     sp = getattr(model, "_sparsewire_sparsifier", None)
     if sp is None:
-        from .._lib import Error
-        raise Error("this model has no sparsifier (sparsewire.torch.sparsify was not called, or remove already was)")
+        from .._errors import StateError
+        raise StateError("this model has no sparsifier (sparsewire.torch.sparsify was not called, or remove already was)")
     sp.remove(layout)

@@ -3,7 +3,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .._lib import Error
+from .. import _abi
+from .._errors import ArgumentError, DataError, StateError
 from ..policy import MaskPolicy, policies, register_policy
 from ..standalone import Policy
 from ._routing import SCORE_ROUTES, MaskedWeight
@@ -19,7 +20,7 @@ def _policy_name(policy):
         if policy.name not in policies():
             register_policy(policy)
         return policy.name
-    raise Error(f"policy must be a policy name (see sparsewire.policies()) or a sparsewire.MaskPolicy subclass, got {policy!r}")
+    raise ArgumentError(f"policy must be a policy name (see sparsewire.policies()) or a sparsewire.MaskPolicy subclass, got {policy!r}")
 
 
 class Sparsifier:
@@ -46,18 +47,18 @@ class Sparsifier:
     def __init__(self, model, optimizer, policy, density, total_steps, layers=None, dense_first=False, dense_last=False,
                  scope=None, distribution=None, structure=None, seed=None, hooks=True, score_group=None, **options):
         if not isinstance(model, nn.Module):
-            raise Error(f"model must be a torch.nn.Module, got {type(model).__name__}")
+            raise ArgumentError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, torch.optim.Optimizer):
-            raise Error(f"optimizer must be a torch.optim.Optimizer over the model's parameters, got {type(optimizer).__name__}")
+            raise ArgumentError(f"optimizer must be a torch.optim.Optimizer over the model's parameters, got {type(optimizer).__name__}")
         if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-            raise Error(f"total_steps must be the run's number of optimizer steps (epochs × batches per epoch), an int ≥ 1; got {total_steps!r}")
+            raise ArgumentError(f"total_steps must be the run's number of optimizer steps (epochs × batches per epoch), an int ≥ 1; got {total_steps!r}")
         if getattr(model, "_sparsewire_sparsifier", None) is not None:
-            raise Error("this model is already sparsified; call sparsewire.torch.remove(model) first")
+            raise StateError("this model is already sparsified; call sparsewire.torch.remove(model) first")
         self.model, self.optimizer, self.total_steps = model, optimizer, total_steps
         self.layers = select_layers(model, layers, dense_first, dense_last)
         for name, m in self.layers:
             if parametrize.is_parametrized(m, "weight"):
-                raise Error(f"{name}.weight already has a parametrization; sparsewire.torch needs a plain weight")
+                raise StateError(f"{name}.weight already has a parametrization; sparsewire.torch needs a plain weight")
             check_weight(name, m.weight)
         in_optimizer = {id(p) for g in optimizer.param_groups for p in g["params"]}
         self._shapes = [tuple(m.weight.shape) for _, m in self.layers]  # read before the parametrizations exist
@@ -71,7 +72,7 @@ class Sparsifier:
         weights = [m.weight for _, m in self.layers]
         for (name, m), w in zip(self.layers, weights):
             if self.routing not in SCORE_ROUTES and id(w) not in in_optimizer:
-                raise Error(f"{name}.weight is not among the optimizer's parameters; build the optimizer over model.parameters() before sparsify")
+                raise ArgumentError(f"{name}.weight is not among the optimizer's parameters; build the optimizer over model.parameters() before sparsify")
         # Policies that learn scores: weights and biases of every Linear/Conv layer stay at their
         # initialisation (as the engine freezes them); the scores join the optimizer.
         self._requires_grad = {}
@@ -98,6 +99,8 @@ class Sparsifier:
         self.step_count = 0
         self._masks_step = self._eval_step = None
         self._want = False
+        self._started = False  # before_forward runs at the first step whatever the hooks say
+        self._hooks = 0
         self._skipped = None
         self.skipped_steps = 0
         self._handles = []
@@ -136,11 +139,14 @@ class Sparsifier:
     def _start_step(self):
         t, total = self.step_count, self.total_steps
         if t >= total:
-            raise Error(f"sparsewire.torch: training step {t} is past total_steps={total}; "
+            raise StateError(f"sparsewire.torch: training step {t} is past total_steps={total}; "
                         f"pass the run's real number of optimizer steps to sparsify")
-        with torch.no_grad():
-            self.policy.before_forward(t, total, self._weights, scores=self._score_list(), masks=self.masks)
-        self._want = self.policy.needs_gradient(t, total)
+        self._hooks = self.policy.active_hook_bits(t, total)
+        if not self._started or self._hooks & _abi.HOOK_UPDATE_MASKS:
+            with torch.no_grad():
+                self.policy.before_forward(t, total, self._weights, scores=self._score_list(), masks=self.masks)
+            self._started = True
+        self._want = bool(self._hooks & _abi.HOOK_DENSE_GRADIENT)
         for pm in self._params:
             pm.want_grad, pm.captured = self._want, None
         self._masks_step = t
@@ -150,14 +156,14 @@ class Sparsifier:
     def _before_update(self):
         t, total = self.step_count, self.total_steps
         if self._masks_step != t:
-            raise Error(f"sparsewire.torch: optimizer.step() for step {t} came before any forward pass in train() mode "
+            raise StateError(f"sparsewire.torch: optimizer.step() for step {t} came before any forward pass in train() mode "
                         f"(the masks of step {t} are computed at its first training forward)")
         skip = False
-        if self._want:
-            grads = []
-            for (name, _), pm in zip(self.layers, self._params):
+        if self._hooks & _abi.HOOK_AFTER_BACKWARD:
+            grads = [] if self._want else None
+            for (name, _), pm in zip(self.layers, self._params if self._want else []):
                 if pm.captured is None:
-                    raise Error(f"sparsewire.torch: policy '{self._config['name']}' needs dL/dŵ at step {t}, but none reached "
+                    raise StateError(f"sparsewire.torch: policy '{self._config['name']}' needs dL/dŵ at step {t}, but none reached "
                                 f"{name}.weight; call loss.backward() through the model in train() mode before optimizer.step()")
                 grads.append(pm.captured.contiguous())
             with torch.no_grad():
@@ -176,9 +182,10 @@ class Sparsifier:
             for p, g in self._skipped:
                 p.grad = g
             self._skipped = None
-        with torch.no_grad():
-            self.policy.after_step(self.step_count, self.total_steps, self._weights, scores=self._score_list(), masks=self.masks)
-        self._reset_optimizer_state()
+        if self._hooks & _abi.HOOK_AFTER_STEP:
+            with torch.no_grad():
+                self.policy.after_step(self.step_count, self.total_steps, self._weights, scores=self._score_list(), masks=self.masks)
+            self._reset_optimizer_state()
         self.step_count += 1
 
     def _reset_optimizer_state(self):
@@ -220,15 +227,16 @@ class Sparsifier:
         """Restores `state_dict()` output into a sparsifier of the same policy, layers and
         total_steps (load the model's and the optimizer's state too)."""
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise Error(f"not a sparsewire.torch state (expected a dict with format {STATE_FORMAT!r})")
+            raise DataError(f"not a sparsewire.torch state (expected a dict with format {STATE_FORMAT!r})")
         for key, mine in (("policy", self._config["name"]), ("total_steps", self.total_steps),
                           ("layers", [n for n, _ in self.layers])):
             if state.get(key) != mine:
-                raise Error(f"the state's {key} is {state.get(key)!r}, this sparsifier's {mine!r}")
+                raise StateError(f"the state's {key} is {state.get(key)!r}, this sparsifier's {mine!r}")
         policy = self._new_policy()
         policy.load_state_bytes(state["policy_state"])
         self.policy = policy
         self._bind_masks()
+        self._started = False
         self.step_count = int(state["step"])
         self.skipped_steps = int(state.get("skipped_steps", 0))
         self._masks_step = self._eval_step = None
@@ -238,7 +246,7 @@ class Sparsifier:
         mask); `"prune"`: torch.nn.utils.prune's layout (`weight_orig`, `weight_mask` buffer, a
         forward pre-hook). Scores leave the model and the optimizer; frozen weights are unfrozen."""
         if layout not in ("plain", "prune"):
-            raise Error(f"layout must be 'plain' or 'prune', got {layout!r}")
+            raise ArgumentError(f"layout must be 'plain' or 'prune', got {layout!r}")
         masks = [self._evaluation_mask(i).clone() for i in range(len(self.layers))]
         for h in self._handles:
             h.remove()
