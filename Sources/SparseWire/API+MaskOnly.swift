@@ -91,6 +91,9 @@ public func sw_policy_create(_ name: UnsafePointer<CChar>?, _ config: UnsafePoin
     out?.pointee = nil
     return guarded("sw_policy_create") {
         let out = try require(out, "out")
+        // Mask-only policies run on the host's thread, next to the host's own threads (PyTorch's
+        // OpenMP workers): OpenBLAS's spinning workers would fight those (50× slower steps).
+        BLAS.setThreads(1)
         var cfg = try parseConfig(config)
         try cfg.set("policy", value: .string(try string(name, "name")))
         out.pointee = PolicyHandle.table.add(PolicyHandle(try StandaloneMasking(spec: MaskingSpec(config: cfg), seed: TrainingSpec(config: cfg).rngSeed)))

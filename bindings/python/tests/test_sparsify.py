@@ -292,3 +292,32 @@ def test_explicit_step_without_hooks_matches_the_hooked_loop():
         sp2.step()
         explicit.append(loss.item())
     assert hooked == explicit and sp2.skipped_steps == sp.skipped_steps > 0
+
+
+def test_active_hooks_say_which_calls_do_work(sw):
+    layers = [("w", (8, 8))]
+    rigl = sw.Policy("rigl", density=0.25, delta_t=5, layers=layers)
+    assert rigl.active_hooks(3, 100) == set()
+    assert rigl.active_hooks(5, 100) == {"after_backward", "dense_gradient"}
+    assert sw.Policy("dnw", density=0.25, layers=layers).active_hooks(3, 100) == {"before_forward"}
+    assert sw.Policy("random-static", density=0.25, layers=layers).active_hooks(3, 100) == set()
+    assert sw.Policy("l1-anneal", density=0.25, layers=layers).active_hooks(3, 100) >= {"before_forward", "after_backward", "after_step"}
+
+    calls = []
+
+    class Counting(sw.MaskPolicy):
+        """Keeps everything; records after_step calls (a policy that does not narrow its hooks gets every call)."""
+        name = "py-counting-torch"
+        routing = "masked_weights"
+
+        def compute_mask(self, layer, step):
+            return np.ones(layer.shape, dtype=np.float32)
+
+        def after_step(self, layers, step):
+            calls.append(step.step)
+
+    assert sw.Policy("py-counting-torch" if "py-counting-torch" in sw.policies() else sw.register_policy(Counting).name,
+                     density=1.0, layers=layers).active_hooks(3, 100) >= {"before_forward", "after_step"}
+    m, opt, sp = setup(Counting, 1.0)
+    train(m, opt, batches(4))
+    assert calls == [0, 1, 2, 3]
