@@ -14,35 +14,16 @@ optimizer skips them). edge-popup: weights stay at their signed-constant initial
 scores learn through the straight-through estimator dL/ds = dL/dŵ ⊙ w ⊙ sign(s).
 """
 import argparse
-import gzip
 import pathlib
 import sys
 import time
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import sparsewire  # noqa: E402
 
-DATA = pathlib.Path("/usr/share/datasets/fashion-mnist")
-
-
-def idx(path):
-    with gzip.open(path) as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def load(limit):
-    xs = idx(DATA / "train-images-idx3-ubyte.gz")[:limit].reshape(-1, 784).astype(np.float32) / 255
-    ys = idx(DATA / "train-labels-idx1-ubyte.gz")[:limit].astype(np.int64)
-    xt = idx(DATA / "t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
-    yt = idx(DATA / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    mean, std = xs.mean(), xs.std()
-    return [torch.from_numpy((a - mean) / std) for a in (xs, xt)], [torch.from_numpy(b) for b in (ys, yt)]
+from fmnist import load  # noqa: E402  (examples/fmnist.py)
 
 
 def main():

@@ -321,3 +321,17 @@ def test_active_hooks_say_which_calls_do_work(sw):
     m, opt, sp = setup(Counting, 1.0)
     train(m, opt, batches(4))
     assert calls == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("marker", ["sparsewire.torch.sparsify(model, opt", 'sw.Policy("rigl", density=0.1, delta_t=5',
+                                    'sw.Engine("configs/fmnist-fc.yaml"'])
+def test_the_readme_examples_run(marker, monkeypatch):
+    """The python blocks of bindings/python/README.md for sparsewire.torch, mask-only and the engine, as printed."""
+    import pathlib
+    from conftest import HERE, ROOT
+    readme = (HERE.parent / "README.md").read_text()
+    block = next(b for b in readme.split("```python")[1:] if marker in b).split("```")[0]
+    if "fmnist" in marker and not pathlib.Path("/usr/share/datasets/fashion-mnist").exists():
+        pytest.skip("dataset-fashion-mnist not installed")
+    monkeypatch.chdir(ROOT)
+    exec(compile(block, "README.md", "exec"), {})
