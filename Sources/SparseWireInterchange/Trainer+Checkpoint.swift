@@ -42,6 +42,7 @@ extension Trainer {
                     "policy_rng": masking.context.rng.state.map { String($0) }.joined(separator: ","),
                     "skipped_steps": String(skippedSteps), "config": cfg]
             .merging(openEpoch.map(CheckpointFile.metadata(of:)) ?? [:]) { a, _ in a }
+            .merging(stepPassMetadata) { a, _ in a }
         return (t, meta)
     }
 
@@ -75,6 +76,7 @@ extension Trainer {
         // policy_rng is absent from checkpoints older than exact resume; present, it must be whole.
         let policyRNG = try file.rngState("policy_rng")
         let openEpochState = try file.openEpoch()
+        let stepPass = try stepPass(file)
         var targets: [(Tensor, Tensor)] = []
         var expected = Set<String>()
         func want(_ key: String, _ dst: Tensor) throws {
@@ -118,8 +120,29 @@ extension Trainer {
         if let policyRNG { masking.context.rng.state = policyRNG }
         skippedSteps = file.metadata["skipped_steps"].flatMap(Int.init) ?? 0
         openEpoch = openEpochState
-        stepBatches = nil
+        (stepBatches, stepPassShuffle) = stepPass ?? (nil, nil)
         history = []
+    }
+
+    /// Where `nextStep()` is in its shuffled pass: `step_pass` = "position,shuffle RNG words".
+    private var stepPassMetadata: [String: String] {
+        guard let it = stepBatches, let s = stepPassShuffle else { return [:] }
+        return ["step_pass": ([String(it.position)] + s.map { String($0) }).joined(separator: ",")]
+    }
+
+    /// The `nextStep()` pass a checkpoint recorded, rebuilt (nil when it recorded none).
+    /// Errors: `.data` for malformed metadata or a position past the pass.
+    private func stepPass(_ file: CheckpointFile) throws -> (BatchIterator, [UInt64])? {
+        guard let text = file.metadata["step_pass"] else { return nil }
+        let parts = text.split(separator: ",").compactMap { UInt64($0) }
+        guard parts.count == 5, parts[0] <= UInt64(train.count) else {
+            throw SparseWireError(.data, "\(file.path): bad step_pass metadata '\(text)' (position ≤ \(train.count), then 4 RNG words)")
+        }
+        var rng = RNG(seed: 0)
+        rng.state = Array(parts[1...])
+        var it = BatchIterator(train, batchSize: batchSize, shuffle: true, rng: &rng)
+        it.position = Int(parts[0])
+        return (it, Array(parts[1...]))
     }
 
     /// A network built from a checkpoint's config with its parameters, buffers and masks, without

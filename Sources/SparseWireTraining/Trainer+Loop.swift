@@ -84,6 +84,7 @@ extension Trainer {
     public func nextStep() throws -> (loss: Double, correct: Int) {
         if stepBatches == nil {
             var shuffle = rng.fork()
+            stepPassShuffle = shuffle.state
             stepBatches = BatchIterator(train, batchSize: batchSize, shuffle: true, rng: &shuffle)
         }
         guard let (x, y) = stepBatches!.next() else {

@@ -44,6 +44,8 @@ public final class Trainer {
     public package(set) var masking: MaskingEngine
     /// The pass `nextStep()` draws batches from.
     package var stepBatches: BatchIterator?
+    /// The state of the RNG `stepBatches` was shuffled with (a checkpoint rebuilds the pass).
+    package var stepPassShuffle: [UInt64]?
     /// The epoch `trainEpoch` left open when it was stopped on request (or a checkpoint restored
     /// mid-epoch); `trainEpoch` continues it. Nil between epochs.
     public package(set) var openEpoch: EpochProgress?

@@ -223,6 +223,19 @@ def test_state_dict_round_trip_resumes_bit_identically(sw):
             e2.load_state_dict({"fc1.weight": np.zeros(3)})
 
 
+def test_resume_between_single_steps_continues_the_step_pass(sw, tmp_path):
+    """step() draws from a shuffled pass of its own; a checkpoint taken mid-pass resumes it."""
+    with _engine(sw) as e1, _engine(sw) as e2, _engine(sw) as e3:
+        for _ in range(3):
+            e1.step()
+        e1.save(tmp_path / "mid.st")
+        state = e1.state_dict()
+        e2.load(tmp_path / "mid.st")
+        e3.load_state_dict(state)
+        losses = [[e.step()["loss"] for _ in range(12)] for e in (e1, e2, e3)]  # past the pass's end (8 steps)
+        assert losses[0] == losses[1] == losses[2]
+
+
 def test_state_dict_through_torch_save_and_load(sw):
     torch = pytest.importorskip("torch")
     with _engine(sw) as e1:

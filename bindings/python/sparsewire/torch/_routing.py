@@ -69,6 +69,8 @@ class MaskedWeight(nn.Module):
             m = sp._training_mask(self.index)
         else:
             m = sp._evaluation_mask(self.index)
+        if self.routing == "masked_weights" and not self.want_grad:
+            return w * m  # autograd's own product routes g ⊙ m to w: no Python backward
         s = getattr(self, "scores", None)
         if s is None:
             s = w  # a placeholder tensor; no gradient goes to it
