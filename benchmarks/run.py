@@ -207,22 +207,27 @@ SPARSIFY_VARIANTS = ["dense", "rigl", "set", "dnw", "edge-popup", "ao-wns", "ao-
 def sparsify_section(args, env) -> list:
     """PyTorch training steps through sparsewire.torch (density 0.1) against plain torch and
     torch.ao.pruning's WeightNormSparsifier on the same model (benchmarks/torch_sparsify.py),
-    2 threads, 3 interleaved rounds of fresh processes, the median round per variant."""
+    2 threads, 5 interleaved rounds of fresh processes, the median round per variant."""
     rows = []
     script = ROOT / "benchmarks" / "torch_sparsify.py"
     for model in ["fc", "cnn"]:
         warm, reps = (30, 300) if model == "fc" else (5, 40)
         runs = {v: [] for v in SPARSIFY_VARIANTS}
-        for _ in range(3):
+        for _ in range(5):  # the VM's step times drift by ±20 % between processes: 5 interleaved rounds
             for v in SPARSIFY_VARIANTS:
                 runs[v].append(run_json([sys.executable, str(script), "--model", model, "--variant", v, "--threads", "2",
                                          "--batch-size", str(args.batch_size), "--warmup", str(warm), "--repeats", str(reps)], env))
-        picked = {v: sorted(r, key=lambda x: x["ms_per_step_median"])[1] for v, r in runs.items()}
+        picked = {v: sorted(r, key=lambda x: x["ms_per_step_median"])[len(r) // 2] for v, r in runs.items()}
         dense = picked["dense"]["ms_per_step_median"]
+        # The VM's steal time moves whole processes by ±30 %: the fastest step of all rounds is the
+        # steadier estimate of what a step costs, reported beside the median.
+        best = {v: min(x["ms_per_step_min"] for x in r) for v, r in runs.items()}
         for v, r in picked.items():
             rows.append({"model": model, "variant": v, "threads": 2, "batch_size": args.batch_size, "ms": r["ms_per_step_median"],
-                         "ratio_vs_dense": r["ms_per_step_median"] / dense, "rounds_ms": [x["ms_per_step_median"] for x in runs[v]]})
-            log(f"  sparsify {model:4} {v:11}: {r['ms_per_step_median']:8.3f} ms ({r['ms_per_step_median'] / dense:.2f}x dense)")
+                         "ratio_vs_dense": r["ms_per_step_median"] / dense, "rounds_ms": [x["ms_per_step_median"] for x in runs[v]],
+                         "best_ms": best[v], "best_ratio_vs_dense": best[v] / best["dense"]})
+            log(f"  sparsify {model:4} {v:11}: {r['ms_per_step_median']:8.3f} ms ({r['ms_per_step_median'] / dense:.2f}x dense), "
+                f"best {best[v]:8.3f} ms ({best[v] / best['dense']:.2f}x)")
     return rows
 
 
@@ -258,8 +263,9 @@ def targets(res: dict) -> list:
     for model in ["fc", "cnn"]:
         row = next((r for r in res.get("sparsify", []) if r["model"] == model and r["variant"] == "rigl"), None)
         if row:
-            out.append({"target": f"sparsewire.torch rigl step <= 1.15x torch's dense step, {model}, batch {row['batch_size']}, 2 threads",
-                        "measured": row["ratio_vs_dense"], "limit": 1.15, "met": row["ratio_vs_dense"] <= 1.15})
+            for what, key in (("median round", "ratio_vs_dense"), ("fastest step", "best_ratio_vs_dense")):
+                out.append({"target": f"sparsewire.torch rigl step <= 1.15x torch's dense step ({what}), {model}, batch {row['batch_size']}, 2 threads",
+                            "measured": row[key], "limit": 1.15, "met": row[key] <= 1.15})
     return out
 
 
@@ -305,9 +311,10 @@ def markdown(res: dict) -> str:
                          f"{r['speedup_vs_dense']:.2f}", f"{r['peak_rss_mb']:.0f}"] for r in res["infer"]])
     if res.get("sparsify"):
         lines += table("PyTorch training step through sparsewire.torch (density 0.1) vs plain torch and torch.ao.pruning",
-                       ["model", "variant", "threads", "ms/step", "× torch dense", "rounds (ms)"], "|---|---|--:|--:|--:|---|",
-                       [[r["model"], r["variant"], r["threads"], f"{r['ms']:.3f}", f"{r['ratio_vs_dense']:.2f}",
-                         " ".join(f"{x:.2f}" for x in r["rounds_ms"])] for r in res["sparsify"]],
+                       ["model", "variant", "threads", "ms/step (median round)", "× torch dense", "fastest step ms", "× torch dense",
+                        "rounds (ms)"], "|---|---|--:|--:|--:|--:|--:|---|",
+                       [[r["model"], r["variant"], r["threads"], f"{r['ms']:.3f}", f"{r['ratio_vs_dense']:.2f}", f"{r['best_ms']:.3f}",
+                         f"{r['best_ratio_vs_dense']:.2f}", " ".join(f"{x:.2f}" for x in r["rounds_ms"])] for r in res["sparsify"]],
                        intro="`ao-wns`: WeightNormSparsifier (sparsity 0.9) with `step()` after every optimizer step; `ao-wns-100`: every "
                              "100 steps. On `cnn` it masks the Linear layers only: its `update_mask` fails on 4-D conv weights "
                              "(RuntimeError: shape '[1, 1, 18432]' is invalid, torch 2.13).")

@@ -56,6 +56,7 @@ class MaskedWeight(nn.Module):
         self.routing = routing
         self.captured = None
         self.want_grad = False
+        self.plain = False  # set per step: routing masked_weights and no dL/dŵ wanted
         if scores is not None:
             self.scores = scores
 
@@ -66,11 +67,13 @@ class MaskedWeight(nn.Module):
     def forward(self, w):
         sp = self._sparsifier[0]
         if self.training:
-            m = sp._training_mask(self.index)
+            if sp._masks_step != sp.step_count:
+                sp._start_step()
+            m = sp.masks[self.index]
+            if self.plain:
+                return w * m  # masked weights, nothing to capture: autograd's own product routes g ⊙ m
         else:
             m = sp._evaluation_mask(self.index)
-        if self.routing == "masked_weights" and not self.want_grad:
-            return w * m  # autograd's own product routes g ⊙ m to w: no Python backward
         s = getattr(self, "scores", None)
         if s is None:
             s = w  # a placeholder tensor; no gradient goes to it

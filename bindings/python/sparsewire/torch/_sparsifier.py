@@ -118,17 +118,13 @@ class Sparsifier:
                       **{k: v for k, v in c.items() if k not in ("name", "density", "seed", "scope", "distribution", "structure")})
 
     def _bind_masks(self):
-        self.masks = [torch.from_numpy(m) for m in self.policy.masks]  # the policy's own buffers
+        # torch-allocated (aligned, from torch's allocator); the policy writes them in place
+        self.masks = [torch.ones(shape) for shape in self._shapes]
 
     def _score_list(self):
         return self.scores if self.info["uses_scores"] else None
 
     # -- called by the parametrizations ------------------------------------------------------
-    def _training_mask(self, i):
-        if self._masks_step != self.step_count:
-            self._start_step()
-        return self.masks[i]
-
     def _evaluation_mask(self, i):
         if self._eval_step != self.step_count:
             with torch.no_grad():
@@ -147,8 +143,9 @@ class Sparsifier:
                 self.policy.before_forward(t, total, self._weights, scores=self._score_list(), masks=self.masks)
             self._started = True
         self._want = bool(self._hooks & _abi.HOOK_DENSE_GRADIENT)
+        plain = self.routing == "masked_weights" and not self._want
         for pm in self._params:
-            pm.want_grad, pm.captured = self._want, None
+            pm.want_grad, pm.captured, pm.plain = self._want, None, plain
         self._masks_step = t
         self._eval_step = None
 
