@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq libopenblas-dev libffi-dev zlib1g-dev dataset-fashion-mnist graphviz >/dev/null
+$SUDO apt-get install -y -qq libopenblas-dev libffi-dev zlib1g-dev dataset-fashion-mnist graphviz patchelf >/dev/null
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 # PyTorch's CPU build for the tests that compare against it (a plain `pip install torch` pulls a
 # CUDA build); the wheel ships in /opt/wheels on these machines.

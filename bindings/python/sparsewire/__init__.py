@@ -33,7 +33,11 @@ from ._lib import lib as _library
 from .engine import Engine
 from .policy import LayerView, MaskPolicy, Policy, Step, load_plugin, policies, register_policy, unregister_policy
 
-__version__ = "0.1.0"
+try:  # the package's version is the library's (setup.py reads Sources/SparseWireTensor/Version.swift)
+    from importlib.metadata import version as _dist_version
+    __version__ = _dist_version("sparsewire")
+except Exception:  # not installed (sys.path use in a checkout): ask the library when asked
+    __version__ = None
 
 __all__ = ["Engine", "Error", "LayerView", "MaskPolicy", "Policy", "Step", "abi_version", "blas_core",
            "library_path", "load_plugin", "policies", "register_policy", "set_log_callback", "unregister_policy", "version",

@@ -1,7 +1,8 @@
 """Finding, loading and checking libsparsewire.so.
 
-Search order: $SPARSEWIRE_LIB (a file), the package directory, the repository's .build/release
-(for `pip install -e bindings/python` in a checkout). OPENBLAS_CORETYPE is set before the
+Search order: $SPARSEWIRE_LIB (a file), the wheel's bundle (sparsewire/lib/, with the CLI, the
+plugins and the Swift runtime), the package directory, the repository's .build/release (for
+`pip install -e bindings/python` in a checkout). OPENBLAS_CORETYPE is set before the
 library (and with it OpenBLAS) loads, because OpenBLAS 0.3.21 mis-detects some CPUs and runs
 about 5x slower without it.
 """
@@ -22,7 +23,8 @@ def _candidates():
     if env:
         return [("SPARSEWIRE_LIB", pathlib.Path(env))]
     here = pathlib.Path(__file__).resolve().parent
-    out = [("package directory", here / n) for n in _NAMES]
+    out = [("wheel bundle", here / "lib" / n) for n in _NAMES]
+    out += [("package directory", here / n) for n in _NAMES]
     repo = here.parent.parent.parent / ".build" / "release"
     out += [("repository build", repo / n) for n in _NAMES]
     return out
