@@ -50,3 +50,13 @@ def test_stateful_host_callback_policy_resumes_exactly_in_a_fresh_process(build,
     assert straight.startswith("result loss") and straight == resumed, (straight, resumed)
     raw = ck.read_bytes()
     assert b'"policy_state"' in raw[:int.from_bytes(raw[:8], "little") + 8]
+
+
+def test_mask_only_state_and_active_hooks_from_c(build):
+    """tests_c/test_policy_state.c: sw_policy_save_state / load_state resume a stand-alone rigl
+    exactly and refuse mismatches; sw_policy_active_hooks' plan gives the same run as every call."""
+    sh(CC, *CFLAGS, ROOT / "tests_c" / "test_policy_state.c", f"-L{build}", "-lsparsewire", f"-Wl,-rpath,{build}", "-lm",
+       "-o", build / "test_policy_state")
+    out = sh(build / "test_policy_state", env=env(), timeout=300).stdout
+    assert re.search(r"test_policy_state: all \d+ checks passed", out), out
+

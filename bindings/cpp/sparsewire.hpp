@@ -293,6 +293,22 @@ class Policy {
         auto p = pointers(b);
         check(sw_policy_before_forward_v2(h_, step, total, p.data(), uint32_t(p.size())));
     }
+    /// Which step calls do work at `step` (SW_HOOK_* bits); a host may skip the others.
+    uint32_t active_hooks(int64_t step, int64_t total) const {
+        uint32_t h = 0;
+        check(sw_policy_active_hooks(h_, step, total, &h));
+        return h;
+    }
+    /// The policy's state (masks, its own state, RNG) as bytes for the host's checkpoint.
+    std::vector<uint8_t> save_state() const {
+        uint64_t n = 0;
+        check(sw_policy_save_state(h_, nullptr, 0, &n));
+        std::vector<uint8_t> out(n);
+        check(sw_policy_save_state(h_, out.data(), n, &n));
+        return out;
+    }
+    /// Restores `save_state()` bytes (same policy and layers, before the first step call).
+    void load_state(const std::vector<uint8_t> &bytes) { check(sw_policy_load_state(h_, bytes.data(), bytes.size())); }
     /// Flat indices of layer `layer` whose optimizer state the last call asked to reset
     /// (regrown weights of rigl, snfs, momentum-regrow): reset them in your optimizer.
     std::vector<uint64_t> optimizer_resets(uint32_t layer) const {

@@ -116,6 +116,17 @@ int main(int argc, char **argv) {
     EXPECT(p.optimizer_resets(0).empty());  // dnw regrows nothing
     std::vector<std::vector<float>> wrong{std::vector<float>(31)};
     throws([&] { p.before_forward(0, 10, wrong, masks); }, SW_ERR_SHAPE);
+    EXPECT(p.active_hooks(3, 10) == SW_HOOK_UPDATE_MASKS);  // dnw: a new top-k every step, nothing else
+    auto state = p.save_state();
+    sparsewire::Policy q("dnw", "density: 0.25\n");
+    q.add_layer("w", {4, 8});
+    q.load_state(state);
+    std::vector<std::vector<float>> masks2;
+    q.before_forward(1, 10, w, masks2);
+    p.before_forward(1, 10, w, masks);
+    EXPECT(masks2 == masks);
+    throws([&] { q.load_state(state); }, SW_ERR_STATE);  // q has started
+    std::printf("ok   mask-only state round trip and active hooks\n");
     std::printf("all %d checks passed\n", checks);
     return 0;
 }
