@@ -482,6 +482,19 @@ static void structures(void) {
     check_nm(m, count, 2, 4, "plugin select_topk under 2:4");
     free(m);
     sw_engine_destroy(e);
+    /* first_k (above) claims SW_POLICY_HONOURS_STRUCTURE below but keeps the first keep_count weights. */
+    sw_policy_def liar = {.struct_size = sizeof liar, .name = "c-claims-structure", .routing = SW_ROUTE_MASKED_WEIGHTS,
+                          .flags = SW_POLICY_FIXED_DENSITY | SW_POLICY_HONOURS_STRUCTURE, .create = keep_host, .update_masks = first_k};
+    OK(sw_register_policy(&liar));
+    e = engine("c-claims-structure", 0.5, "masking: {structure: {type: nm, n: 2, m: 4}}\n");
+    FAILS(sw_engine_train_step(e, NULL, NULL), SW_ERR_PLUGIN, "breaks masking.structure 2:4: the group of 4 at row 0, columns 0…3 keeps 4");
+    sw_engine_destroy(e);
+    e = engine("c-claims-structure", 0.5, "masking: {structure: {type: block, rows: 2, cols: 4}}\n");
+    FAILS(sw_engine_train_step(e, NULL, NULL), SW_ERR_PLUGIN, "tile at row 0, column 0 is partly kept");  /* fc2: 2 rows, 1 kept */
+    sw_engine_destroy(e);
+    e = engine("c-claims-structure", 0.5, "masking: {structure: {type: fanin}}\n");
+    FAILS(sw_engine_train_step(e, NULL, NULL), SW_ERR_PLUGIN, "fanin keeps");
+    sw_engine_destroy(e);
     sw_engine *refused = NULL;
     FAILS(sw_engine_create("policy: l1-anneal\ndensity: 0.5\nmasking: {structure: {type: nm}}", &refused), SW_ERR_CONFIG,
           "policy 'l1-anneal' cannot honour masking.structure 2:4");

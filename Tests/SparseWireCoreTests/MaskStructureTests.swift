@@ -32,6 +32,29 @@ final class MaskStructureTests: XCTestCase {
         return nil
     }
 
+    /// The library's own check (which plugins that claim the structure are held to) agrees with
+    /// this file's oracle: valid selections pass, and moving one kept weight breaks each structure.
+    func testTheLibraryCheckAgreesWithTheOracle() {
+        var rng = RNG(seed: 11)
+        let shape = [8, 16]
+        let v = Tensor(shape: shape)
+        for i in 0..<v.count { v[i] = rng.normal() }
+        let cases: [(MaskStructure, Int)] = [(.nm(n: 2, m: 4), 64), (.block(rows: 2, cols: 4), 32), (.channel, 32), (.fanin, 32)]
+        for (s, keep) in cases {
+            let m = Tensor(shape: shape)
+            s.select(v.data, shape: shape, keep: keep, into: m.data, order: .magnitude)
+            XCTAssertNil(s.violation(of: m.data, shape: shape, keep: keep), "\(s)")
+            XCTAssertNil(violation(s, m, keep: keep), "\(s)")
+            // Move one kept weight of row 0 to a dropped place in the last row: same count, broken structure.
+            let from = (0..<16).first { m[$0] == 1 }!, to = (112..<128).first { m[$0] == 0 }!
+            m[from] = 0; m[to] = 1
+            XCTAssertNotNil(s.violation(of: m.data, shape: shape, keep: keep), "\(s)")
+            XCTAssertNotNil(violation(s, m, keep: keep), "\(s)")
+        }
+        let m = Tensor(shape: shape)
+        XCTAssertNil(MaskStructure.unstructured.violation(of: m.data, shape: shape, keep: 7))
+    }
+
     func testSelectionKeepsTheStructureAndTheLargest() {
         var rng = RNG(seed: 3)
         let shape = [8, 4, 2, 2]  // a conv: 8 filters, fan-in 16

@@ -88,6 +88,12 @@ package final class CPolicyAdapter: MaskPolicy {
                     + (binary ? "masks must be 0 or 1 (SW_POLICY_SOFT_MASKS allows other values)" : "masks must be finite and ≥ 0"))
             }
             kept.append(l.count - zeros)
+            // A policy that says it honours masking.structure is held to it.
+            if definition.honoursStructure, !definition.softMasks,
+               let why = l.structure.violation(of: m, shape: l.parameter.shape, keep: l.keepCount) {
+                throw SparseWireError(.plugin, "\(who) declares SW_POLICY_HONOURS_STRUCTURE, but after \(hook) the mask of layer '\(l.name)' "
+                    + "breaks masking.structure \(l.structure.description): \(why)")
+            }
         }
         guard definition.densityContract == .fixed else { return }
         if ctx?.scope == .global, layers.count > 1 {

@@ -176,6 +176,9 @@ public final class CPolicyDefinition: @unchecked Sendable {
 
     /// Whether masks may hold values other than 0 and 1 (SW_POLICY_SOFT_MASKS).
     public var softMasks: Bool { flags & SW_POLICY_SOFT_MASKS != 0 }
+    /// Whether the policy declares SW_POLICY_HONOURS_STRUCTURE (its masks are then checked
+    /// against masking.structure after every hook).
+    public var honoursStructure: Bool { flags & SW_POLICY_HONOURS_STRUCTURE != 0 }
 
     /// The origin of tables registered by `sw_register_policy` (removable again).
     public static let hostCallbacks = "host callbacks"
