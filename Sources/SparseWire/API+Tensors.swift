@@ -118,6 +118,19 @@ public func sw_engine_save(_ engine: OpaquePointer?, _ path: UnsafePointer<CChar
 }
 
 @c @implementation
+public func sw_engine_export_onnx(_ engine: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ zeros: UnsafeMutablePointer<UInt64>?,
+                                  _ count: UnsafeMutablePointer<UInt64>?) -> sw_status {
+    zeros?.pointee = 0
+    count?.pointee = 0
+    return engineCall(engine, "sw_engine_export_onnx") {
+        let t = try EngineHandle.table.get(engine).requireTrainer("export_onnx")
+        let report = try t.exportONNX(to: try string(path, "path"))
+        zeros?.pointee = UInt64(report.reduce(0) { $0 + $1.zeros })
+        count?.pointee = UInt64(report.reduce(0) { $0 + $1.count })
+    }
+}
+
+@c @implementation
 public func sw_engine_load(_ engine: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> sw_status {
     engineCall(engine, "sw_engine_load") {
         let t = try EngineHandle.table.get(engine).requireTrainer("load")

@@ -47,14 +47,35 @@ public final class Sequential: Module {
     public var buffers: [(String, Tensor)] { layers.flatMap { $0.buffers } }
 }
 
+/// What a `Lambda` computes, for exporters (ONNX); `custom` for a closure of the caller's.
+public enum LambdaOp: Sendable, Equatable {
+    /// max(x, 0).
+    case relu
+    /// [N, …] → [N, Π rest].
+    case flatten
+    /// k×k max pooling with the given stride, no padding.
+    case maxPool(kernel: Int, stride: Int)
+    /// k×k average pooling with the given stride, no padding.
+    case avgPool(kernel: Int, stride: Int)
+    /// [N, C, H, W] → [N, C] plane means.
+    case globalAvgPool
+    /// Inverted dropout with probability p (identity in evaluation).
+    case dropout(Float)
+    /// Anything else (`Lambda.init(_:)`).
+    case custom
+}
+
 /// A parameter-free function as a module.
 public final class Lambda: Module {
     package let fn: (Var, Context) throws -> Var
     /// True for `Lambda.relu`: a preceding conv/linear may apply it in its own output pass.
     public let isReLU: Bool
-    /// Wraps `fn` (not treated as a ReLU for fusion).
-    public init(_ fn: @escaping (Var, Context) throws -> Var) { self.fn = fn; isReLU = false }
-    package init(relu: ()) { fn = { x, ctx in ctx.relu(x) }; isReLU = true }
+    /// What `fn` computes (`custom` for a caller's closure).
+    public let op: LambdaOp
+    /// Wraps `fn` (not treated as a ReLU for fusion; `op` is `custom`).
+    public init(_ fn: @escaping (Var, Context) throws -> Var) { self.fn = fn; isReLU = false; op = .custom }
+    package init(op: LambdaOp, _ fn: @escaping (Var, Context) throws -> Var) { self.fn = fn; isReLU = false; self.op = op }
+    package init(relu: ()) { fn = { x, ctx in ctx.relu(x) }; isReLU = true; op = .relu }
     /// Calls the wrapped function. Errors: whatever `fn` throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var { try fn(x, ctx) }
     /// Always empty: a lambda has no parameters.
@@ -63,19 +84,23 @@ public final class Lambda: Module {
     /// y = max(x, 0) element-wise; marked so a preceding conv/linear may fuse it in inference.
     public static var relu: Lambda { Lambda(relu: ()) }
     /// [N, …] → [N, Π rest] (a reshape). Errors: `.shape` on a rank-0 input.
-    public static var flatten: Lambda { Lambda { x, ctx in try ctx.flatten(x) } }
+    public static var flatten: Lambda { Lambda(op: .flatten) { x, ctx in try ctx.flatten(x) } }
     /// Max pooling over k×k windows, stride `stride` (default k), NCHW input.
     /// Errors: `.shape` for a non-4-D input or a window that is invalid or larger than the input.
-    public static func maxPool(_ k: Int, stride: Int? = nil) -> Lambda { Lambda { x, ctx in try ctx.maxPool2d(x, kernel: k, stride: stride) } }
+    public static func maxPool(_ k: Int, stride: Int? = nil) -> Lambda {
+        Lambda(op: .maxPool(kernel: k, stride: stride ?? k)) { x, ctx in try ctx.maxPool2d(x, kernel: k, stride: stride) }
+    }
     /// Average pooling over k×k windows, stride `stride` (default k), no padding, NCHW input.
     /// Errors: `.shape` for a non-4-D input or a window that is invalid or larger than the input.
-    public static func avgPool(_ k: Int, stride: Int? = nil) -> Lambda { Lambda { x, ctx in try ctx.avgPool2d(x, kernel: k, stride: stride) } }
+    public static func avgPool(_ k: Int, stride: Int? = nil) -> Lambda {
+        Lambda(op: .avgPool(kernel: k, stride: stride ?? k)) { x, ctx in try ctx.avgPool2d(x, kernel: k, stride: stride) }
+    }
     /// [N, C, H, W] → [N, C], the mean of each plane.
     /// Errors: `.shape` for a non-4-D input or an empty plane.
-    public static var globalAvgPool: Lambda { Lambda { x, ctx in try ctx.globalAvgPool(x) } }
+    public static var globalAvgPool: Lambda { Lambda(op: .globalAvgPool) { x, ctx in try ctx.globalAvgPool(x) } }
     /// Inverted dropout with probability `p` in training (kept values scaled by 1/(1−p)); identity in
     /// evaluation. Errors: `.config` unless 0 ≤ p < 1, raised when the forward pass runs.
-    public static func dropout(_ p: Float) -> Lambda { Lambda { x, ctx in try ctx.dropout(x, p: p) } }
+    public static func dropout(_ p: Float) -> Lambda { Lambda(op: .dropout(p)) { x, ctx in try ctx.dropout(x, p: p) } }
 }
 
 /// A layer that can apply a following ReLU in its own output pass (no gradient recorded).

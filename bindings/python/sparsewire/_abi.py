@@ -195,6 +195,7 @@ FUNCTIONS = [
     ("sw_policy_evaluation_masks_v2", i32, [vp, P(P(LayerBuffers)), u32]),
     ("sw_policy_optimizer_resets", i32, [vp, u32, P(u64), u64, P(u64)]),
     ("sw_policy_active_hooks", i32, [vp, i64, i64, P(u32)]),
+    ("sw_engine_export_onnx", i32, [vp, cstr, P(u64), P(u64)]),
     ("sw_policy_save_state", i32, [vp, vp, u64, P(u64)]),
     ("sw_policy_load_state", i32, [vp, vp, u64]),
 ]

@@ -373,6 +373,18 @@ class Engine(OwnedHandle):
         d = None if density is None else ctypes.byref(ctypes.c_double(float(density)))
         check(self._lib.sw_engine_set_policy_v2(self.handle, _b(name), _b(opts), d))
 
+    def export_onnx(self, path):
+        """Writes the network as ONNX (opset 17, evaluation mode, masks baked in: pruned weights
+        are exact zeros; docs/ONNX.md). Returns {"zeros": ..., "count": ...} over the exported
+        weights. UnsupportedError for a model with no ONNX form yet (RandWire, DNW graphs)."""
+        import ctypes
+        path = os.fspath(path)
+        self._need_network("export_onnx")
+        zeros, count = ctypes.c_uint64(), ctypes.c_uint64()
+        _check_file(self._lib.sw_engine_export_onnx(self.handle, _b(path), ctypes.byref(zeros), ctypes.byref(count)),
+                    os.path.dirname(os.path.abspath(path)))
+        return {"zeros": zeros.value, "count": count.value}
+
     def save(self, path):
         """A safetensors checkpoint (parameters, masks, scores, optimizer state, counters, config).
         StateError before there is data (nothing to save); MissingFileError when the directory
