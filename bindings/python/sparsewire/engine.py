@@ -8,41 +8,12 @@ import numpy as np
 from . import _abi
 from ._handle import OwnedHandle
 from ._arrays import _is_torch, int32_labels, label_view, output, pointer
-from ._errors import ArgumentError, FileError, InvalidArgumentError, MissingFileError, ShapeError, StateError
+from ._errors import InvalidArgumentError, MissingFileError, ShapeError, StateError
 from ._lib import check, lib, two_call_string
 from ._progress import Progress
 
 
-def config_text(config):
-    """A dict (→ JSON), a path to a YAML/JSON file, YAML/JSON text, or None (defaults)."""
-    if config is None:
-        return None
-    if isinstance(config, dict):
-        return json.dumps(config)
-    if isinstance(config, os.PathLike) or (isinstance(config, str) and "\n" not in config and ":" not in config):
-        path = os.fspath(config)
-        if not os.path.isfile(path):
-            raise MissingFileError(f"config file {path}: no such file")
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    if isinstance(config, str):
-        return config
-    raise ArgumentError(f"config must be a dict, a YAML/JSON string or a path, got {type(config).__name__}")
-
-
-def _b(s):
-    return None if s is None else str(s).encode("utf-8")
-
-
-def _check_file(status, needed):
-    """check(status), except that a FileError while `needed` (a path the call reads, or the
-    directory it writes into) does not exist becomes MissingFileError (a FileNotFoundError)."""
-    try:
-        check(status)
-    except FileError as e:
-        if needed is not None and not os.path.exists(needed):
-            raise MissingFileError(str(e), e.status) from None
-        raise
+from ._engine_io import _b, _check_file, config_text  # noqa: F401  (config_text: also sparsewire.engine.config_text)
 
 
 class Engine(OwnedHandle):

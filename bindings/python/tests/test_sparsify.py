@@ -21,13 +21,14 @@ def batches(n=40, seed=1):
     return [(torch.randn(16, 1, 14, 14, generator=g), torch.randint(0, 10, (16,), generator=g)) for _ in range(n)]
 
 
-def train(model, opt, data, sched=None):
+def train(model, opt, data, sched=None, step=None):
+    """Plain torch steps (`step` instead of opt.step when given); the losses."""
     losses = []
     for x, y in data:
         loss = nn.functional.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
-        opt.step()
+        (step or opt.step)()
         if sched:
             sched.step()
         losses.append(loss.item())
@@ -284,13 +285,7 @@ def test_explicit_step_without_hooks_matches_the_hooked_loop():
     m2 = cnn()
     opt2 = torch.optim.SGD(m2.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
     sp2 = swt.sparsify(m2, opt2, "rigl", density=0.2, total_steps=40, seed=3, hooks=False, delta_t=4)
-    explicit = []
-    for x, y in data:
-        loss = nn.functional.cross_entropy(m2(x), y)
-        opt2.zero_grad()
-        loss.backward()
-        sp2.step()
-        explicit.append(loss.item())
+    explicit = train(m2, opt2, data, step=sp2.step)
     assert hooked == explicit and sp2.skipped_steps == sp.skipped_steps > 0
 
 
