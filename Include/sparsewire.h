@@ -398,8 +398,9 @@ sw_status sw_engine_save(sw_engine *engine, const char *path);
  *  baked in (pruned weights are exact zeros), batch norms as BatchNormalization, input `input`
  *  [N, C, H, W], output `logits` [N, classes], N dynamic (docs/ONNX.md). `*zeros` / `*count`
  *  (either may be NULL): zero entries and all entries of the exported weights.
- *  SW_ERR_UNSUPPORTED names a module with no ONNX form (RandWire, DNW graphs for now) or a
- *  policy that evaluates by averaging mask draws. Added to ABI 1 by addition. */
+ *  Every built model exports (MLP, Conv2-8, RandWire, DNW graphs unrolled); SW_ERR_UNSUPPORTED
+ *  names a module with no ONNX form or a policy that evaluates by averaging mask draws. Added
+ *  to ABI 1 by addition. */
 sw_status sw_engine_export_onnx(sw_engine *engine, const char *path, uint64_t *zeros, uint64_t *count);
 /** Loads a checkpoint written by sw_engine_save into an engine whose network has the same
  *  tensors (same model config, data loaded). Every name and shape is checked before anything

@@ -61,6 +61,10 @@ public enum LambdaOp: Sendable, Equatable {
     case globalAvgPool
     /// Inverted dropout with probability p (identity in evaluation).
     case dropout(Float)
+    /// [N, C, H, W] → [N, channels, H, W]: zero channels appended.
+    case padChannels(to: Int)
+    /// [N, C, H, W] → the channels lower..<upper.
+    case sliceChannels(lower: Int, upper: Int)
     /// Anything else (`Lambda.init(_:)`).
     case custom
 }
@@ -101,6 +105,21 @@ public final class Lambda: Module {
     /// Inverted dropout with probability `p` in training (kept values scaled by 1/(1−p)); identity in
     /// evaluation. Errors: `.config` unless 0 ≤ p < 1, raised when the forward pass runs.
     public static func dropout(_ p: Float) -> Lambda { Lambda(op: .dropout(p)) { x, ctx in try ctx.dropout(x, p: p) } }
+    /// [N, C, H, W] → [N, `channels`, H, W]: zero channels appended (the input unchanged when
+    /// C = channels). Errors: `.shape` for a non-4-D input or C > channels.
+    public static func padChannels(to channels: Int) -> Lambda {
+        Lambda(op: .padChannels(to: channels)) { x, ctx in
+            guard x.shape.count == 4, x.shape[1] <= channels else {
+                throw SparseWireError.shape("pad channels: input \(x.shape) cannot grow to \(channels) channels")
+            }
+            if x.shape[1] == channels { return x }
+            return try ctx.concatChannels([x, ctx.zeros([x.shape[0], channels - x.shape[1], x.shape[2], x.shape[3]])])
+        }
+    }
+    /// [N, C, H, W] → the channels `range`. Errors: `.shape` for a non-4-D input or a range past C.
+    public static func sliceChannels(_ range: Range<Int>) -> Lambda {
+        Lambda(op: .sliceChannels(lower: range.lowerBound, upper: range.upperBound)) { x, ctx in try ctx.sliceChannels(x, range) }
+    }
 }
 
 /// A layer that can apply a following ReLU in its own output pass (no gradient recorded).

@@ -177,14 +177,10 @@ extension Models {
             DepthwiseConv2d(name: "stem.dw", channels: 16, kernel: 3, stride: 2, padding: 1),
             Conv2d(name: "stem.pw", inChannels: 16, outChannels: stemOut, kernel: 1, bias: false, maskable: false),
             BatchNorm(name: "stem.bn2", channels: stemOut),
-            Lambda { x, ctx in
-                // the initial state: stem output in block 0, zeros elsewhere
-                if nodes == stemOut { return x }
-                return try ctx.concatChannels([x, ctx.zeros([x.shape[0], nodes - stemOut, x.shape[2], x.shape[3]])])
-            },
+            Lambda.padChannels(to: nodes),  // the initial state: stem output in block 0, zeros elsewhere
             graph,
-            // ReLU first: the states are instance-normalised, so their spatial mean is exactly 0.
-            Lambda { z, ctx in ctx.relu(try ctx.sliceChannels(z, (nodes - readout)..<nodes)) },
+            // ReLU before pooling: the states are instance-normalised, so their spatial mean is exactly 0.
+            Lambda.sliceChannels((nodes - readout)..<nodes), Lambda.relu,
             Lambda.globalAvgPool, Lambda.flatten,
             Linear(name: "fc", inFeatures: readout, outFeatures: input.classes, maskable: false),
         ]

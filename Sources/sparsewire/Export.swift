@@ -11,8 +11,8 @@ struct ExportCommand: ParsableCommand {
         discussion: """
         The policy's evaluation masks are applied as `sparsewire train` evaluates; batch norms are \
         BatchNormalization nodes with their running statistics; input `input` [N, C, H, W], output \
-        `logits` [N, classes], N dynamic. Models: mlp and conv2–8 (RandWire and the DNW graphs are refused \
-        for now). --report prints each weight's density and the zeros the file holds.
+        `logits` [N, classes], N dynamic. Models: mlp, conv2–8, randwire, and the DNW graphs (discrete and \
+        continuous unrolled). --report prints each weight's density and the zeros the file holds.
         """)
 
     @Option(help: "A checkpoint written by `sparsewire train --save-checkpoint`.") var checkpoint: String

@@ -37,6 +37,28 @@ struct ONNXGraph {
         return name
     }
 
+    /// Adds an int64 vector initializer (Slice/Pad arguments) under a fresh name from `base`.
+    mutating func int64s(_ base: String, _ values: [Int64]) -> String {
+        let name = fresh(base)
+        names.insert(name)
+        var w = ProtoWriter()
+        w.int(1, Int64(values.count))                             // dims
+        w.int(2, 7)                                               // data_type INT64
+        w.string(8, name)
+        var raw = Data(capacity: values.count * 8)
+        for v in values { withUnsafeBytes(of: v.littleEndian) { raw.append(contentsOf: $0) } }
+        w.bytes(9, raw)
+        initializers.append(w)
+        return name
+    }
+
+    /// A float32 initializer of `values` (shape `shape`) under a fresh name from `base`.
+    mutating func floats(_ base: String, _ values: [Float], shape: [Int]) -> String {
+        let t = Tensor(shape: [values.count])
+        for (i, v) in values.enumerated() { t[i] = v }
+        return initializer(fresh(base), t, shape: shape)
+    }
+
     /// Adds a node `op` from `inputs` to one new output, returned.
     mutating func node(_ op: String, _ inputs: [String], name: String, _ attributes: [Attribute] = [], output: String? = nil) -> String {
         let out = output ?? fresh(name)

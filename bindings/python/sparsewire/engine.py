@@ -347,7 +347,8 @@ class Engine(OwnedHandle):
     def export_onnx(self, path):
         """Writes the network as ONNX (opset 17, evaluation mode, masks baked in: pruned weights
         are exact zeros; docs/ONNX.md). Returns {"zeros": ..., "count": ...} over the exported
-        weights. UnsupportedError for a model with no ONNX form yet (RandWire, DNW graphs)."""
+        weights. UnsupportedError for a module with no ONNX form or a policy that averages mask
+        draws in evaluation."""
         import ctypes
         path = os.fspath(path)
         self._need_network("export_onnx")
