@@ -31,6 +31,8 @@ CASES = [  # (config, overrides, policy, density)
     ("configs/fmnist-conv4.yaml", {"model.name": "conv2", "model.norm": "affine"}, "edge-popup", 0.3),
     ("configs/fmnist-conv4.yaml", {"model.width": 0.25, "model.norm": "nonaffine"}, "dnw", 0.2),
     ("configs/fmnist-fc.yaml", {"model.norm": "affine"}, "supermask", 0.5),
+    ("configs/fmnist-conv4.yaml", {"model.name": "conv6", "model.width": 0.125}, "set", 0.2),
+    ("configs/fmnist-conv4.yaml", {"model.name": "conv8", "model.width": 0.125, "model.norm": "affine"}, "targeted-dropout", 0.2),
     ("configs/bench-randwire-small.yaml", {}, "rigl", 0.2),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "static"}, "dnw", 0.1),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "discrete"}, "dnw", 0.1),
