@@ -43,7 +43,7 @@ def test_cpp_wrapper_test_passes(libdir):
     build(libdir, ROOT / "bindings" / "cpp" / "tests" / "test_sparsewire.cpp", libdir / "test_cpp")
     p = subprocess.run([str(libdir / "test_cpp"), str(REL / "libsw_gmp.so")], capture_output=True, text=True, env=env(), timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "all 36 checks passed" in p.stdout, p.stdout
+    assert "all 37 checks passed" in p.stdout, p.stdout
 
 
 def test_cpp_example_trains(libdir):

@@ -252,6 +252,13 @@ class Engine {
     }
     void save(const std::string &path) { check(sw_engine_save(h_, path.c_str())); }
     void load(const std::string &path) { check(sw_engine_load(h_, path.c_str())); }
+    /// Writes the network as ONNX (masks baked in, docs/ONNX.md); returns {zeros, entries} of
+    /// the exported weights.
+    std::pair<uint64_t, uint64_t> export_onnx(const std::string &path) {
+        uint64_t zeros = 0, count = 0;
+        check(sw_engine_export_onnx(h_, path.c_str(), &zeros, &count));
+        return {zeros, count};
+    }
 
   private:
     struct Call {

@@ -20,10 +20,13 @@ extension ONNXEmitter {
                                                  graph.floats("\(name).beta", sub(beta, r), shape: [r.count])],
                        name: name, [.float("epsilon", 1e-5)])
         }
-        func depthwise(_ z: String, _ r: Range<Int>, _ name: String) -> String {
-            let w = g.depthwise.weight.value, k = g.depthwise.weight.shape[2], per = k * k
-            let filters = graph.floats("\(name).weight", r.flatMap { c in (0..<per).map { w[c * per + $0] } }, shape: [r.count, 1, k, k])
-            return conv(z, weight: filters, bias: nil, kernel: k, stride: 1, padding: 1, groups: r.count, name: name)
+        let k = g.depthwise.weight.shape[2]
+        func filters(_ r: Range<Int>, _ name: String) -> String {
+            let w = g.depthwise.weight.value, per = k * k
+            return graph.floats("\(name).weight", r.flatMap { c in (0..<per).map { w[c * per + $0] } }, shape: [r.count, 1, k, k])
+        }
+        func depthwise(_ z: String, _ r: Range<Int>, _ name: String, filters f: String? = nil) -> String {
+            conv(z, weight: f ?? filters(r, name), bias: nil, kernel: k, stride: 1, padding: 1, groups: r.count, name: name)
         }
         switch spec.setting {
         case .staticGraph:
@@ -42,11 +45,11 @@ extension ONNXEmitter {
             return graph.node("Concat", states, name: "graph.states", [.int("axis", 1)])
         case .discrete, .continuous:
             let all = 0..<spec.nodes
-            let a = weight(g.adjacency[0])
+            let a = weight(g.adjacency[0]), dw = filters(all, "graph.dw")  // shared by every unrolled step
             var n = 0
             func field(_ z: String) -> String {
                 n += 1
-                let h = depthwise(graph.node("Relu", [z], name: "graph.f\(n).relu"), all, "graph.f\(n).dw")
+                let h = depthwise(graph.node("Relu", [z], name: "graph.f\(n).relu"), all, "graph.f\(n).dw", filters: dw)
                 let m = conv(h, weight: a, bias: nil, kernel: 1, stride: 1, padding: 0, name: "graph.f\(n).a")
                 return instanceNorm(m, all, "graph.f\(n).in")
             }

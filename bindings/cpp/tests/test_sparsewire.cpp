@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <unistd.h>
 
 #include "sparsewire.hpp"
 
@@ -89,7 +90,13 @@ int main(int argc, char **argv) {
         EXPECT(e.built() && e.policy() == "gmp");
         EXPECT(!e.train(0));  // ran to the end: not stopped by a callback
         for (auto &d : e.density()) EXPECT(d.kept == uint64_t(std::llround(0.1 * double(d.count))));
-        std::printf("ok   gmp plugin trains to exact density\n");
+        const std::string onnx_path = "/tmp/sparsewire_cpp_test_" + std::to_string(getpid()) + ".onnx";
+        auto onnx = e.export_onnx(onnx_path);  // masked weights are the file's zeros
+        uint64_t masked = 0;
+        for (auto &d : e.density()) masked += d.count - d.kept;
+        EXPECT(onnx.first >= masked && masked > 0 && onnx.second > onnx.first);
+        std::remove(onnx_path.c_str());
+        std::printf("ok   gmp plugin trains to exact density; export_onnx holds its zeros\n");
     }
     {
         // the callback's stop is reported; set_policy keeps the density without a magic value
