@@ -34,6 +34,8 @@ CASES = [  # (config, overrides, policy, density)
     ("configs/fmnist-conv4.yaml", {"model.name": "conv6", "model.width": 0.125}, "set", 0.2),
     ("configs/fmnist-conv4.yaml", {"model.name": "conv8", "model.width": 0.125, "model.norm": "affine"}, "targeted-dropout", 0.2),
     ("configs/bench-randwire-small.yaml", {}, "rigl", 0.2),
+    ("configs/fmnist-conv4.yaml", {"model.name": "resnet20", "model.width": 0.25, "model.norm": "affine"}, "rigl", 0.3),
+    ("configs/fmnist-conv4.yaml", {"model.name": "resnet18", "model.width": 0.125, "model.norm": "nonaffine"}, "edge-popup", 0.5),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "static"}, "dnw", 0.1),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "discrete"}, "dnw", 0.1),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "continuous", "model.steps": 2}, "random-static", 0.1),

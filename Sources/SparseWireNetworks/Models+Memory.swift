@@ -60,6 +60,23 @@ extension Models {
             for _ in 0..<2 { let out = scaled(256); p += feat * out + 3 * out; a += 3 * out; feat = out }
             p += feat * classes + classes
             return MemoryEstimate(parameters: p, activationsPerExample: a + classes, other: 0, sizeKeys: "model.width \(spec.width)")
+        case let name where name.hasPrefix("resnet"):
+            // Basic blocks: two 3×3 convs + norms each (plus a 1×1 projection per stage change);
+            // activations: about 8 planes per block at its resolution.
+            let depth = Int(name.dropFirst(6)) ?? 20
+            let stages: [(Double, Int)] = depth == 18 ? [(64, 2), (128, 2), (256, 2), (512, 2)] : [16, 32, 64].map { ($0, max((depth - 2) / 6, 1)) }
+            func scaled(_ c: Double) -> Double { max(1, (c * spec.width).rounded()) }
+            var ch = scaled(stages[0].0), res = h * w
+            var p = Double(input.channels) * ch * 9 + 2 * ch, a = Double(input.features) + 3 * ch * res
+            for (s, (c, blocks)) in stages.enumerated() {
+                let out = scaled(c)
+                if s > 0 { res = (res / 4).rounded(.up); p += ch * out + 2 * out }
+                p += ch * out * 9 + out * out * 9 + 4 * out + Double(blocks - 1) * (2 * out * out * 9 + 4 * out)
+                a += Double(blocks) * 8 * out * res
+                ch = out
+            }
+            p += ch * classes + classes
+            return MemoryEstimate(parameters: p, activationsPerExample: a + ch + classes, other: 0, sizeKeys: "model.width \(spec.width)")
         case "randwire":
             let r = spec.randWire, c = Double(r.channels)
             let n: Double, edges: Double
