@@ -86,7 +86,7 @@ extension ModelSpec {
     static let keysByModel: [(models: @Sendable (String) -> Bool, keys: [String])] = [
         ({ $0 == "mlp" }, ["model.hidden", "model.bias", "model.norm"]),
         ({ $0.hasPrefix("conv") }, ["model.width", "model.bias", "model.norm"]),
-        ({ $0.hasPrefix("resnet") }, ["model.width", "model.norm"]),
+        ({ $0.hasPrefix("resnet") || $0 == "mobilenetv1" }, ["model.width", "model.norm"]),
         ({ $0 == "randwire" }, ["model.channels", "model.stages", "model.head", "model.edge_drop",
                                 "graph.model", "graph.n", "graph.k", "graph.p", "graph.m", "graph.seed"]),
         ({ $0 == "dnw" }, ["model.setting", "model.blocks", "model.steps", "model.readout"]),

@@ -45,6 +45,8 @@ extension Models {
             return try randWire(input: input, spec: spec.randWire)
         case "dnw":
             return try dnwTiny(input: input, spec: spec.dnw)
+        case "mobilenetv1":
+            return try mobileNetV1(input: input, width: spec.width, norm: spec.norm)
         case let name where name.hasPrefix("resnet"):
             return try resNet(depth: Int(name.dropFirst(6)) ?? 0, input: input, width: spec.width, norm: spec.norm)
         case let name where name.hasPrefix("conv"):

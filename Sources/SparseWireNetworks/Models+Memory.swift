@@ -60,6 +60,19 @@ extension Models {
             for _ in 0..<2 { let out = scaled(256); p += feat * out + 3 * out; a += 3 * out; feat = out }
             p += feat * classes + classes
             return MemoryEstimate(parameters: p, activationsPerExample: a + classes, other: 0, sizeKeys: "model.width \(spec.width)")
+        case "mobilenetv1":
+            func scaled(_ c: Int) -> Double { max(1, (Double(c) * spec.width).rounded()) }
+            var ch = scaled(32), res = h * w
+            var p = Double(input.channels) * ch * 9 + 2 * ch, a = Double(input.features) + 3 * ch * res
+            for block in mobileNetBlocks {
+                let out = scaled(block.channels)
+                if block.stride == 2 { res = (res / 4).rounded(.up) }
+                p += ch * 9 + 2 * ch + ch * out + 2 * out
+                a += 3 * ch * res + 3 * out * res
+                ch = out
+            }
+            p += ch * classes + classes
+            return MemoryEstimate(parameters: p, activationsPerExample: a + ch + classes, other: 0, sizeKeys: "model.width \(spec.width)")
         case let name where name.hasPrefix("resnet"):
             // Basic blocks: two 3×3 convs + norms each (plus a 1×1 projection per stage change);
             // activations: about 8 planes per block at its resolution.

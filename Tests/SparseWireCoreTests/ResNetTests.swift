@@ -55,3 +55,22 @@ final class ResNetTests: XCTestCase {
         }
     }
 }
+
+/// MobileNetV1: the 13 depthwise-separable blocks, the width multiplier, maskable pointwise convs.
+final class MobileNetTests: XCTestCase {
+    func testTheLayerPlanWidthAndMasks() throws {
+        let input = InputSpec(channels: 1, height: 28, width: 28, classes: 10)
+        let net = try Models.mobileNetV1(input: input, width: 0.25)
+        let pw = net.parameters.filter { $0.name.hasSuffix(".pw.weight") }
+        XCTAssertEqual(pw.count, 13)
+        XCTAssertEqual(pw.first?.shape, [16, 8, 1, 1])   // 64 × 0.25 from 32 × 0.25
+        XCTAssertEqual(pw.last?.shape, [256, 256, 1, 1])  // 1024 × 0.25
+        XCTAssertEqual(net.parameters.filter { $0.maskable }.count, 14)  // 13 pointwise + fc
+        XCTAssertEqual(try net.forward(Var(Tensor(shape: [2, 1, 28, 28], repeating: 0.1)), Context(training: false)).shape, [2, 10])
+        let full = try Models.mobileNetV1(input: InputSpec(channels: 3, height: 32, width: 32, classes: 10))
+        let est = try Models.estimate(ModelSpec(name: "mobilenetv1", norm: .affine), input: InputSpec(channels: 3, height: 32, width: 32, classes: 10))
+        XCTAssertEqual(est.parameters, Double(full.parameterCount), accuracy: Double(full.parameterCount) * 0.01)
+        XCTAssertEqual(full.parameterCount, 3_217_226)  // MobileNetV1 ×1.0 for 10 classes: 3.2M (the paper's 4.2M has 1000 classes)
+        XCTAssertThrowsError(try Models.mobileNetV1(input: input, width: -1)) { XCTAssertTrue("\($0)".contains("model.width")) }
+    }
+}
