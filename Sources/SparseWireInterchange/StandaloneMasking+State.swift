@@ -13,6 +13,11 @@ extension StandaloneMasking {
     /// The metadata `format` value of these files.
     public static let stateFormat = "sparsewire-policy-state"
 
+    /// The declared layers as the `layers` metadata names them: "name:RxC,…".
+    private var layerLayout: String {
+        parameters.map { "\($0.name):\($0.shape.map(String.init).joined(separator: "x"))" }.joined(separator: ",")
+    }
+
     /// The policy's state as safetensors bytes (see the type's documentation).
     /// Errors: whatever the policy's `saveState` throws.
     public func stateBytes() throws -> Data {
@@ -31,7 +36,7 @@ extension StandaloneMasking {
             dtypes[Key.policyBlob] = .u8
         }
         let meta = ["format": Self.stateFormat, "policy": descriptor.name, "started": prepared ? "1" : "0",
-                    "layers": parameters.map { "\($0.name):\($0.shape.map(String.init).joined(separator: "x"))" }.joined(separator: ","),
+                    "layers": layerLayout,
                     "policy_rng": context.rng.state.map { String($0) }.joined(separator: ",")]
         return try SafeTensors.encode(t, metadata: meta, dtypes: dtypes)
     }
@@ -54,9 +59,8 @@ extension StandaloneMasking {
         guard name == descriptor.name else {
             throw SparseWireError(.state, "\(source) was saved by policy '\(name)', this policy is '\(descriptor.name)'")
         }
-        let layout = parameters.map { "\($0.name):\($0.shape.map(String.init).joined(separator: "x"))" }.joined(separator: ",")
-        guard meta["layers"] == layout else {
-            throw SparseWireError(.state, "\(source) declares layers [\(meta["layers"] ?? "")], this policy [\(layout)]; declare the same layers in the same order")
+        guard meta["layers"] == layerLayout else {
+            throw SparseWireError(.state, "\(source) declares layers [\(meta["layers"] ?? "")], this policy [\(layerLayout)]; declare the same layers in the same order")
         }
         guard !prepared else { throw SparseWireError(.state, "load the state before the policy's first step call") }
         let words = (meta["policy_rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }

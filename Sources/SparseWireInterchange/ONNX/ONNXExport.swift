@@ -102,13 +102,9 @@ final class ONNXEmitter {
         case let r as RandWireStage:
             defer { channels = r.channels }
             return try randWire(r, x)
-        case let r as Residual:
-            let before = channels
+        case let r as Residual:  // both branches end at the block's output channels
             let b = try emit(r.body, x)
-            let after = channels
-            channels = before
             let s = try r.shortcut.map { try emit($0, x) } ?? x
-            channels = after
             return graph.node("Relu", [graph.node("Add", [b, s], name: "residual.add")], name: "residual.relu")
         case let g as DNWGraphModule:
             defer { channels = g.spec.nodes }

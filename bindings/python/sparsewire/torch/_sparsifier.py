@@ -63,7 +63,8 @@ class Sparsifier:
         in_optimizer = {id(p) for g in optimizer.param_groups for p in g["params"]}
         self._shapes = [tuple(m.weight.shape) for _, m in self.layers]  # read before the parametrizations exist
         self._config = dict(name=_policy_name(policy), density=density, seed=seed, scope=scope, distribution=distribution,
-                            structure=structure, **options)
+                            structure=structure)
+        self._options = options
         self.policy = self._new_policy()
         self.info = self.policy.info
         self.routing = self.info["routing"]
@@ -114,8 +115,7 @@ class Sparsifier:
         c = self._config
         return Policy(c["name"], c["density"], seed=c["seed"], scope=c["scope"], distribution=c["distribution"],
                       structure=c["structure"],
-                      layers=[(f"{n}.weight", shape) for (n, _), shape in zip(self.layers, self._shapes)],
-                      **{k: v for k, v in c.items() if k not in ("name", "density", "seed", "scope", "distribution", "structure")})
+                      layers=[(f"{n}.weight", shape) for (n, _), shape in zip(self.layers, self._shapes)], **self._options)
 
     def _bind_masks(self):
         # torch-allocated (aligned, from torch's allocator); the policy writes them in place
