@@ -22,6 +22,9 @@
  * with types (sw_option_info), and a declared density contract (SW_POLICY_FIXED_DENSITY: the
  * host checks the kept counts after every hook; SW_POLICY_LEARNED_DENSITY: not checked).
  *
+ * New in 1.2: the flag SW_POLICY_INERT_DEAD_WEIGHTS (a host may keep weights outside the mask
+ * at zero and skip the product w ⊙ m).
+ *
  * The same `sw_policy_def` also registers a policy from host callbacks at run time
  * (`sw_register_policy` in sparsewire.h) — that is how the Python binding adds policies
  * written in Python.
@@ -56,7 +59,7 @@ extern "C" {
 /** Major version of this plugin ABI. A host refuses a plugin of another major version. */
 #define SW_PLUGIN_ABI_VERSION 1u
 /** (1.1) Minor version: additions only. A host accepts a plugin whose minor is ≤ its own. */
-#define SW_PLUGIN_ABI_MINOR 1u
+#define SW_PLUGIN_ABI_MINOR 2u
 
 /** The name of the one symbol a plugin exports. */
 #define SW_PLUGIN_ENTRY_SYMBOL "sw_plugin_entry"
@@ -109,6 +112,13 @@ extern "C" {
  *  `masking.structure` (N:M, blocks, channels, constant fan-in); a policy without this flag
  *  refuses a structured config with a config error naming it. */
 #define SW_POLICY_HONOURS_STRUCTURE 64u
+/** (1.2) Weights outside the mask are inert: no hook reads a weight while it is outside the
+ *  mask (values or magnitudes), and every weight a hook brings into the mask gets a value the
+ *  policy writes (RigL's zero, a rewind) — so the policy's results do not depend on what masked
+ *  weights hold. A host may then keep them, and their optimizer state, at zero and train the
+ *  plain weights with masked gradients instead of computing ŵ = w ⊙ m (sparsewire.torch does).
+ *  Needs routing SW_ROUTE_MASKED_WEIGHTS. */
+#define SW_POLICY_INERT_DEAD_WEIGHTS 128u
 
 /* Log levels for sw_host.log. */
 #define SW_LOG_DEBUG 0

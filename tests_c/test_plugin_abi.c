@@ -161,7 +161,7 @@ static void versions(const char *v1, const char *future, const char *gmp) {
     e = engine("v1-topk", 0.25, "policy_options: {bias: lots}\n");
     FAILS(sw_engine_train_step(e, NULL, NULL), SW_ERR_CONFIG, "option 'bias' has the wrong type");
     sw_engine_destroy(e);
-    FAILS(sw_load_plugin(future, NULL), SW_ERR_PLUGIN, "newer than this host's 1.1");
+    FAILS(sw_load_plugin(future, NULL), SW_ERR_PLUGIN, "newer than this host's 1.2");
     /* gmp (1.1) declares typed options: the type is checked when the policy is built. */
     OK(sw_load_plugin(gmp, NULL));
     e = engine("gmp", 0.25, "policy_options: {frequency: 2.5}\n");

@@ -137,6 +137,7 @@ public func sw_policy_info(_ policy: OpaquePointer?, _ routing: UnsafeMutablePoi
         if p.masking.descriptor.preferredDistribution == .erk { f |= SW_POLICY_PREFERS_ERK }
         if p.masking.policy.softMasks { f |= SW_POLICY_SOFT_MASKS }
         if p.masking.descriptor.honoursStructure { f |= SW_POLICY_HONOURS_STRUCTURE }
+        if p.masking.policy.inertDeadWeights { f |= SW_POLICY_INERT_DEAD_WEIGHTS }
         if let c = p.masking.policy as? CPolicyAdapter {
             f |= c.definition.flags & (SW_POLICY_FIXED_DENSITY | SW_POLICY_LEARNED_DENSITY)
         }
@@ -242,11 +243,11 @@ public func sw_policy_optimizer_resets(_ policy: OpaquePointer?, _ layer: UInt32
                                        _ capacity: UInt64, _ needed: UnsafeMutablePointer<UInt64>?) -> sw_status {
     guarded("sw_policy_optimizer_resets") {
         let p = try PolicyHandle.table.get(policy)
-        let resets = p.masking.optimizerResets
-        guard Int(layer) < resets.count else {
-            throw BoundaryError(SW_ERR_NOT_FOUND, "layer \(layer) out of range (\(resets.count) declared layers)")
+        let declared = p.masking.parameters.count
+        guard Int(layer) < declared else {
+            throw BoundaryError(SW_ERR_NOT_FOUND, "layer \(layer) out of range (\(declared) declared layers)")
         }
-        let list = resets[Int(layer)]
+        let list = p.masking.optimizerResets(layer: Int(layer))
         needed?.pointee = UInt64(list.count)
         guard let indices else { return }
         guard capacity >= UInt64(list.count) else {

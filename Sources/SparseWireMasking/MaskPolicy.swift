@@ -138,6 +138,11 @@ public protocol MaskPolicy: AnyObject {
     /// Whether masks may hold values strictly between 0 and 1 (soft or expected masks); a host
     /// setting a mask through the C ABI is checked against it.
     var softMasks: Bool { get }
+    /// Whether weights outside the mask are inert: no hook reads a weight while it is masked,
+    /// and every weight a hook brings into the mask gets a value the policy writes. A host may
+    /// then keep masked weights (and their optimizer state) at zero and skip ŵ = w ⊙ m
+    /// (SW_POLICY_INERT_DEAD_WEIGHTS). Only meaningful with routing `.maskedWeights`.
+    var inertDeadWeights: Bool { get }
     /// Whether `saveState` returns bytes (a checkpoint of this policy must then hold them).
     var savesState: Bool { get }
     /// State the policy keeps outside its layers' tensors (`MaskedLayer.state`, scores, masks),
@@ -186,6 +191,8 @@ extension MaskPolicy {
     public var evaluationDraws: Int { 1 }
     /// Default: false (masks are 0/1).
     public var softMasks: Bool { false }
+    /// Default: false (masked weights' values may matter to the policy).
+    public var inertDeadWeights: Bool { false }
     /// Default: false (no `saveState` bytes).
     public var savesState: Bool { false }
     /// Default: nil (all state lives in the layers' tensors, which checkpoints hold anyway).

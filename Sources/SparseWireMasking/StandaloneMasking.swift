@@ -13,6 +13,8 @@ public final class StandaloneMasking {
     /// The optimizer-state resets the policy asked for during the last step call (the host
     /// owns the optimizer): flat indices per declared layer, sorted, without repeats.
     public var optimizerResets: [[Int]] { resets.byLayer(parameters) }
+    /// `optimizerResets[layer]` alone (sorted once per step call, not per query).
+    public func optimizerResets(layer: Int) -> [Int] { resets.sorted(parameters[layer]) }
     private let resets = OptimizerResetLog()
 
     /// Builds the policy `spec` names, seeded with `seed`. Errors: `.config` (policy, options, density).
@@ -86,15 +88,32 @@ public final class StandaloneMasking {
 /// Records what a policy asks of the optimizer when the host owns it (mask-only use): the
 /// indices whose state (momentum, moments) the host must reset.
 final class OptimizerResetLog: OptimizerStateResetting {
-    private var indices: [ObjectIdentifier: Set<Int>] = [:]
+    private var indices: [ObjectIdentifier: [Int]] = [:]  // as recorded: unsorted, may repeat
+    private var sortedCache: [ObjectIdentifier: [Int]] = [:]
 
     func resetState(of p: Parameter, indices list: [Int]) {
-        indices[ObjectIdentifier(p), default: []].formUnion(list)
+        indices[ObjectIdentifier(p), default: []].append(contentsOf: list)
+        sortedCache[ObjectIdentifier(p)] = nil
     }
 
-    func clear() { indices.removeAll(keepingCapacity: true) }
-
-    func byLayer(_ parameters: [Parameter]) -> [[Int]] {
-        parameters.map { (indices[ObjectIdentifier($0)] ?? []).sorted() }
+    func clear() {
+        indices.removeAll(keepingCapacity: true)
+        sortedCache.removeAll(keepingCapacity: true)
     }
+
+    /// The indices recorded for `p`, ascending (cached until the next record or clear).
+    func sorted(_ p: Parameter) -> [Int] {
+        let id = ObjectIdentifier(p)
+        if let s = sortedCache[id] { return s }
+        var s = (indices[id] ?? []).sorted()
+        if s.count > 1 {  // drop repeats in place
+            var w = 1
+            for r in 1..<s.count where s[r] != s[w - 1] { s[w] = s[r]; w += 1 }
+            s.removeLast(s.count - w)
+        }
+        sortedCache[id] = s
+        return s
+    }
+
+    func byLayer(_ parameters: [Parameter]) -> [[Int]] { parameters.map(sorted) }
 }

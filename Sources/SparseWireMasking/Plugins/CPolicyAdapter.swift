@@ -38,6 +38,7 @@ package final class CPolicyAdapter: MaskPolicy {
 
     package var routing: GradientRouting { definition.routing }
     package var trainsWeights: Bool { definition.flags & SW_POLICY_FROZEN_WEIGHTS == 0 }
+    package var inertDeadWeights: Bool { definition.flags & SW_POLICY_INERT_DEAD_WEIGHTS != 0 }
 
     package var softMasks: Bool { definition.softMasks }
 

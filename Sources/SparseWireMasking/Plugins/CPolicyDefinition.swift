@@ -94,7 +94,7 @@ public final class CPolicyDefinition: @unchecked Sendable {
         default: throw SparseWireError(.plugin, "\(origin): policy '\(name)' has unknown routing \(t.routing) (SW_ROUTE_* is 0…5)")
         }
         let known = SW_POLICY_FROZEN_WEIGHTS | SW_POLICY_USES_SCORES | SW_POLICY_PREFERS_ERK
-            | SW_POLICY_FIXED_DENSITY | SW_POLICY_LEARNED_DENSITY | SW_POLICY_SOFT_MASKS | SW_POLICY_HONOURS_STRUCTURE
+            | SW_POLICY_FIXED_DENSITY | SW_POLICY_LEARNED_DENSITY | SW_POLICY_SOFT_MASKS | SW_POLICY_HONOURS_STRUCTURE | SW_POLICY_INERT_DEAD_WEIGHTS
         guard t.flags & ~known == 0 else {
             throw SparseWireError(.plugin, "\(origin): policy '\(name)' sets unknown flag bits 0x\(String(t.flags & ~known, radix: 16))")
         }
@@ -107,6 +107,9 @@ public final class CPolicyDefinition: @unchecked Sendable {
         }
         guard (t.save_state == nil) == (t.load_state == nil) else {
             throw SparseWireError(.plugin, "\(origin): policy '\(name)' sets \(t.save_state == nil ? "load_state" : "save_state") without \(t.save_state == nil ? "save_state" : "load_state") (checkpoints need both)")
+        }
+        if t.flags & SW_POLICY_INERT_DEAD_WEIGHTS != 0, t.routing != SW_ROUTE_MASKED_WEIGHTS {
+            throw SparseWireError(.plugin, "\(origin): policy '\(name)' sets SW_POLICY_INERT_DEAD_WEIGHTS, which needs routing SW_ROUTE_MASKED_WEIGHTS (2), but its routing is \(t.routing)")
         }
         if t.routing >= SW_ROUTE_SCORES, t.flags & SW_POLICY_USES_SCORES == 0 {
             throw SparseWireError(.plugin, "\(origin): policy '\(name)' routes gradients to scores but does not set SW_POLICY_USES_SCORES")

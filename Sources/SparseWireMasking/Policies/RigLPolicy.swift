@@ -36,6 +36,8 @@ package final class RigLPolicy: MaskPolicy {
     }
 
     package var routing: GradientRouting { .maskedWeights }
+    /// Drops rank active weights only; grown weights are written 0.
+    package var inertDeadWeights: Bool { true }
 
     /// The last step (exclusive) at which the topology may change.
     package func endStep(_ s: MaskStep) -> Int { Int((endFraction * Double(s.totalSteps)).rounded()) }
@@ -148,20 +150,40 @@ package final class RigLPolicy: MaskPolicy {
     /// k best growth scores among the rest come in at 0 with their optimizer state reset.
     private func update(_ l: MaskedLayer, fraction f: Double, _ ctx: PolicyContext, segment: Range<Int>) throws {
         let m = l.mask.data, w = l.weight.data
-        let active = segment.filter { m[$0] != 0 }
-        let k = Int((f * Double(active.count)).rounded())
-        guard k > 0 else { return }
-        let score = try growthScores(l, ctx)
         let n = segment.count, base = segment.lowerBound
+        var activeCount = 0
+        for j in 0..<n where m[base + j] != 0 { activeCount += 1 }
+        let k = Int((f * Double(activeCount)).rounded())
+        guard k > 0 else { return }
         let crit = UnsafeMutablePointer<Float>.allocate(capacity: n), kept = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { crit.deallocate(); kept.deallocate() }
         for j in 0..<n { crit[j] = m[base + j] != 0 ? Swift.abs(w[base + j]) : -Float.infinity }
-        TopK.mask(crit, count: n, k: active.count - k, into: kept)
-        for j in 0..<n { crit[j] = kept[j] != 0 ? -Float.infinity : score(base + j) }
+        TopK.mask(crit, count: n, k: activeCount - k, into: kept)
+        try fillGrowthScores(l, ctx, base: base, count: n, kept: kept, into: crit)
         let grown = TopK.indices(crit, count: n, k: k).map { base + $0 }
         for j in 0..<n { m[base + j] = kept[j] }
         for i in grown { m[i] = 1; w[i] = 0 }
         ctx.optimizer?.resetState(of: l.parameter, indices: grown)
+    }
+
+    /// crit[j] = the growth score of weight base + j, or −∞ where kept[j] ≠ 0 (not a candidate):
+    /// the same values as `growthScores`, without a closure call per weight.
+    private func fillGrowthScores(_ l: MaskedLayer, _ ctx: PolicyContext, base: Int, count n: Int,
+                                  kept: UnsafeMutablePointer<Float>, into crit: UnsafeMutablePointer<Float>) throws {
+        switch growth {
+        case .gradient, .momentum:
+            let src: UnsafeMutablePointer<Float>? = growth == .gradient ? l.denseGradient?.data : l.state["grad_ema"]?.data
+            if growth == .gradient, src == nil {
+                throw SparseWireError(.state, "rigl: no dense gradient for \(l.name) at a mask-update step")
+            }
+            guard let g = src else {  // snfs before its first EMA: every candidate scores 0
+                for j in 0..<n { crit[j] = kept[j] != 0 ? -Float.infinity : 0 }
+                return
+            }
+            for j in 0..<n { crit[j] = kept[j] != 0 ? -Float.infinity : Swift.abs(g[base + j]) }
+        case .random:  // one draw per candidate, in index order (as the closure form draws)
+            for j in 0..<n { crit[j] = kept[j] != 0 ? -Float.infinity : ctx.rng.uniform() }
+        }
     }
 }
 
@@ -181,6 +203,8 @@ package final class LotteryOneShotPolicy: MaskPolicy {
     private(set) var pruned = false
     package init(pruneEpoch: Int?) { self.pruneEpoch = pruneEpoch }
     package var routing: GradientRouting { .maskedWeights }
+    /// The one pruning ranks a dense mask and rewinds every weight; nothing regrows after it.
+    package var inertDeadWeights: Bool { true }
 
     package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
         for l in layers { l.state["initial"] = l.weight.copy() }

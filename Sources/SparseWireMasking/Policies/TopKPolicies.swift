@@ -30,6 +30,8 @@ package final class DNWPolicy: MaskPolicy {
 /// the kept weights train.
 package final class RandomStaticPolicy: MaskPolicy {
     package var routing: GradientRouting { .maskedWeights }
+    /// The mask never changes after `prepare`.
+    package var inertDeadWeights: Bool { true }
     package func activeHooks(at step: MaskStep) -> PolicyHooks { [] }
     package func prepare(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
         // Per-layer counts (even with scope: global a random mask has nothing to rank globally).

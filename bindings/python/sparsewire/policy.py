@@ -90,7 +90,10 @@ class MaskPolicy:
     stops with an error naming the layer and the counts; "learned": the policy decides how
     many it keeps), `soft_masks` (masks may hold values other than 0/1), `honours_structure`
     (the policy writes masks only through `select_topk`, so `masking.structure` may be set;
-    without it a structured config is refused). An instance is made per
+    without it a structured config is refused), `inert_dead_weights` (routing "masked_weights"
+    only: no hook reads a weight while it is masked and every weight a hook unmasks gets a
+    value the policy writes, e.g. RigL's zero; `sparsewire.torch` then keeps masked weights at
+    zero and skips the product w ⊙ m). An instance is made per
     training run with `self.options` (dict) and `self.density`.
 
     State outside the engine's tensors (counters, moving averages) goes into checkpoints when
@@ -107,6 +110,7 @@ class MaskPolicy:
     density_contract = "fixed"
     soft_masks = False
     honours_structure = False
+    inert_dead_weights = False
 
     def __init__(self, options, density):
         self.options = options
@@ -336,7 +340,8 @@ def register_policy(cls):
     d.flags = ((_abi.FROZEN_WEIGHTS if cls.frozen_weights else 0) | (_abi.USES_SCORES if cls.uses_scores else 0)
                | (_abi.FIXED_DENSITY if cls.density_contract == "fixed" else _abi.LEARNED_DENSITY)
                | (_abi.SOFT_MASKS if cls.soft_masks else 0)
-               | (_abi.HONOURS_STRUCTURE if cls.honours_structure else 0))
+               | (_abi.HONOURS_STRUCTURE if cls.honours_structure else 0)
+               | (_abi.INERT_DEAD_WEIGHTS if cls.inert_dead_weights else 0))
     d.options, d.option_count = options, len(cls.option_help)
     key = next(_ids)
 

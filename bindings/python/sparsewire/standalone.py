@@ -65,7 +65,7 @@ class Policy(OwnedHandle):
         r, f = ctypes.c_uint32(), ctypes.c_uint32()
         check(self._lib.sw_policy_info(self._h, ctypes.byref(r), ctypes.byref(f)))
         return {"routing": _abi.ROUTE_NAMES.get(r.value, r.value), "frozen_weights": bool(f.value & _abi.FROZEN_WEIGHTS),
-                "uses_scores": bool(f.value & _abi.USES_SCORES)}
+                "uses_scores": bool(f.value & _abi.USES_SCORES), "inert_dead_weights": bool(f.value & _abi.INERT_DEAD_WEIGHTS)}
 
     def _default_masks(self, weights):
         if weights and _is_torch(weights[0]):

@@ -84,7 +84,8 @@ def test_mask_only_dnw_agrees_with_the_engine(sw):
         weights = [e.get(n) for n in names]
         engine_masks = [e.mask(n) for n in names]
     p = sw.Policy("dnw", density=0.1, layers=[(n, w.shape) for n, w in zip(names, weights)])
-    assert p.info == {"routing": "straight_through", "frozen_weights": False, "uses_scores": False}
+    assert p.info == {"routing": "straight_through", "frozen_weights": False, "uses_scores": False,
+                      "inert_dead_weights": False}
     masks = p.before_forward(0, 100, weights)
     for n, a, b in zip(names, masks, engine_masks):
         assert np.array_equal(a, b), n

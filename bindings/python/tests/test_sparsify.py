@@ -149,6 +149,61 @@ def test_regrown_weights_restart_with_zero_optimizer_state_and_update_steps_are_
     assert sp.skipped_steps == 1
 
 
+@pytest.mark.parametrize("policy,optim", [("rigl", "sgd"), ("rigl", "adam"), ("set", "sgd"), ("random-static", "adam"),
+                                          ("lottery-one-shot", "sgd")])
+def test_inert_dead_weights_are_held_at_zero_with_the_same_arithmetic(policy, optim):
+    """dead_weights="auto" (ŵ = w, gradient masked as accumulated, masked weights and their
+    optimizer state zeroed after each policy call) trains exactly like "keep" (ŵ = w ⊙ m), also
+    with gradient clipping between backward and step, which must see dL/dŵ ⊙ m."""
+    options = {"delta_t": 4} if policy in ("rigl", "set") else {"prune_epoch": 0} if policy == "lottery-one-shot" else {}
+    data = batches(24)
+    runs = {}
+    for mode in ("auto", "keep"):
+        m, opt, sp = setup(policy, 0.2, total=24, optim=optim, dead_weights=mode, **options)
+        assert sp.zeroed == (mode == "auto"), "these policies declare inert dead weights"
+        losses = []
+        for x, y in data:
+            loss = nn.functional.cross_entropy(m(x), y)
+            opt.zero_grad()
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+            opt.step()
+            losses.append((loss.item(), norm.item()))
+            if mode == "auto":
+                for w, k in zip(sp._weights, sp.masks):
+                    assert torch.all(w.detach()[k == 0] == 0), "masked weights stay at zero"
+                    for v in opt.state[w].values():
+                        if torch.is_tensor(v) and v.shape == w.shape:
+                            assert torch.all(v[k == 0] == 0), "so does their optimizer state"
+        runs[mode] = (losses, [k.clone() for k in sp.masks], [(w.detach() * k) for w, k in zip(sp._weights, sp.masks)])
+    (la, ma, wa), (lk, mk, wk) = runs["auto"], runs["keep"]
+    assert la == lk, "losses and gradient norms are identical step by step"
+    assert all(torch.equal(a, b) for a, b in zip(ma, mk))
+    assert all(torch.equal(a, b) for a, b in zip(wa, wk))
+    keep_w = [w.detach() for w in sp._weights]  # the last run is "keep": masked weights hold stale values there
+    assert any(torch.any(w[k == 0] != 0) for w, k in zip(keep_w, sp.masks)), "the two modes store different dead weights"
+
+
+def test_dead_weights_keep_is_the_only_mode_for_policies_that_read_masked_weights(sw):
+    for policy in ("dnw-no-update", "targeted-dropout", "dnw"):
+        _, _, sp = setup(policy, 0.2)
+        assert not sp.zeroed, policy
+    with pytest.raises(sw.Error, match="dead_weights"):
+        setup("rigl", 0.2, dead_weights="zero")
+    flags = {p: sw.Policy(p, density=0.2, layers=[("w", (4, 4))]).info["inert_dead_weights"]
+             for p in ("rigl", "set", "snfs", "random-static", "lottery-one-shot", "dnw", "dnw-no-update", "l1-anneal")}
+    assert flags == {"rigl": True, "set": True, "snfs": True, "random-static": True, "lottery-one-shot": True,
+                     "dnw": False, "dnw-no-update": False, "l1-anneal": False}
+
+    class Wrong(sw.MaskPolicy):  # the flag needs masked-weights routing: refused when registered
+        name, routing, inert_dead_weights = "inert-straight-through", "straight_through", True
+
+        def compute_mask(self, layer, step):
+            return layer.top_k(layer.weights)
+    with pytest.raises(sw.Error, match="SW_POLICY_INERT_DEAD_WEIGHTS"):
+        sw.register_policy(Wrong)
+
+
 def test_evaluation_masks_in_eval_mode():
     m, opt, sp = setup("supermask", 0.5, eval="round")
     x, _ = batches(1)[0]

@@ -21,7 +21,7 @@ __all__ = ["MaskedWeight", "Sparsifier", "remove", "sparsify"]
 
 def sparsify(model, optimizer, policy="rigl", density=0.1, total_steps=None, *, layers=None, dense_first=False,
              dense_last=False, scope=None, distribution=None, structure=None, seed=None, hooks=True, score_group=None,
-             **options):
+             dead_weights="auto", **options):
     """Masks the model's Linear and Conv layers with a SparseWire policy and hooks it into the
     optimizer; returns the `Sparsifier`.
 
@@ -36,6 +36,12 @@ def sparsify(model, optimizer, policy="rigl", density=0.1, total_steps=None, *, 
     hooks: False leaves the optimizer alone; call `sparsifier.step()` instead of optimizer.step().
     score_group: optimizer settings for the scores' parameter group (policies that learn scores),
         e.g. {"weight_decay": 0}; default: the optimizer's defaults.
+    dead_weights: "auto" (default) keeps masked weights and their optimizer state at zero when
+        the policy declares them inert (rigl, set, snfs, random-static, lottery-one-shot, Python
+        policies with `inert_dead_weights = True`): the layer then trains its plain weight with
+        a masked gradient (masked in place as it is accumulated) and no product w ⊙ m, the same
+        arithmetic for every kept weight; "keep" always computes ŵ = w ⊙ m and leaves masked
+        weights as the optimizer left them.
     Errors (all `sparsewire.Error`): ArgumentError (a TypeError/ValueError) for a weight on
     another device than the CPU, not float32 or not contiguous; NotFoundError (a KeyError) for
     an unknown layer name; ConfigError for an unknown policy or option; StateError for a model
@@ -43,7 +49,7 @@ def sparsify(model, optimizer, policy="rigl", density=0.1, total_steps=None, *, 
     """
     return Sparsifier(model, optimizer, policy, density, total_steps, layers=layers, dense_first=dense_first,
                       dense_last=dense_last, scope=scope, distribution=distribution, structure=structure, seed=seed,
-                      hooks=hooks, score_group=score_group, **options)
+                      hooks=hooks, score_group=score_group, dead_weights=dead_weights, **options)
 
 
 def remove(model, layout="plain"):

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 SCORE_ROUTES = ("scores", "abs_scores", "sigmoid_scores")
+# How a training forward pass forms ŵ (Sparsifier._product, chosen per step):
+ROUTED, PLAIN, IDENTITY = 0, 1, 2  # _Route (capture, scores, straight-through) | w * m | w itself
 
 
 class _Route(torch.autograd.Function):
@@ -47,30 +49,35 @@ class _Route(torch.autograd.Function):
 class MaskedWeight(nn.Module):
     """The parametrization `sparsify` puts on a layer's weight: ŵ = w ⊙ m with the policy's
     training mask in `train()` mode and its evaluation mask in `eval()` mode. Holds the layer's
-    scores (an `nn.Parameter`, policies that learn scores) and its index in the sparsifier."""
+    scores (an `nn.Parameter`, policies that learn scores) and its index in the sparsifier. The
+    per-step choices (which product, whether dL/dŵ is captured) live on the sparsifier, a plain
+    object, so a step sets no module attribute."""
 
     def __init__(self, sparsifier, index, routing, scores=None):
         super().__init__()
         self._sparsifier = (sparsifier,)  # a tuple: not a submodule, no reference cycle in the module tree
         self.index = index
         self.routing = routing
-        self.captured = None
-        self.want_grad = False
-        self.plain = False  # set per step: routing masked_weights and no dL/dŵ wanted
         if scores is not None:
             self.scores = scores
 
     def capture(self, g):
-        if self.want_grad:
-            self.captured = g.detach().clone() if self.captured is None else self.captured + g.detach()
+        """Adds dL/dŵ to the sparsifier's capture of this layer (steps that want it)."""
+        sp = self._sparsifier[0]
+        if sp._want:
+            c = sp._captured[self.index]
+            sp._captured[self.index] = g.detach().clone() if c is None else c + g.detach()
 
     def forward(self, w):
         sp = self._sparsifier[0]
         if self.training:
             if sp._masks_step != sp.step_count:
                 sp._start_step()
+            mode = sp._product
+            if mode == IDENTITY:
+                return w  # w ⊙ m = w; the gradient is masked as it is accumulated (Sparsifier._grad_hook)
             m = sp.masks[self.index]
-            if self.plain:
+            if mode == PLAIN:
                 return w * m  # masked weights, nothing to capture: autograd's own product routes g ⊙ m
         else:
             m = sp._evaluation_mask(self.index)

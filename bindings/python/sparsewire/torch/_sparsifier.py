@@ -7,7 +7,7 @@ from .. import _abi
 from .._errors import ArgumentError, DataError, StateError
 from ..policy import MaskPolicy, policies, register_policy
 from ..standalone import Policy
-from ._routing import SCORE_ROUTES, MaskedWeight
+from ._routing import IDENTITY, PLAIN, ROUTED, SCORE_ROUTES, MaskedWeight
 from ._select import DEFAULT_TYPES, check_weight, select_layers
 
 STATE_FORMAT = "sparsewire.torch/1"
@@ -37,6 +37,11 @@ class Sparsifier:
        when it asks to skip the update, every parameter's gradient is hidden from the optimizer
        for that call (no change, no momentum or weight decay; the LR schedule still advances);
        after the update `after_step` runs and t advances.
+    With inert dead weights (`dead_weights="auto"` and a policy that declares them), after every
+    policy call the masked weights and their optimizer state are set to zero, the forward pass
+    uses the weight itself (ŵ = w, as w ⊙ m = w then), and each weight's gradient is multiplied
+    by its mask in place as it is accumulated (a post-accumulate-grad hook), so gradient
+    clipping and the optimizer see dL/dŵ ⊙ m as before.
     In `eval()` mode the layers use the policy's evaluation masks (recomputed when t changed).
 
     Attributes: `layers` ([(name, module)]), `masks` (training masks, torch tensors sharing memory
@@ -45,13 +50,16 @@ class Sparsifier:
     """
 
     def __init__(self, model, optimizer, policy, density, total_steps, layers=None, dense_first=False, dense_last=False,
-                 scope=None, distribution=None, structure=None, seed=None, hooks=True, score_group=None, **options):
+                 scope=None, distribution=None, structure=None, seed=None, hooks=True, score_group=None, dead_weights="auto",
+                 **options):
         if not isinstance(model, nn.Module):
             raise ArgumentError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise ArgumentError(f"optimizer must be a torch.optim.Optimizer over the model's parameters, got {type(optimizer).__name__}")
         if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
             raise ArgumentError(f"total_steps must be the run's number of optimizer steps (epochs × batches per epoch), an int ≥ 1; got {total_steps!r}")
+        if dead_weights not in ("auto", "keep"):
+            raise ArgumentError(f"dead_weights must be 'auto' or 'keep', got {dead_weights!r}")
         if getattr(model, "_sparsewire_sparsifier", None) is not None:
             raise StateError("this model is already sparsified; call sparsewire.torch.remove(model) first")
         self.model, self.optimizer, self.total_steps = model, optimizer, total_steps
@@ -68,6 +76,8 @@ class Sparsifier:
         self.policy = self._new_policy()
         self.info = self.policy.info
         self.routing = self.info["routing"]
+        # Masked weights held at zero: ŵ = w needs no product (see the class doc).
+        self.zeroed = dead_weights == "auto" and self.routing == "masked_weights" and self.info["inert_dead_weights"]
         self._bind_masks()
         self.eval_masks = [torch.ones_like(m.weight, memory_format=torch.contiguous_format).detach() for _, m in self.layers]
         weights = [m.weight for _, m in self.layers]
@@ -91,15 +101,19 @@ class Sparsifier:
             self._score_group = {"params": list(self.scores), **(score_group or {})}
             optimizer.add_param_group(self._score_group)
             self._score_group = optimizer.param_groups[-1]
+        self.step_count = 0
+        self._masks_step = self._eval_step = None
+        self._want = False
+        self._product = ROUTED
+        self._captured = [None] * len(self.layers)
         self._params = []
         for i, (name, m) in enumerate(self.layers):
             pm = MaskedWeight(self, i, self.routing, self.scores[i])
             parametrize.register_parametrization(m, "weight", pm, unsafe=True)
             self._params.append(pm)
         self._weights = [m.parametrizations.weight.original for _, m in self.layers]
-        self.step_count = 0
-        self._masks_step = self._eval_step = None
-        self._want = False
+        self._grad_hooks = [w.register_post_accumulate_grad_hook(self._grad_hook(i)) for i, w in enumerate(self._weights)] \
+            if self.zeroed else []
         self._started = False  # before_forward runs at the first step whatever the hooks say
         self._hooks = 0
         self._skipped = None
@@ -142,10 +156,12 @@ class Sparsifier:
             with torch.no_grad():
                 self.policy.before_forward(t, total, self._weights, scores=self._score_list(), masks=self.masks)
             self._started = True
+            self._zero_dead()
         self._want = bool(self._hooks & _abi.HOOK_DENSE_GRADIENT)
+        if self._want:
+            self._captured = [None] * len(self._params)
         plain = self.routing == "masked_weights" and not self._want
-        for pm in self._params:
-            pm.want_grad, pm.captured, pm.plain = self._want, None, plain
+        self._product = (IDENTITY if self.zeroed else PLAIN) if plain else ROUTED
         self._masks_step = t
         self._eval_step = None
 
@@ -158,16 +174,16 @@ class Sparsifier:
         skip = False
         if self._hooks & _abi.HOOK_AFTER_BACKWARD:
             grads = [] if self._want else None
-            for (name, _), pm in zip(self.layers, self._params if self._want else []):
-                if pm.captured is None:
+            for (name, _), c in zip(self.layers, self._captured if self._want else []):
+                if c is None:
                     raise StateError(f"sparsewire.torch: policy '{self._config['name']}' needs dL/dŵ at step {t}, but none reached "
                                 f"{name}.weight; call loss.backward() through the model in train() mode before optimizer.step()")
-                grads.append(pm.captured.contiguous())
+                grads.append(c.contiguous())
             with torch.no_grad():
                 skip = self.policy.after_backward(t, total, self._weights, grads=grads, scores=self._score_list(), masks=self.masks)
-            for pm in self._params:
-                pm.captured = None
+            self._captured = [None] * len(self._params)
             self._reset_optimizer_state()
+            self._zero_dead()
         if skip:
             self.skipped_steps += 1
             self._skipped = [(p, p.grad) for g in self.optimizer.param_groups for p in g["params"]]
@@ -183,7 +199,25 @@ class Sparsifier:
             with torch.no_grad():
                 self.policy.after_step(self.step_count, self.total_steps, self._weights, scores=self._score_list(), masks=self.masks)
             self._reset_optimizer_state()
+            self._zero_dead()
         self.step_count += 1
+
+    def _grad_hook(self, i):
+        def hook(w):
+            if w.grad is not None:
+                w.grad.mul_(self.masks[i])
+        return hook
+
+    def _zero_dead(self):
+        """Inert dead weights: masked weights and their per-weight optimizer state become 0."""
+        if not self.zeroed:
+            return
+        with torch.no_grad():
+            for w, m in zip(self._weights, self.masks):
+                w.mul_(m)
+                for v in (self.optimizer.state.get(w) or {}).values():
+                    if torch.is_tensor(v) and v.shape == w.shape:
+                        v.mul_(m)
 
     def _reset_optimizer_state(self):
         """Zeroes the optimizer state (every per-weight tensor: momentum, Adam moments) of the
@@ -245,9 +279,9 @@ class Sparsifier:
         if layout not in ("plain", "prune"):
             raise ArgumentError(f"layout must be 'plain' or 'prune', got {layout!r}")
         masks = [self._evaluation_mask(i).clone() for i in range(len(self.layers))]
-        for h in self._handles:
+        for h in self._handles + self._grad_hooks:
             h.remove()
-        self._handles = []
+        self._handles, self._grad_hooks = [], []
         for (name, m), mask in zip(self.layers, masks):
             parametrize.remove_parametrizations(m, "weight", leave_parametrized=False)
             if layout == "plain":
