@@ -87,6 +87,7 @@ extension ModelSpec {
         ({ $0 == "mlp" }, ["model.hidden", "model.bias", "model.norm"]),
         ({ $0.hasPrefix("conv") }, ["model.width", "model.bias", "model.norm"]),
         ({ $0.hasPrefix("resnet") || $0 == "mobilenetv1" }, ["model.width", "model.norm"]),
+        ({ $0 == "wrn" }, ["model.depth", "model.width", "model.norm"]),
         ({ $0 == "randwire" }, ["model.channels", "model.stages", "model.head", "model.edge_drop",
                                 "graph.model", "graph.n", "graph.k", "graph.p", "graph.m", "graph.seed"]),
         ({ $0 == "dnw" }, ["model.setting", "model.blocks", "model.steps", "model.readout"]),
@@ -112,7 +113,7 @@ extension ModelSpec {
         default: gen = .ws(n: n, k: c.int("graph.k"), p: c.double("graph.p"))
         }
         let mode = Initializer.FanMode(rawValue: c.string("model.init_mode")) ?? .fanIn
-        self.init(name: c.string("model.name"), hidden: c.intList("model.hidden"), width: c.double("model.width"),
+        self.init(name: c.string("model.name"), hidden: c.intList("model.hidden"), width: c.double("model.width"), depth: c.int("model.depth"),
                   bias: c.bool("model.bias"), norm: NormKind(rawValue: c.string("model.norm")) ?? .none,
                   initializer: try Initializer.named(c.string("model.init"), mode: mode),
                   randWire: RandWireSpec(generator: gen, seed: UInt64(bitPattern: Int64(c.int("graph.seed"))),

@@ -6,8 +6,10 @@ public struct ModelSpec: Sendable {
     public var name: String
     /// MLP hidden widths (each > 0).
     public var hidden: [Int]
-    /// Conv nets: multiplier of every layer's width (> 0).
+    /// Conv nets: multiplier of every layer's width (> 0); wrn: the widening factor k.
     public var width: Double
+    /// wrn: the depth, 6n + 4.
+    public var depth: Int
     /// Biases in linear/conv layers; nil takes the model's default (mlp: true, conv nets: false).
     public var bias: Bool?
     /// Normalisation layers of the mlp and conv nets (`model.norm`).
@@ -20,11 +22,11 @@ public struct ModelSpec: Sendable {
     public var dnw: DNWSpec
 
     /// A spec; the defaults give LeNet-300-100 (mlp) without norm, kaiming-normal initialised.
-    public init(name: String = "mlp", hidden: [Int] = [300, 100], width: Double = 1, bias: Bool? = nil,
+    public init(name: String = "mlp", hidden: [Int] = [300, 100], width: Double = 1, depth: Int = 22, bias: Bool? = nil,
                 norm: NormKind = .none, initializer: Initializer = .kaimingNormal(),
                 randWire: RandWireSpec = RandWireSpec(generator: .ws(n: 32, k: 4, p: 0.75), seed: 1),
                 dnw: DNWSpec = DNWSpec(setting: .staticGraph)) {
-        self.name = name; self.hidden = hidden; self.width = width; self.bias = bias; self.norm = norm
+        self.name = name; self.hidden = hidden; self.width = width; self.depth = depth; self.bias = bias; self.norm = norm
         self.initializer = initializer; self.randWire = randWire; self.dnw = dnw
     }
 }
@@ -47,6 +49,8 @@ extension Models {
             return try dnwTiny(input: input, spec: spec.dnw)
         case "mobilenetv1":
             return try mobileNetV1(input: input, width: spec.width, norm: spec.norm)
+        case "wrn":
+            return try wideResNet(depth: spec.depth, input: input, width: spec.width, norm: spec.norm)
         case let name where name.hasPrefix("resnet"):
             return try resNet(depth: Int(name.dropFirst(6)) ?? 0, input: input, width: spec.width, norm: spec.norm)
         case let name where name.hasPrefix("conv"):

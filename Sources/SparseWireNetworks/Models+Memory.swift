@@ -90,6 +90,25 @@ extension Models {
             }
             p += ch * classes + classes
             return MemoryEstimate(parameters: p, activationsPerExample: a + ch + classes, other: 0, sizeKeys: "model.width \(spec.width)")
+        case "wrn":
+            // Pre-activation blocks: two 3×3 convs + two norms each (plus a 1×1 projection where
+            // the shape changes); activations: about 8 planes per block at its resolution.
+            guard isWideResNetDepth(spec.depth) else { return MemoryEstimate(parameters: 0, activationsPerExample: 0, other: 0, sizeKeys: "") }
+            let blocks = Double((spec.depth - 4) / 6)
+            func scaled(_ c: Double) -> Double { max(1, (c * spec.width).rounded()) }
+            var ch = 16.0, res = h * w
+            var p = Double(input.channels) * ch * 9, a = Double(input.features) + ch * res
+            for (s, c) in [16.0, 32, 64].enumerated() {
+                let out = scaled(c)
+                if s > 0 { res = (res / 4).rounded(.up) }
+                if s > 0 || ch != out { p += ch * out }
+                p += 2 * ch + ch * out * 9 + 2 * out + out * out * 9 + (blocks - 1) * (2 * out * out * 9 + 4 * out)
+                a += blocks * 8 * out * res
+                ch = out
+            }
+            p += 2 * ch + ch * classes + classes
+            return MemoryEstimate(parameters: p, activationsPerExample: a + ch + classes, other: 0,
+                                  sizeKeys: "model.depth \(spec.depth), model.width \(spec.width)")
         case "randwire":
             let r = spec.randWire, c = Double(r.channels)
             let n: Double, edges: Double

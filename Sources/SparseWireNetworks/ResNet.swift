@@ -1,28 +1,41 @@
 import SparseWireTensor
 import SparseWireAutograd
 
-/// A post-activation residual block: y = ReLU(body(x) + shortcut(x)), the shortcut the identity
-/// when nil (He et al. 2016, "option B": a 1×1 conv + norm where the shape changes).
+/// A residual block. Post-activation (He et al. 2016, `pre` nil): y = ReLU(body(x) + shortcut(x)),
+/// the shortcut the identity when nil ("option B": a 1×1 conv + norm where the shape changes).
+/// Pre-activation (He et al. 2016b, Wide ResNets; `pre` set): a = pre(x) (norm → ReLU),
+/// y = body(a) + shortcut(a), or body(a) + x when the shortcut is the identity; no ReLU after the sum.
 public final class Residual: Module {
-    /// conv 3×3 → norm → ReLU → conv 3×3 → norm.
+    /// The pre-activation shared by the body and a projection shortcut, or nil (post-activation).
+    public let pre: Sequential?
+    /// Post-activation: conv 3×3 → norm → ReLU → conv 3×3 → norm; pre-activation: conv 3×3 →
+    /// norm → ReLU → conv 3×3.
     public let body: Sequential
-    /// The projection (1×1 conv with the block's stride → norm), or nil for the identity.
+    /// The projection (1×1 conv with the block's stride, → norm when post-activation), or nil
+    /// for the identity.
     public let shortcut: Sequential?
 
-    /// A block of `body` and `shortcut` (nil: identity).
-    public init(body: Sequential, shortcut: Sequential?) { self.body = body; self.shortcut = shortcut }
+    /// A post-activation block of `body` and `shortcut` (nil: identity).
+    public init(body: Sequential, shortcut: Sequential?) { self.pre = nil; self.body = body; self.shortcut = shortcut }
+    /// A pre-activation block: `pre`, then `body` and `shortcut` (nil: identity on the input).
+    public init(pre: Sequential, body: Sequential, shortcut: Sequential?) { self.pre = pre; self.body = body; self.shortcut = shortcut }
 
-    /// ReLU(body(x) + shortcut(x)). Errors: `.shape` when the two branches disagree, or what a
-    /// layer throws.
+    /// The block's output (see the type). Errors: `.shape` when the two branches disagree, or
+    /// what a layer throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
-        let b = try body.forward(x, ctx)
-        let s = try shortcut?.forward(x, ctx) ?? x
-        return ctx.relu(try ctx.add(b, s))
+        guard let pre else {
+            let b = try body.forward(x, ctx)
+            let s = try shortcut?.forward(x, ctx) ?? x
+            return ctx.relu(try ctx.add(b, s))
+        }
+        let a = try pre.forward(x, ctx)
+        let b = try body.forward(a, ctx)
+        return try ctx.add(b, try shortcut?.forward(a, ctx) ?? x)
     }
-    /// The body's parameters, then the shortcut's.
-    public var parameters: [Parameter] { body.parameters + (shortcut?.parameters ?? []) }
-    /// The body's buffers, then the shortcut's.
-    public var buffers: [(String, Tensor)] { body.buffers + (shortcut?.buffers ?? []) }
+    /// The pre-activation's parameters, the body's, then the shortcut's.
+    public var parameters: [Parameter] { (pre?.parameters ?? []) + body.parameters + (shortcut?.parameters ?? []) }
+    /// The pre-activation's buffers, the body's, then the shortcut's.
+    public var buffers: [(String, Tensor)] { (pre?.buffers ?? []) + body.buffers + (shortcut?.buffers ?? []) }
 }
 
 extension Models {

@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
 
     @Option(name: .shortAndLong, help: "Config file for the model/optimizer (defaults apply otherwise).") var config: String?
     @Option(name: .customLong("set"), help: "Override a config key (repeatable).") var overrides: [String] = []
-    @Option(help: "Model name (mlp, conv2, conv4, conv6, conv8, randwire).") var model: String?
+    @Option(help: "Model name (any `model.name`: mlp, conv2–8, randwire, dnw, resnet18, resnet20…110, wrn, mobilenetv1); --set model.* for its size.") var model: String?
     @Option(help: "train, infer or gemm.") var mode = "train"
     @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = 128
     @Option(help: "Engine threads.") var threads = 2

@@ -74,3 +74,64 @@ final class MobileNetTests: XCTestCase {
         XCTAssertThrowsError(try Models.mobileNetV1(input: input, width: -1)) { XCTAssertTrue("\($0)".contains("model.width")) }
     }
 }
+
+/// Wide ResNets: WRN-d-k's layer plan (pre-activation blocks, 16k/32k/64k channels), the
+/// estimate, clear errors, a masked training step, and the pre-activation arithmetic.
+final class WideResNetTests: XCTestCase {
+    let input = InputSpec(channels: 1, height: 28, width: 28, classes: 10)
+
+    func testWRN22x2HasTheStagesOfThePaper() throws {
+        let net = try Models.wideResNet(depth: 22, input: input, width: 2)
+        let convs = net.parameters.filter { $0.shape.count == 4 }
+        XCTAssertEqual(convs.count, 1 + 3 * 3 * 2 + 3)  // stem, 3 stages × 3 blocks × 2 convs, 3 projections (16 → 32 too)
+        XCTAssertEqual(convs.first?.shape, [16, 1, 3, 3])
+        XCTAssertEqual(convs.filter { $0.name.contains("shortcut") }.map(\.shape), [[32, 16, 1, 1], [64, 32, 1, 1], [128, 64, 1, 1]])
+        XCTAssertEqual(convs.last { !$0.name.contains("shortcut") }?.shape, [128, 128, 3, 3])
+        XCTAssertEqual(net.parameters.last?.shape, [10])
+        XCTAssertEqual(try net.forward(Var(Tensor(shape: [2, 1, 28, 28], repeating: 0.5)), Context(training: false)).shape, [2, 10])
+        for (depth, width) in [(22, 2.0), (28, 2.0), (16, 4.0)] {
+            let built = try Models.wideResNet(depth: depth, input: InputSpec(channels: 3, height: 32, width: 32, classes: 10), width: width)
+            let est = try Models.estimate(ModelSpec(name: "wrn", width: width, depth: depth, norm: .affine),
+                                          input: InputSpec(channels: 3, height: 32, width: 32, classes: 10))
+            XCTAssertEqual(est.parameters, Double(built.parameterCount), accuracy: 1, "WRN-\(depth)-\(width)")
+        }
+        // CIFAR-10: WRN-28-2 has 1.47 M parameters; WRN-28-10 the paper's 36.5 M (estimated, not built).
+        let cifar = InputSpec(channels: 3, height: 32, width: 32, classes: 10)
+        XCTAssertEqual(try Models.wideResNet(depth: 28, input: cifar).parameterCount, 1_467_610)
+        XCTAssertEqual(try Models.estimate(ModelSpec(name: "wrn", width: 10, depth: 28, norm: .affine), input: cifar).parameters, 36_479_194)
+        XCTAssertThrowsError(try Models.wideResNet(depth: 20, input: input)) { XCTAssertTrue("\($0)".contains("model.depth for wrn must be 6n + 4"), "\($0)") }
+        XCTAssertThrowsError(try Models.wideResNet(depth: 22, input: input, width: 0)) { XCTAssertTrue("\($0)".contains("model.width"), "\($0)") }
+    }
+
+    func testAPreActivationBlockAddsTheIdentityWithoutAFinalReLU() throws {
+        // pre = ReLU only, body = a 1×1 conv of weight −1: y = −ReLU(x) + x = min(x, 0), which a
+        // post-activation block (ReLU after the sum) would clamp to 0.
+        let conv = Conv2d(name: "c", inChannels: 1, outChannels: 1, kernel: 1, bias: false)
+        conv.weight.value.fill(-1)
+        let block = Residual(pre: Sequential([Lambda.relu]), body: Sequential([conv]), shortcut: nil)
+        let x = Tensor(shape: [1, 1, 1, 4])
+        for (i, v) in [-2, -0.5, 0.5, 3].enumerated() { x[i] = Float(v) }
+        let y = try block.forward(Var(x), Context(training: false)).value
+        XCTAssertEqual((0..<4).map { y[$0] }, [-2, -0.5, 0, 0])
+    }
+
+    func testATrainingStepMasksEveryConvAndTheConfigKeys() throws {
+        let cfg = try Config(yaml: "model: {name: wrn, depth: 10, width: 1, norm: affine}\npolicy: set\ndensity: 0.3\nbatch_size: 8\n")
+        var rng = RNG(seed: 4)
+        let x = Tensor(shape: [8, 1, 28, 28])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let labels = (0..<8).map { Int32($0 % 10) }
+        let data = try x.data.withMemoryRebound(to: Float.self, capacity: x.count) { p in
+            try labels.withUnsafeBufferPointer { try Dataset(name: "random", features: p, shape: x.shape, labels: $0.baseAddress!, classes: 10) }
+        }
+        let t = try Trainer(config: cfg, train: data, test: data)
+        XCTAssertEqual(t.masking.layers.count, 1 + 3 * 2 + 2 + 1)  // stem, 3 blocks × 2, 2 projections (width 1: 16 → 16 needs none), fc
+        let first = try t.step(images: x, labels: labels).loss
+        var last = first
+        for _ in 0..<10 { last = try t.step(images: x, labels: labels).loss }
+        XCTAssertLessThan(last, first)
+        XCTAssertThrowsError(try RunSpec(config: Config(yaml: "model: {name: conv4, depth: 28}\n"))) {
+            XCTAssertTrue("\($0)".contains("model.depth (28) does not apply to model 'conv4': only wrn read it"), "\($0)")
+        }
+    }
+}

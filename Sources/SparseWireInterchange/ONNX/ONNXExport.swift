@@ -103,9 +103,14 @@ final class ONNXEmitter {
             defer { channels = r.channels }
             return try randWire(r, x)
         case let r as Residual:  // both branches end at the block's output channels
-            let b = try emit(r.body, x)
-            let s = try r.shortcut.map { try emit($0, x) } ?? x
-            return graph.node("Relu", [graph.node("Add", [b, s], name: "residual.add")], name: "residual.relu")
+            guard let pre = r.pre else {
+                let b = try emit(r.body, x)
+                let s = try r.shortcut.map { try emit($0, x) } ?? x
+                return graph.node("Relu", [graph.node("Add", [b, s], name: "residual.add")], name: "residual.relu")
+            }
+            let a = try emit(pre, x)  // pre-activation: the body and a projection read norm → ReLU of x
+            let b = try emit(r.body, a)
+            return graph.node("Add", [b, try r.shortcut.map { try emit($0, a) } ?? x], name: "residual.add")
         case let g as DNWGraphModule:
             defer { channels = g.spec.nodes }
             return try dnwGraph(g, x)
