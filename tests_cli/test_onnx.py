@@ -38,6 +38,7 @@ CASES = [  # (config, overrides, policy, density)
     ("configs/fmnist-conv4.yaml", {"model.name": "resnet18", "model.width": 0.125, "model.norm": "nonaffine"}, "edge-popup", 0.5),
     ("configs/fmnist-conv4.yaml", {"model.name": "mobilenetv1", "model.width": 0.25, "model.norm": "affine"}, "dnw", 0.225),
     ("configs/fmnist-conv4.yaml", {"model.name": "wrn", "model.depth": 10, "model.width": 1, "model.norm": "affine"}, "set", 0.2),
+    ("configs/fmnist-mobilenetv1.yaml", {"model.name": "mobilenetv1-dnw", "model.width": 0.125}, "dnw", 1.0),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "static"}, "dnw", 0.1),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "discrete"}, "dnw", 0.1),
     ("configs/fmnist-dnw-tiny.yaml", {"model.setting": "continuous", "model.steps": 2}, "random-static", 0.1),

@@ -80,3 +80,19 @@ def test_dnw_settings_train_with_exact_edge_counts(setting, tmp_path):
     else:
         assert set(m) == {"graph.adjacency"} and m["graph.adjacency"]["kept"] == round(0.25 * 20 * 20)
     assert r["model"] == f"dnw-{setting}" and 0 <= r["test_accuracy"] <= 1
+
+
+def test_mobilenet_dnw_graph_export_writes_one_file_per_stage(tmp_path):
+    ck = tmp_path / "mdnw.safetensors"
+    run("train", "-c", "configs/fmnist-mobilenetv1.yaml", "--set", "model.name=mobilenetv1-dnw", "--set", "model.width=0.125",
+        "--policy", "dnw", "--set", "data.train_limit=256", "--set", "data.test_limit=128", "--epochs", "1", "-q",
+        "--save-checkpoint", str(ck), check=True)
+    p = run("graph", "--checkpoint", str(ck), "-o", str(tmp_path / "w.dot"), check=True)
+    files = sorted(tmp_path.glob("w-stage*.dot"))
+    assert [f.name for f in files] == [f"w-stage{i}.dot" for i in range(1, 6)], p.stderr
+    # stage 1 at width 1/8: 4 inputs → one group of 8, round(0.225² · 4 · 8) = 2 kept edges
+    text = files[0].read_text()
+    assert text.startswith("digraph stage1") and "2 edges" in text
+    assert len(re.findall(r"n(\d+) -> n(\d+) ", text)) == 2
+    for f in files:  # every edge runs from a source to a later group: the DAG the stage computes
+        assert all(int(a) < int(b) for a, b in re.findall(r"n(\d+) -> n(\d+) ", f.read_text())), f.name

@@ -19,6 +19,9 @@ public final class Parameter {
     public var scores: Tensor?
     /// The binary (or sampled) forward mask; nil means dense.
     public var mask: Tensor?
+    /// The number of weights a mask policy keeps in this tensor when the model prescribes it
+    /// (MobileNetV1-DNW's edge budget per graph block); nil: the run's density allocates it.
+    public var keepBudget: Int?
 
     /// A zero-filled tensor of `shape` (fill it with an `Initializer`), trainable, without scores or mask.
     public init(name: String, shape: [Int], role: Role, maskable: Bool) {

@@ -41,6 +41,7 @@ public enum ConfigSchema {
         .init("model.hidden", .intList, .list([.int(300), .int(100)]), "hidden widths of the MLP (`[256, 256]` is edge-popup's FC net)"),
         .init("model.width", .double, .double(1), "width multiplier of the conv nets (> 0; every layer keeps at least 1 channel); wrn: the widening factor k"),
         .init("model.depth", .int, .int(22), "wrn: depth 6n + 4 (10, 16, 22, 28, …; WRN-22-2 is depth 22, width 2)"),
+        .init("model.edge_budget", .double, .double(0.225), "mobilenetv1-dnw: each graph group keeps the pointwise edges of dense MobileNetV1 × this (b²·c_in·c_out; the reference's ×0.225); replaces density"),
         .init("model.bias", .bool, nil, "biases in linear/conv layers (default: true for mlp, false for the conv nets as in edge-popup)"),
         .init("model.norm", .string, .string("none"), "batch norm after each layer (nonaffine: no learned scale and shift)", allowed: NormKind.allCases.map(\.rawValue)),
         .init("model.init", .string, .string("kaiming_normal"), "initialiser of the weights", allowed: Initializer.names),

@@ -13,6 +13,13 @@ extension RunSpec {
     public init(config c: Config) throws {
         let masking = MaskingSpec(config: c)
         try PolicyRegistry.validate(masking)
+        if c.string("model.name") == "mobilenetv1-dnw", masking.policy != "dense" {
+            // The model prescribes every graph group's kept count (Parameter.keepBudget).
+            for key in ["density", "masking.distribution"] where c.isSet(key) && c.value(key) != ConfigSchema.byPath[key]?.defaultValue {
+                throw SparseWireError.config("\(key) (\(c.value(key)!)) does not apply to model 'mobilenetv1-dnw': each graph group keeps "
+                    + "round(b²·c_in·c_out) edges, the pointwise weights of dense MobileNetV1 ×b, with b = model.edge_budget (e.g. 0.225)")
+            }
+        }
         let training = try TrainingSpec(config: c)
         let runtime = try RuntimeSpec(config: c)
         let optimizer = try OptimizerSpec(config: c)
@@ -88,6 +95,7 @@ extension ModelSpec {
         ({ $0.hasPrefix("conv") }, ["model.width", "model.bias", "model.norm"]),
         ({ $0.hasPrefix("resnet") || $0 == "mobilenetv1" }, ["model.width", "model.norm"]),
         ({ $0 == "wrn" }, ["model.depth", "model.width", "model.norm"]),
+        ({ $0 == "mobilenetv1-dnw" }, ["model.width", "model.norm", "model.edge_budget"]),
         ({ $0 == "randwire" }, ["model.channels", "model.stages", "model.head", "model.edge_drop",
                                 "graph.model", "graph.n", "graph.k", "graph.p", "graph.m", "graph.seed"]),
         ({ $0 == "dnw" }, ["model.setting", "model.blocks", "model.steps", "model.readout"]),
@@ -114,6 +122,7 @@ extension ModelSpec {
         }
         let mode = Initializer.FanMode(rawValue: c.string("model.init_mode")) ?? .fanIn
         self.init(name: c.string("model.name"), hidden: c.intList("model.hidden"), width: c.double("model.width"), depth: c.int("model.depth"),
+                  edgeBudget: c.double("model.edge_budget"),
                   bias: c.bool("model.bias"), norm: NormKind(rawValue: c.string("model.norm")) ?? .none,
                   initializer: try Initializer.named(c.string("model.init"), mode: mode),
                   randWire: RandWireSpec(generator: gen, seed: UInt64(bitPattern: Int64(c.int("graph.seed"))),

@@ -58,7 +58,34 @@ public enum WiringExport {
             }
             return out + "}\n"
         }
-        throw SparseWireError(.unsupported, "network '\(net.name)' has no wiring graph to export (use model.name randwire or dnw)")
+        throw SparseWireError(.unsupported, "network '\(net.name)' has no wiring graph to export (use model.name randwire or dnw; "
+            + "mobilenetv1-dnw writes one graph per stage: WiringExport.stageDots)")
+    }
+
+    /// One DOT text per MobileNetV1-DNW stage (empty for other networks): the stage input's
+    /// channels and each group's channels as clusters, the kept edges with a pen width that
+    /// grows with |weight|; channels without an edge are left out.
+    public static func stageDots(_ net: Network, title: String? = nil) -> [String] {
+        net.dnwMobileStages.enumerated().map { s, st in
+            let edges = st.edges()
+            let used = Set(edges.flatMap { [$0.from, $0.to] })
+            var out = "digraph stage\(s + 1) {\n  graph [rankdir=LR, fontname=\"Helvetica\", label=\"\(escape(title ?? net.name)) stage \(s + 1): "
+                + "\(st.inputs) inputs, \(st.blocks) × \(st.outputs) channels, \(edges.count) edges\", labelloc=t];\n"
+            out += "  node [shape=circle, style=filled, fillcolor=\"#dbe9f6\", fontname=\"Helvetica\", fontsize=9, width=0.3, fixedsize=true];\n"
+            out += "  edge [arrowsize=0.4, color=\"#55555588\"];\n"
+            let groups = [(label: "input", range: 0..<st.inputs)]
+                + (0..<st.blocks).map { j in (label: "group \(j)", range: (st.inputs + j * st.outputs)..<(st.inputs + (j + 1) * st.outputs)) }
+            for (g, group) in groups.enumerated() {
+                out += "  subgraph cluster_\(g) {\n    label=\"\(group.label)\";\n"
+                for v in group.range where used.contains(v) { out += "    n\(v) [label=\"\(v - group.range.lowerBound)\"];\n" }
+                out += "  }\n"
+            }
+            let maxW = edges.map { abs($0.weight) }.max() ?? 1
+            for e in edges {
+                out += "  n\(e.from) -> n\(e.to) [penwidth=\(String(format: "%.2f", 0.3 + 2.0 * Double(abs(e.weight) / max(maxW, 1e-12))))];\n"
+            }
+            return out + "}\n"
+        }
     }
 
     package static func escape(_ s: String) -> String { s.replacingOccurrences(of: "\"", with: "\\\"") }

@@ -30,17 +30,28 @@ public final class MaskCore {
     /// The allocation in force: the spec's, or the policy's preferred one.
     public var distribution: DensityDistribution { spec.distribution ?? descriptor.preferredDistribution }
 
-    /// Allocates kept counts over `parameters` (uniform or ERK, exact totals), makes their masks
+    /// Allocates kept counts over `parameters` (uniform or ERK, exact totals; or the model's
+    /// `keepBudget`s when it prescribes them for every one), makes their masks
     /// all-ones, freezes weights and biases of policies that learn no weights (`freezing`), and
-    /// runs the policy's `prepare`. Once only. Errors: `.state` when already bound, and whatever
-    /// `prepare` throws.
+    /// runs the policy's `prepare`. Once only. Errors: `.state` when already bound, `.config` when
+    /// only some parameters carry a budget or one is outside 1…size, and whatever `prepare` throws.
     public func bind(_ parameters: [Parameter], freezing frozen: [Parameter] = []) throws {
         guard layers.isEmpty else { throw SparseWireError(.state, "policy '\(descriptor.name)' is already bound to its layers") }
         for p in parameters { try spec.structure.check(layer: p.name, shape: p.shape) }
         // N:M fixes every layer at n/m: a per-layer allocation (ERK) would only mislabel the densities.
         let allocation: DensityDistribution
         if case .nm = spec.structure { allocation = .uniform } else { allocation = distribution }
-        let counts = DensityAllocation.keptCounts(shapes: parameters.map(\.shape), density: spec.density, distribution: allocation)
+        let budgets = parameters.compactMap(\.keepBudget)
+        guard budgets.isEmpty || budgets.count == parameters.count else {
+            throw SparseWireError.config("the model prescribes kept counts for \(budgets.count) of its \(parameters.count) masked layers "
+                + "(\(parameters.filter { $0.keepBudget == nil }.map(\.name).joined(separator: ", ")) have none): leave them all to the density or none")
+        }
+        for p in parameters { if let b = p.keepBudget, !(1...p.count).contains(b) {
+            throw SparseWireError.config("layer \(p.name): the model's edge budget \(b) is outside 1…\(p.count) (its size)")
+        } }
+        let counts = budgets.isEmpty
+            ? DensityAllocation.keptCounts(shapes: parameters.map(\.shape), density: spec.density, distribution: allocation)
+            : budgets
         layers = zip(parameters, counts).enumerated().map { i, pc in
             let l = MaskedLayer(parameter: pc.0, index: i, density: Double(pc.1) / Double(pc.0.count))
             l.structure = spec.structure

@@ -10,6 +10,8 @@ public struct ModelSpec: Sendable {
     public var width: Double
     /// wrn: the depth, 6n + 4.
     public var depth: Int
+    /// mobilenetv1-dnw: the edge budget as a MobileNetV1 width multiplier (0, 1].
+    public var edgeBudget: Double
     /// Biases in linear/conv layers; nil takes the model's default (mlp: true, conv nets: false).
     public var bias: Bool?
     /// Normalisation layers of the mlp and conv nets (`model.norm`).
@@ -22,11 +24,11 @@ public struct ModelSpec: Sendable {
     public var dnw: DNWSpec
 
     /// A spec; the defaults give LeNet-300-100 (mlp) without norm, kaiming-normal initialised.
-    public init(name: String = "mlp", hidden: [Int] = [300, 100], width: Double = 1, depth: Int = 22, bias: Bool? = nil,
+    public init(name: String = "mlp", hidden: [Int] = [300, 100], width: Double = 1, depth: Int = 22, edgeBudget: Double = 0.225, bias: Bool? = nil,
                 norm: NormKind = .none, initializer: Initializer = .kaimingNormal(),
                 randWire: RandWireSpec = RandWireSpec(generator: .ws(n: 32, k: 4, p: 0.75), seed: 1),
                 dnw: DNWSpec = DNWSpec(setting: .staticGraph)) {
-        self.name = name; self.hidden = hidden; self.width = width; self.depth = depth; self.bias = bias; self.norm = norm
+        self.name = name; self.hidden = hidden; self.width = width; self.depth = depth; self.edgeBudget = edgeBudget; self.bias = bias; self.norm = norm
         self.initializer = initializer; self.randWire = randWire; self.dnw = dnw
     }
 }
@@ -49,6 +51,8 @@ extension Models {
             return try dnwTiny(input: input, spec: spec.dnw)
         case "mobilenetv1":
             return try mobileNetV1(input: input, width: spec.width, norm: spec.norm)
+        case "mobilenetv1-dnw":
+            return try mobileNetV1DNW(input: input, width: spec.width, edgeBudget: spec.edgeBudget, norm: spec.norm)
         case "wrn":
             return try wideResNet(depth: spec.depth, input: input, width: spec.width, norm: spec.norm)
         case let name where name.hasPrefix("resnet"):

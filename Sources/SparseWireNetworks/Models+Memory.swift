@@ -90,6 +90,23 @@ extension Models {
             }
             p += ch * classes + classes
             return MemoryEstimate(parameters: p, activationsPerExample: a + ch + classes, other: 0, sizeKeys: "model.width \(spec.width)")
+        case "mobilenetv1-dnw":
+            // Per stage: a norm and a depthwise 3×3 per source, the graph weights A_j; activations:
+            // about 4 planes per source plus each group's concatenated input and raw sum.
+            func scaled(_ c: Int) -> Double { max(1, (Double(c) * spec.width).rounded()) }
+            var ch = scaled(32), res = h * w
+            var p = Double(input.channels) * ch * 9, a = Double(input.features) + ch * res
+            for st in mobileNetDNWStages {
+                let out = scaled(st.outputs), b = Double(st.blocks)
+                if st.stride == 2 { res = (res / 4).rounded(.up) }
+                let sources = ch + (b - 1) * out, graphIn = b * ch + out * b * (b - 1) / 2
+                p += 11 * sources + out * graphIn
+                a += res * (4 * sources + graphIn + b * out)
+                ch = out
+            }
+            p += 2 * ch + ch * classes + classes
+            return MemoryEstimate(parameters: p, activationsPerExample: a + ch + classes, other: 0,
+                                  sizeKeys: "model.width \(spec.width)")
         case "wrn":
             // Pre-activation blocks: two 3×3 convs + two norms each (plus a 1×1 projection where
             // the shape changes); activations: about 8 planes per block at its resolution.

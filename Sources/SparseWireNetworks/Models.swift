@@ -27,7 +27,7 @@ public final class Network: Module {
 public enum Models {
     /// The model names `build(_:input:)` accepts.
     public static let names = ["mlp", "conv2", "conv4", "conv6", "conv8", "randwire", "dnw"] + resNetDepths.map { "resnet\($0)" }
-        + ["wrn", "mobilenetv1"]
+        + ["wrn", "mobilenetv1", "mobilenetv1-dnw"]
 
     /// Fully connected net: flatten → (linear → [BN] → ReLU)* → linear.
     /// `hidden: [300, 100]` is LeNet-300-100; `[256, 256]` is edge-popup's FC net.

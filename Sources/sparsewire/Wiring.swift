@@ -5,8 +5,8 @@ import SparseWireCore
 struct GraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graph",
-        abstract: "Export a network's wiring (RandWire stages, DNW graph with its mask) as DOT, SVG, PNG or PDF.",
-        discussion: "From a config (the graph as generated) or a checkpoint (the trained weights and learned masks). Rendering needs Graphviz (`dot`).")
+        abstract: "Export a network's wiring (RandWire stages, DNW graph with its mask, MobileNetV1-DNW stages) as DOT, SVG, PNG or PDF.",
+        discussion: "From a config (the graph as generated) or a checkpoint (the trained weights and learned masks). mobilenetv1-dnw writes one file per stage, <out>-stage<i>.<ext>. Rendering needs Graphviz (`dot`).")
     @Option(name: .shortAndLong, help: "Config file (YAML/JSON).") var config: String?
     @Option(name: .customLong("set"), help: "Override a config key (repeatable).") var overrides: [String] = []
     @Option(help: "Checkpoint written by `train --save-checkpoint` (its config and masks).") var checkpoint: String?
@@ -30,6 +30,17 @@ struct GraphCommand: ParsableCommand {
                 if cfg.string("model.name") == "randwire" {
                     title += " \(cfg.string("graph.model"))(n=\(cfg.int("graph.n"))) seed \(cfg.int("graph.seed"))"
                 }
+            }
+            let stages = WiringExport.stageDots(net, title: title)
+            guard stages.isEmpty else {  // MobileNetV1-DNW: one file per stage, <out>-stage<i>.<ext>
+                let url = URL(fileURLWithPath: out), ext = url.pathExtension
+                let base = url.deletingPathExtension().path
+                for (i, text) in stages.enumerated() {
+                    let path = "\(base)-stage\(i + 1)" + (ext.isEmpty ? "" : ".\(ext)")
+                    try WiringExport.write(text, to: path, layout: layout)
+                    stderrWrite("wiring of stage \(i + 1) written to \(path)\n")
+                }
+                return
             }
             let text = try WiringExport.dot(net, title: title)
             try WiringExport.write(text, to: out, layout: layout)

@@ -33,7 +33,7 @@ final class PreflightTests: XCTestCase {
     }
 
     func testKeysAModelDoesNotReadAreRefused() throws {
-        for (yaml, needle) in [("model: {name: mlp, width: 100000}", "model.width (100000.0) does not apply to model 'mlp': only conv2, conv4, conv6, conv8, resnet18, resnet20, resnet32, resnet44, resnet56, resnet110, mobilenetv1, wrn read it"),
+        for (yaml, needle) in [("model: {name: mlp, width: 100000}", "model.width (100000.0) does not apply to model 'mlp': only conv2, conv4, conv6, conv8, resnet18, resnet20, resnet32, resnet44, resnet56, resnet110, mobilenetv1, wrn, mobilenetv1-dnw read it"),
                                ("model: {name: conv4, hidden: [10]}", "model.hidden ([10]) does not apply to model 'conv4'"),
                                ("model: {name: mlp}\ngraph: {n: 64}", "graph.n (64) does not apply to model 'mlp': only randwire read it"),
                                ("model: {name: randwire, blocks: [8, 8]}", "model.blocks ([8, 8]) does not apply to model 'randwire'")] {

@@ -68,4 +68,22 @@ extension ONNXEmitter {
             return z
         }
     }
+
+    /// A MobileNetV1-DNW stage as `DNWMobileStage.forward` runs it: each source is
+    /// BatchNormalization → Relu → depthwise Conv (groups = channels; the input's with the
+    /// stage's stride), and group j is a 1×1 Conv (mask baked) over the Concat of sources 0…j.
+    func dnwMobileStage(_ st: DNWMobileStage, _ x: String) throws -> String {
+        func source(_ i: Int, _ z: String) throws -> String {
+            let normed = try st.norms[i].map { try emit($0, z) } ?? z
+            return try emit(st.depthwise[i], graph.node("Relu", [normed], name: "stage.relu"))
+        }
+        var sources = [try source(0, x)]
+        var z = sources[0]
+        for j in 0..<st.blocks {
+            let joined = sources.count == 1 ? sources[0] : graph.node("Concat", sources, name: "stage.cat", [.int("axis", 1)])
+            z = try emit(st.graph[j], joined)
+            if j + 1 < st.blocks { sources.append(try source(j + 1, z)) }
+        }
+        return z
+    }
 }

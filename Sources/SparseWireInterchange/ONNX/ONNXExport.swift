@@ -111,12 +111,15 @@ final class ONNXEmitter {
             let a = try emit(pre, x)  // pre-activation: the body and a projection read norm → ReLU of x
             let b = try emit(r.body, a)
             return graph.node("Add", [b, try r.shortcut.map { try emit($0, a) } ?? x], name: "residual.add")
+        case let st as DNWMobileStage:
+            defer { channels = st.outputs }
+            return try dnwMobileStage(st, x)
         case let g as DNWGraphModule:
             defer { channels = g.spec.nodes }
             return try dnwGraph(g, x)
         default:
             throw SparseWireError(.unsupported, "ONNX export of \(network): module \(type(of: m)) has no ONNX form yet "
-                + "(supported: Linear, Conv2d, depthwise conv, BatchNorm, ReLU, Flatten, pooling, RandWire stages, DNW graphs)")
+                + "(supported: Linear, Conv2d, depthwise conv, BatchNorm, ReLU, Flatten, pooling, residual blocks, RandWire stages, DNW graphs and MobileNet stages)")
         }
     }
 

@@ -1,0 +1,101 @@
+import XCTest
+import SparseWireCore
+
+/// MobileNetV1 with DNW's per-stage channel graphs: the reference's stage plan and edge budgets,
+/// the stage's arithmetic against the reference's accumulator form, exact kept counts while
+/// training, and clear config errors.
+final class MobileNetDNWTests: XCTestCase {
+    let fmnist = InputSpec(channels: 1, height: 28, width: 28, classes: 10)
+
+    func testStagesAndEdgeBudgetsAreTheReferences() throws {
+        let net = try Models.mobileNetV1DNW(input: InputSpec(channels: 3, height: 32, width: 32, classes: 10))
+        let graph = net.parameters.filter(\.maskable)
+        XCTAssertEqual(graph.count, 13)  // one graph group per MobileNetV1 block
+        XCTAssertEqual(graph.filter { $0.name.hasPrefix("stage4.") }.map(\.shape),
+                       (0..<6).map { [512, 256 + $0 * 512, 1, 1] })  // group j reads the stage input and groups 0..<j
+        // allenai/dnw keeps (c_in·c_out + (blocks − 1)·c_out²)·0.225² edges per stage (prune_rate
+        // 0.775): 104, 1245, 4977, 72991, 79627. Here each group rounds its own share: within 1 per group.
+        let reference = [104, 1245, 4977, 72991, 79627]
+        for (s, want) in reference.enumerated() {
+            let mine = graph.filter { $0.name.hasPrefix("stage\(s + 1).") }
+            let kept = mine.reduce(0) { $0 + $1.keepBudget! }
+            XCTAssertLessThanOrEqual(abs(kept - want), mine.count, "stage \(s + 1): \(kept) vs \(want)")
+        }
+        XCTAssertEqual(try net.forward(Var(Tensor(shape: [2, 3, 32, 32], repeating: 0.1)), Context(training: false)).shape, [2, 10])
+        let est = try Models.estimate(ModelSpec(name: "mobilenetv1-dnw", norm: .affine), input: InputSpec(channels: 3, height: 32, width: 32, classes: 10))
+        XCTAssertEqual(est.parameters, Double(net.parameterCount), accuracy: 1)
+        XCTAssertThrowsError(try Models.mobileNetV1DNW(input: fmnist, edgeBudget: 1.5)) { XCTAssertTrue("\($0)".contains("model.edge_budget"), "\($0)") }
+        XCTAssertThrowsError(try Models.mobileNetV1DNW(input: fmnist, width: 0)) { XCTAssertTrue("\($0)".contains("model.width"), "\($0)") }
+    }
+
+    /// The reference runs a stage as one rectangular graph W [oup·blocks, inp + oup·(blocks − 1)]
+    /// of accumulators: acc = W[:, :inp]·x₀; per group i < blocks − 1: a = dw(ReLU(acc[:oup])),
+    /// acc = acc[oup:] + W[(i+1)·oup:, inp + i·oup ..< inp + (i+1)·oup]·a. Ours sums group j's
+    /// inputs at once through A_j = W[j·oup ..< (j+1)·oup, ..< inp + j·oup]. Same numbers.
+    func testAStageComputesWhatTheReferenceAccumulatorsCompute() throws {
+        let (inp, oup, blocks) = (3, 2, 3)
+        let st = DNWMobileStage(name: "s", inputs: inp, outputs: oup, blocks: blocks, stride: 1, norm: .none)
+        var rng = RNG(seed: 9)
+        for p in st.parameters { for i in 0..<p.count { p.value[i] = rng.normal() } }
+        let x = Tensor(shape: [2, inp, 5, 5])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let ctx = Context(training: false)
+        let ours = try st.forward(Var(x), ctx).value
+        // W's columns are [input, group 0, …, group blocks − 2]; rows [group 0, …, group blocks − 1].
+        func w(rows: Range<Int>, cols: Range<Int>) -> Var {
+            let t = Tensor(shape: [rows.count, cols.count, 1, 1])
+            for (r, row) in rows.enumerated() {
+                let j = row / oup, a = st.graph[j].weight.value, width = inp + j * oup
+                for (c, col) in cols.enumerated() where col < width { t[r * cols.count + c] = a[(row % oup) * width + col] }
+            }
+            return Var(t)
+        }
+        let x0 = try ctx.depthwiseConv2d(ctx.relu(Var(x)), st.depthwise[0].weight.variable, nil, stride: 1, padding: 1)
+        var acc = try ctx.conv2d(x0, w(rows: 0..<(oup * blocks), cols: 0..<inp), nil)
+        for i in 0..<(blocks - 1) {
+            let a = try ctx.depthwiseConv2d(ctx.relu(ctx.sliceChannels(acc, 0..<oup)), st.depthwise[i + 1].weight.variable, nil,
+                                            stride: 1, padding: 1)
+            let rest = try ctx.sliceChannels(acc, oup..<(oup * (blocks - i)))
+            acc = try ctx.add(rest, ctx.conv2d(a, w(rows: ((i + 1) * oup)..<(oup * blocks), cols: (inp + i * oup)..<(inp + (i + 1) * oup)), nil))
+        }
+        XCTAssertEqual(acc.shape, ours.shape)
+        for i in 0..<ours.count { XCTAssertEqual(ours[i], acc.value[i], accuracy: 1e-4) }
+    }
+
+    func testTrainingKeepsEachGroupsBudgetAndTheConfigSaysWhatApplies() throws {
+        let cfg = try Config(yaml: "model: {name: mobilenetv1-dnw, width: 0.125, norm: affine, edge_budget: 0.3}\npolicy: dnw\nbatch_size: 8\n")
+        var rng = RNG(seed: 5)
+        let x = Tensor(shape: [8, 1, 28, 28])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let labels = (0..<8).map { Int32($0 % 10) }
+        let data = try x.data.withMemoryRebound(to: Float.self, capacity: x.count) { p in
+            try labels.withUnsafeBufferPointer { try Dataset(name: "random", features: p, shape: x.shape, labels: $0.baseAddress!, classes: 10) }
+        }
+        let t = try Trainer(config: cfg, train: data, test: data)
+        XCTAssertEqual(t.masking.layers.count, 13)
+        for _ in 0..<3 {
+            _ = try t.step(images: x, labels: labels)
+            for l in t.masking.layers {
+                let kept = (0..<l.count).reduce(0) { $0 + (l.mask[$1] != 0 ? 1 : 0) }
+                XCTAssertEqual(kept, l.parameter.keepBudget, l.name)
+            }
+        }
+        // The exported wiring: one DOT per stage holding exactly the kept edges.
+        let net = t.network
+        XCTAssertEqual(net.dnwMobileStages.map { $0.edges().count },
+                       net.dnwMobileStages.map { $0.graph.reduce(0) { $0 + $1.weight.keepBudget! } })
+        let dots = WiringExport.stageDots(net)
+        XCTAssertEqual(dots.count, 5)
+        XCTAssertTrue(dots[3].contains("stage 4: 32 inputs, 6 × 64 channels"), dots[3].prefix(300).description)
+        XCTAssertEqual(dots[0].components(separatedBy: " -> ").count - 1, 3)
+        let first = t.masking.layers[0]  // stage 1 at width 1/8: 4 inputs → 8 outputs, 0.3² · 32 = 2.88 → 3 edges
+        XCTAssertEqual(first.parameter.shape, [8, 4, 1, 1])
+        XCTAssertEqual(first.parameter.keepBudget, 3)
+        XCTAssertThrowsError(try RunSpec(config: Config(yaml: "model: {name: mobilenetv1-dnw}\npolicy: rigl\ndensity: 0.1\n"))) {
+            XCTAssertTrue("\($0)".contains("density (0.1) does not apply to model 'mobilenetv1-dnw'") && "\($0)".contains("model.edge_budget"), "\($0)")
+        }
+        XCTAssertThrowsError(try RunSpec(config: Config(yaml: "model: {name: conv4, edge_budget: 0.5}\n"))) {
+            XCTAssertTrue("\($0)".contains("model.edge_budget (0.5) does not apply to model 'conv4': only mobilenetv1-dnw read it"), "\($0)")
+        }
+    }
+}
