@@ -16,6 +16,10 @@ rerun, so an interrupted run resumes); the table goes to docs/results/<experimen
                    L1 + anneal at one edge count (Wortsman et al., Table 3)
 4 rigl_set_static  RigL vs SET vs static random sparsity at densities 0.5 / 0.2 / 0.1 (Evci et al.)
 5 randwire_graphs  RandWire with ER vs BA vs WS graphs (Xie et al., Fig. 3)
+6 mobilenet_dnw    DNW's MobileNetV1 table (Wortsman et al., "Contrasting with other methods"):
+                   MobileNetV1-DNW graphs at edge budget ×0.225 under dnw, random graph, no update
+                   rule, L1 + anneal, targeted dropout, lottery one-shot, the complete graph, and
+                   dense MobileNetV1 ×0.25; channels at width 0.25 for this machine
 """
 import argparse
 import json
@@ -35,6 +39,17 @@ CONV4 = dict(model={"name": "conv4"}, optimizer={"name": "sgd", "lr": 0.1, "mome
              schedule={"name": "cosine"}, batch_size=128, data={"train_limit": 12000, "test_limit": 2000})
 FC = dict(model={"name": "mlp", "hidden": [300, 100]}, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9,
           "weight_decay": 0.0001}, schedule={"name": "cosine"}, batch_size=128, epochs=3)
+
+
+# DNW's CIFAR recipe (apps/medium_scale: SGD 0.1, momentum 0.9, weight decay 1e-4, cosine, batch
+# 128) on 20k Fashion-MNIST images for 3 epochs; every channel count at width 0.25.
+MOBILE = dict(optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0001}, schedule={"name": "cosine"},
+              batch_size=128, epochs=3, data={"train_limit": 20000})
+MOBILE_WIDTH = 0.25
+
+
+def mobile_dnw(policy):
+    return merge(MOBILE, model={"name": "mobilenetv1-dnw", "width": MOBILE_WIDTH, "norm": "affine", "edge_budget": 0.225}, policy=policy)
 
 
 def merge(base, **over):
@@ -82,6 +97,16 @@ EXPERIMENTS = {
         "x": "density", "series": "policy",
         "runs": [({"density": d, "policy": p}, merge(FC, policy=p, density=d, policy_options={"delta_t": 50} if p != "random-static" else {}))
                  for p in ("rigl", "set", "random-static") for d in (0.5, 0.2, 0.1)],
+    },
+    "mobilenet_dnw": {
+        "title": "MobileNetV1 with DNW graphs at edge budget ×0.225 (channels ×0.25), 20k train images, 3 epochs",
+        "x": "method", "series": None,
+        "runs": [({"method": m}, mobile_dnw(p)) for m, p in
+                 (("DNW ×0.225", "dnw"), ("Random Graph ×0.225", "random-static"), ("No Update Rule", "dnw-no-update"),
+                  ("L1 + Anneal", "l1-anneal"), ("Targeted Dropout", "targeted-dropout"),
+                  ("Lottery Ticket (one shot)", "lottery-one-shot"), ("complete graph", "dense"))]
+        + [({"method": "MobileNetV1 ×0.25 (dense)"},
+            merge(MOBILE, model={"name": "mobilenetv1", "width": MOBILE_WIDTH * 0.25, "norm": "affine"}, policy="dense"))],
     },
     "randwire_graphs": {
         "title": "RandWire (C = 16, 2 stages of 32 nodes) with ER(0.2), BA(5), WS(4, 0.75) graphs, 20k train images, 1 epoch",

@@ -96,3 +96,13 @@ def test_mobilenet_dnw_graph_export_writes_one_file_per_stage(tmp_path):
     assert len(re.findall(r"n(\d+) -> n(\d+) ", text)) == 2
     for f in files:  # every edge runs from a source to a later group: the DAG the stage computes
         assert all(int(a) < int(b) for a, b in re.findall(r"n(\d+) -> n(\d+) ", f.read_text())), f.name
+    # DNW's fast evaluation: unread channels go, the logits stay (float rounding only).
+    p = run("fast-eval", "--checkpoint", str(ck), check=True)
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("stage") and len([l for l in lines if re.match(r"^\d ", l)]) == 5
+    params = re.search(r"parameters (\d+) → (\d+)", p.stdout)
+    assert params and int(params.group(2)) < int(params.group(1)), p.stdout
+    diff = float(re.search(r"largest \|logit difference\| on 64 random inputs: (\S+)", p.stdout).group(1))
+    assert diff < 1e-4, p.stdout
+    p = run("fast-eval", "--checkpoint", str(ck), "--probe", "0")
+    assert p.returncode == 2 and "--probe must be ≥ 1" in p.stderr

@@ -70,11 +70,14 @@ public enum WiringExport {
             let edges = st.edges()
             let used = Set(edges.flatMap { [$0.from, $0.to] })
             var out = "digraph stage\(s + 1) {\n  graph [rankdir=LR, fontname=\"Helvetica\", label=\"\(escape(title ?? net.name)) stage \(s + 1): "
-                + "\(st.inputs) inputs, \(st.blocks) × \(st.outputs) channels, \(edges.count) edges\", labelloc=t];\n"
+                + "\(st.inputs) inputs, groups of \(st.groupWidths.map(String.init).joined(separator: ", ")) channels, \(edges.count) edges\", labelloc=t];\n"
             out += "  node [shape=circle, style=filled, fillcolor=\"#dbe9f6\", fontname=\"Helvetica\", fontsize=9, width=0.3, fixedsize=true];\n"
             out += "  edge [arrowsize=0.4, color=\"#55555588\"];\n"
-            let groups = [(label: "input", range: 0..<st.inputs)]
-                + (0..<st.blocks).map { j in (label: "group \(j)", range: (st.inputs + j * st.outputs)..<(st.inputs + (j + 1) * st.outputs)) }
+            var first = st.inputs
+            let groups = [(label: "input", range: 0..<st.inputs)] + st.groupWidths.enumerated().map { j, w in
+                defer { first += w }
+                return (label: "group \(j)", range: first..<(first + w))
+            }
             for (g, group) in groups.enumerated() {
                 out += "  subgraph cluster_\(g) {\n    label=\"\(group.label)\";\n"
                 for v in group.range where used.contains(v) { out += "    n\(v) [label=\"\(v - group.range.lowerBound)\"];\n" }

@@ -12,8 +12,10 @@ import SparseWireAutograd
 /// is a maskable weight: the run's policy chooses which of the edges into group j exist, from
 /// the stage input and every earlier group. There is no other skip connection.
 public final class DNWMobileStage: Module {
-    /// Channels in, channels per group, groups, stride of the input's depthwise conv.
-    public let inputs: Int, outputs: Int, blocks: Int, stride: Int
+    /// Channels in, stride of the input's depthwise conv.
+    public let inputs: Int, stride: Int
+    /// Channels of each group (all equal when built; a fast-evaluated copy keeps what is used).
+    public let groupWidths: [Int]
     /// Norms (nil with `NormKind.none`) and depthwise convs of the sources: index 0 is the
     /// stage input's (with the stride), index j ≥ 1 group j − 1's.
     public let norms: [BatchNorm?]
@@ -21,17 +23,33 @@ public final class DNWMobileStage: Module {
     public let depthwise: [DepthwiseConv2d]
     /// A_j as 1×1 convs without bias, one per group (maskable, `keepBudget` set by the builder).
     public let graph: [Conv2d]
+    /// The stage's output channels: the last group's.
+    public var outputs: Int { groupWidths[groupWidths.count - 1] }
+    /// The number of groups.
+    public var blocks: Int { groupWidths.count }
+    /// Channel offset of each source in the concatenated sources (the input at 0, group j at
+    /// inputs + Σ widths before j), which is also A's column offset.
+    public var sourceOffsets: [Int] { Array(([inputs] + groupWidths.dropLast()).reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast()) }
 
-    /// A stage named `name` (parameters `<name>.dw0`, `<name>.bn0`, `<name>.graph<j>` …).
-    public init(name: String, inputs: Int, outputs: Int, blocks: Int, stride: Int, norm: NormKind) {
-        self.inputs = inputs; self.outputs = outputs; self.blocks = blocks; self.stride = stride
-        let sources = [inputs] + Array(repeating: outputs, count: blocks - 1)
+    /// A stage named `name` of `blocks` groups of `outputs` channels (parameters
+    /// `<name>.dw0`, `<name>.bn0`, `<name>.graph<j>` …).
+    public convenience init(name: String, inputs: Int, outputs: Int, blocks: Int, stride: Int, norm: NormKind) {
+        self.init(name: name, inputs: inputs, groupWidths: Array(repeating: outputs, count: blocks), stride: stride, norm: norm)
+    }
+
+    /// A stage with groups of the given widths (each ≥ 1).
+    public init(name: String, inputs: Int, groupWidths: [Int], stride: Int, norm: NormKind) {
+        precondition(!groupWidths.isEmpty && groupWidths.allSatisfy { $0 > 0 } && inputs > 0, "a stage needs channels in every source")
+        self.inputs = inputs; self.groupWidths = groupWidths; self.stride = stride
+        let sources = [inputs] + groupWidths.dropLast()
         norms = sources.enumerated().map { i, c in norm == .none ? nil : BatchNorm(name: "\(name).bn\(i)", channels: c, affine: norm == .affine) }
         depthwise = sources.enumerated().map { i, c in
             DepthwiseConv2d(name: "\(name).dw\(i)", channels: c, kernel: 3, stride: i == 0 ? stride : 1, padding: 1)
         }
-        graph = (0..<blocks).map { j in
-            Conv2d(name: "\(name).graph\(j)", inChannels: inputs + j * outputs, outChannels: outputs, kernel: 1, bias: false)
+        var width = inputs
+        graph = groupWidths.enumerated().map { j, out in
+            defer { width += out }
+            return Conv2d(name: "\(name).graph\(j)", inChannels: width, outChannels: out, kernel: 1, bias: false)
         }
     }
 
@@ -56,18 +74,19 @@ public final class DNWMobileStage: Module {
     }
 
     /// Kept edges of the current masks (all edges without a mask) as (from, to, weight): node
-    /// ids number the stage input's channels 0..<inputs, then group j's channels
-    /// inputs + j·outputs + c. An edge runs from a source channel to a channel of a later group.
+    /// ids number the stage input's channels 0..<inputs, then group j's channels from
+    /// inputs + Σ widths before j. An edge runs from a source channel to a later group's channel.
     public func edges() -> [(from: Int, to: Int, weight: Float)] {
         var out: [(Int, Int, Float)] = []
+        var first = inputs  // node id of the current group's channel 0
         for (j, g) in graph.enumerated() {
-            let w = g.weight.value, m = g.weight.mask, width = inputs + j * outputs
-            for c in 0..<outputs {
+            let w = g.weight.value, m = g.weight.mask, width = g.weight.shape[1]
+            for c in 0..<groupWidths[j] {
                 for src in 0..<width where m.map({ $0[c * width + src] != 0 }) ?? true {
-                    // sources after the input are groups 0..<j: node ids continue past the input's
-                    out.append((src, inputs + j * outputs + c, w[c * width + src]))
+                    out.append((src, first + c, w[c * width + src]))  // columns are the sources in node order
                 }
             }
+            first += groupWidths[j]
         }
         return out
     }

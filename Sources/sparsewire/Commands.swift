@@ -8,7 +8,7 @@ struct SparseWireCommand: ParsableCommand {
         commandName: "sparsewire",
         abstract: "Train neural networks that learn which connections exist.",
         version: SparseWireVersion.string,
-        subcommands: [Train.self, Policies.self, Keys.self, Info.self, Bench.self, GraphCommand.self, DamageCommand.self, ExportCommand.self]
+        subcommands: [Train.self, Policies.self, Keys.self, Info.self, Bench.self, GraphCommand.self, DamageCommand.self, ExportCommand.self, FastEvalCommand.self]
     )
 }
 

@@ -86,7 +86,7 @@ final class MobileNetDNWTests: XCTestCase {
                        net.dnwMobileStages.map { $0.graph.reduce(0) { $0 + $1.weight.keepBudget! } })
         let dots = WiringExport.stageDots(net)
         XCTAssertEqual(dots.count, 5)
-        XCTAssertTrue(dots[3].contains("stage 4: 32 inputs, 6 × 64 channels"), dots[3].prefix(300).description)
+        XCTAssertTrue(dots[3].contains("stage 4: 32 inputs, groups of 64, 64, 64, 64, 64, 64 channels"), dots[3].prefix(300).description)
         XCTAssertEqual(dots[0].components(separatedBy: " -> ").count - 1, 3)
         let first = t.masking.layers[0]  // stage 1 at width 1/8: 4 inputs → 8 outputs, 0.3² · 32 = 2.88 → 3 edges
         XCTAssertEqual(first.parameter.shape, [8, 4, 1, 1])
@@ -96,6 +96,39 @@ final class MobileNetDNWTests: XCTestCase {
         }
         XCTAssertThrowsError(try RunSpec(config: Config(yaml: "model: {name: conv4, edge_budget: 0.5}\n"))) {
             XCTAssertTrue("\($0)".contains("model.edge_budget (0.5) does not apply to model 'conv4': only mobilenetv1-dnw read it"), "\($0)")
+        }
+    }
+
+    /// Fast evaluation drops exactly the channels nothing reads: the logits stay, the counts fall.
+    func testFastEvalRemovesUnreadChannelsAndKeepsTheLogits() throws {
+        let net = try Models.mobileNetV1DNW(input: fmnist, width: 0.125, edgeBudget: 0.3)
+        var rng = RNG(seed: 11)
+        Models.initialize(net, weightInit: .kaimingNormal(), rng: &rng)
+        for p in net.parameters where p.role == .normBias { for i in 0..<p.count { p.value[i] = 0.1 * rng.normal() } }
+        // Random masks at each group's budget, as a policy would leave them.
+        for p in net.parameters where p.maskable {
+            let m = Tensor(shape: p.shape)
+            var order = Array(0..<p.count)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            for i in order.prefix(p.keepBudget!) { m[i] = 1 }
+            p.mask = m
+        }
+        for st in net.dnwMobileStages { for n in st.norms { for c in 0..<n!.runningVar.count { n!.runningMean[c] = 0.2 * rng.normal(); n!.runningVar[c] = 1 + rng.uniform() } } }
+        let (fast, report) = try Models.fastEval(net, input: fmnist)
+        let x = Tensor(shape: [4, 1, 28, 28])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let a = try net.forward(Var(x), Context(training: false)).value, b = try fast.forward(Var(x), Context(training: false)).value
+        for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * max(1, abs(a[i]))) }
+        XCTAssertLessThan(report.parameters.after, report.parameters.before)
+        XCTAssertLessThan(report.macs.after, report.macs.before)
+        XCTAssertEqual(report.stages.map(\.edges.before), net.dnwMobileStages.map { $0.edges().count })
+        XCTAssertEqual(fast.dnwMobileStages.map { $0.edges().filter { $0.weight != 0 }.count }, report.stages.map(\.edges.after))
+        XCTAssertTrue(report.stages.allSatisfy { $0.edges.after <= $0.edges.before })
+        // Stage 1 (4 inputs → 8 channels, 3 edges): at most 3 of its inputs can be read.
+        XCTAssertLessThanOrEqual(report.stages[0].inputs.after, 3)
+        XCTAssertEqual(report.stages[0].inputs.after, fast.dnwMobileStages[0].inputs)
+        XCTAssertThrowsError(try Models.fastEval(try Models.convNet(depth: 2, input: fmnist), input: fmnist)) {
+            XCTAssertTrue("\($0)".contains("needs a mobilenetv1-dnw network"), "\($0)")
         }
     }
 }
