@@ -50,8 +50,11 @@ MODELS = {
     "fc": (["--model", "mlp"], 30, 200, 3),
     "conv4": (["--model", "conv4"], 1, 5, 1),
     "randwire": (["-c", str(ROOT / "configs" / "bench-randwire-small.yaml")], 2, 8, 3),
+    # The papers' larger networks (opt in with --models): one round, few steps; CIFAR-style, BN.
+    "resnet18": (["--model", "resnet18", "--set", "model.norm=affine"], 1, 3, 1),
+    "mobilenetv1": (["--model", "mobilenetv1", "--set", "model.norm=affine"], 1, 5, 1),
 }
-TORCH_NAME = {"fc": "mlp", "conv4": "conv4", "randwire": "randwire"}
+TORCH_NAME = {"fc": "mlp", "conv4": "conv4", "randwire": "randwire", "resnet18": "resnet18", "mobilenetv1": "mobilenetv1"}
 
 
 def log(msg: str) -> None:
@@ -119,10 +122,10 @@ def train_section(args, env) -> list:
             continue
         for threads in args.threads:
             common = ["--batch-size", str(args.batch_size), "--threads", str(threads), "--warmup", str(warm), "--repeats", str(reps)]
-            runs = {p: [] for p in POLICIES}
+            runs = {p: [] for p in args.policies}
             pt_runs = []
             for rnd in range(rounds):
-                for policy in POLICIES:
+                for policy in args.policies:
                     extra = ["--set", f"policy={policy}"] + (["--set", "density=0.1"] if policy != "dense" else [])
                     r = run_json([str(BINARY), "bench", "--mode", "train", *margs, *common, *extra], env)
                     runs[policy].append(r)
@@ -139,7 +142,7 @@ def train_section(args, env) -> list:
                         os.unlink(f.name)
                     log(f"  train {model:8} {'pytorch dense':16} threads {threads} round {rnd + 1}/{rounds}: "
                         f"{pt_runs[-1]['ms_per_step_median']:8.2f} ms/step")
-            sw_rows = [median_run(runs[p]) for p in POLICIES]
+            sw_rows = [median_run(runs[p]) for p in args.policies]
             pt = median_run(pt_runs) if pt_runs else None
             dense = sw_rows[0]["ms_per_step_median"]
             for r in sw_rows:
@@ -337,7 +340,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", default="train,gemm,infer,sparsify", help="comma-separated: train, gemm, infer, sparsify")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--models", default="fc,conv4,randwire", help="comma-separated subset of fc, conv4, randwire")
+    ap.add_argument("--models", default="fc,conv4,randwire",
+                    help="comma-separated subset of fc, conv4, randwire, resnet18, mobilenetv1 (the last two are not in the default)")
+    ap.add_argument("--policies", default=",".join(POLICIES), help="train section: comma-separated policies (dense first; default all)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="directory for latest.json / latest.md")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference (no ratio column)")
@@ -357,6 +362,9 @@ def main() -> None:
             import torch  # noqa: F401
         except ImportError:
             raise SystemExit('PyTorch is missing: pip install "torch==2.13.0+cpu" (from /opt/wheels), or pass --no-torch')
+    args.policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    if not args.policies or args.policies[0] != "dense":
+        raise SystemExit("--policies: dense must come first (the ratios' reference)")
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in args.models:
         if m not in MODELS:

@@ -2,7 +2,8 @@
 """PyTorch CPU reference for SparseWire's training-step timings.
 
 Builds the same architectures as SparseWire (Conv2/4/6/8 of edge-popup without bias, the
-MLP 300-100), times forward+backward+SGD-momentum steps on random 1x28x28 data, and prints one
+MLP 300-100, RandWire from its printed wiring, the CIFAR-style ResNet-18 and MobileNetV1 with
+batch norm as `model.norm: affine` builds them), times forward+backward+SGD-momentum steps on random 1x28x28 data, and prints one
 JSON line per model with the median ms/step after warm-up.
 
     python3 benchmarks/torch_reference.py --model conv4 --batch-size 128 --threads 2
@@ -39,6 +40,47 @@ def mlp(hidden=(300, 100), classes: int = 10) -> nn.Module:
         width = h
     layers.append(nn.Linear(width, classes))
     return nn.Sequential(*layers)
+
+
+class BasicBlock(nn.Module):
+    """Post-activation basic block, projection (1×1 conv + BN) where the shape changes (SparseWire's Residual)."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                                  nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                         if stride != 1 or cin != cout else nn.Identity())
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def resnet18(width: float = 1.0, classes: int = 10) -> nn.Module:
+    """CIFAR-style ResNet-18 (3×3 stem, no max-pool), as Models.resNet(depth: 18)."""
+    def scaled(c):
+        return max(1, round(c * width))
+    ch = scaled(64)
+    layers = [nn.Conv2d(1, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU()]
+    for s, c in enumerate((64, 128, 256, 512)):
+        for b in range(2):
+            layers.append(BasicBlock(ch, scaled(c), 2 if s > 0 and b == 0 else 1))
+            ch = scaled(c)
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, classes))
+
+
+def mobilenetv1(width: float = 1.0, classes: int = 10) -> nn.Module:
+    """MobileNetV1 with the CIFAR-style stride-1 stem, as Models.mobileNetV1."""
+    def scaled(c):
+        return max(1, round(c * width))
+    ch = scaled(32)
+    layers = [nn.Conv2d(1, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU()]
+    for c, stride in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1), (512, 1),
+                      (512, 1), (1024, 2), (1024, 1)):
+        layers += [nn.Conv2d(ch, ch, 3, stride, 1, groups=ch, bias=False), nn.BatchNorm2d(ch), nn.ReLU(),
+                   nn.Conv2d(ch, scaled(c), 1, bias=False), nn.BatchNorm2d(scaled(c)), nn.ReLU()]
+        ch = scaled(c)
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, classes))
 
 
 class RandWireNode(nn.Module):
@@ -99,6 +141,10 @@ def build(name: str) -> nn.Module:
         return randwire(RANDWIRE_SPEC)
     if name == "mlp":
         return mlp()
+    if name == "resnet18":
+        return resnet18()
+    if name == "mobilenetv1":
+        return mobilenetv1()
     if name.startswith("conv"):
         return conv_net(int(name[4:]))
     raise SystemExit(f"unknown model {name!r}")
@@ -134,7 +180,7 @@ def bench(name: str, batch: int, warmup: int, repeats: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", help="mlp, conv2, conv4, conv6, conv8, randwire (repeatable; default conv4)")
+    ap.add_argument("--model", action="append", help="mlp, conv2, conv4, conv6, conv8, randwire, resnet18, mobilenetv1 (repeatable; default conv4)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=3)
