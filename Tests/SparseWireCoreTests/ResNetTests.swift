@@ -115,6 +115,33 @@ final class WideResNetTests: XCTestCase {
         XCTAssertEqual((0..<4).map { y[$0] }, [-2, -0.5, 0, 0])
     }
 
+    /// Finite differences through both residual forms: post-activation with a projection
+    /// (ResNet) and pre-activation with the identity and with a projection (WRN). Without norms:
+    /// batch norm is checked on its own, and a norm scale moves hundreds of units across the
+    /// ReLU kinks at once, which finite differences cannot follow.
+    func testResidualBlockGradients() throws {
+        let spec = InputSpec(channels: 2, height: 8, width: 8, classes: 3)
+        let wrn = (try Models.wideResNet(depth: 10, input: spec, width: 0.5, norm: .none).body as! Sequential).layers.compactMap { $0 as? Residual }
+        let res = (try Models.resNet(depth: 20, input: spec, width: 0.25, norm: .none).body as! Sequential).layers.compactMap { $0 as? Residual }
+        // WRN: stage 1's block (pre-activation, 16 → 8 channels: projection), stage 2's (stride 2);
+        // ResNet-20: an identity block and stage 2's first (projection, stride 2).
+        let blocks = [wrn[0], wrn[1], res[0], res[3]]
+        XCTAssertEqual(blocks.map { $0.pre != nil }, [true, true, false, false])
+        XCTAssertEqual(blocks.map { $0.shortcut != nil }, [true, true, false, true])
+        let identityPre = try Models.wideResNet(depth: 16, input: spec, width: 0.5, norm: .none)
+        let idBlock = (identityPre.body as! Sequential).layers.compactMap { $0 as? Residual }[1]  // stage 1, second block: identity
+        XCTAssertNil(idBlock.shortcut)
+        var seed: UInt64 = 40
+        for (i, b) in (blocks + [idBlock]).enumerated() {
+            for p in b.parameters {
+                seed += 1; let t = awayFromZero(p.shape, seed: seed)
+                for j in 0..<p.count { p.value[j] = p.role == .normWeight ? 1 + 0.2 * t[j] : p.role == .normBias ? 0.1 * t[j] : 0.6 * t[j] }
+            }
+            let cin = b.parameters.first { $0.shape.count == 4 }!.shape[1]
+            try moduleGradCheck(b, input: awayFromZero([8, cin, 8, 8], seed: seed + 100), h: 1e-3, label: "residual \(i)")
+        }
+    }
+
     func testATrainingStepMasksEveryConvAndTheConfigKeys() throws {
         let cfg = try Config(yaml: "model: {name: wrn, depth: 10, width: 1, norm: affine}\npolicy: set\ndensity: 0.3\nbatch_size: 8\n")
         var rng = RNG(seed: 4)
