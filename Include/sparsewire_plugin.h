@@ -117,7 +117,7 @@ extern "C" {
  *  policy writes (RigL's zero, a rewind) — so the policy's results do not depend on what masked
  *  weights hold. A host may then keep them, and their optimizer state, at zero and train the
  *  plain weights with masked gradients instead of computing ŵ = w ⊙ m (sparsewire.torch does).
- *  Needs routing SW_ROUTE_MASKED_WEIGHTS. */
+ *  Needs routing SW_ROUTE_MASKED_WEIGHTS and 0/1 masks (not SW_POLICY_SOFT_MASKS). */
 #define SW_POLICY_INERT_DEAD_WEIGHTS 128u
 
 /* Log levels for sw_host.log. */

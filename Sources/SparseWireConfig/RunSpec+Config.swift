@@ -15,9 +15,11 @@ extension RunSpec {
         try PolicyRegistry.validate(masking)
         if c.string("model.name") == "mobilenetv1-dnw", masking.policy != "dense" {
             // The model prescribes every graph group's kept count (Parameter.keepBudget).
-            for key in ["density", "masking.distribution"] where c.isSet(key) && c.value(key) != ConfigSchema.byPath[key]?.defaultValue {
+            for key in ["density", "masking.distribution", "masking.scope", "masking.structure.type"]
+            where c.isSet(key) && c.value(key) != ConfigSchema.byPath[key]?.defaultValue {
                 throw SparseWireError.config("\(key) (\(c.value(key)!)) does not apply to model 'mobilenetv1-dnw': each graph group keeps "
-                    + "round(b²·c_in·c_out) edges, the pointwise weights of dense MobileNetV1 ×b, with b = model.edge_budget (e.g. 0.225)")
+                    + "round(b²·c_in·c_out) edges, the pointwise weights of dense MobileNetV1 ×b, with b = model.edge_budget (e.g. 0.225), "
+                    + "chosen per group (unstructured, per-layer scope)")
             }
         }
         let training = try TrainingSpec(config: c)

@@ -11,6 +11,7 @@ extension Trainer {
     /// and the optimizer starts fresh. On any error the old policy stays in place.
     public func switchPolicy(_ name: String, options: [String: ConfigValue], density: Double?) throws {
         let next = try config.switchingPolicy(to: name, options: options, density: density)
+        _ = try RunSpec(config: next)  // the whole config's checks (e.g. a density the model's edge budgets replace)
         var nextSpec = spec
         nextSpec.masking = try spec.masking.switching(to: name, options: options, density: density)
         try runtime.run {

@@ -94,6 +94,10 @@ final class MobileNetDNWTests: XCTestCase {
         XCTAssertThrowsError(try RunSpec(config: Config(yaml: "model: {name: mobilenetv1-dnw}\npolicy: rigl\ndensity: 0.1\n"))) {
             XCTAssertTrue("\($0)".contains("density (0.1) does not apply to model 'mobilenetv1-dnw'") && "\($0)".contains("model.edge_budget"), "\($0)")
         }
+        XCTAssertThrowsError(try RunSpec(config: Config(yaml: "model: {name: mobilenetv1-dnw}\npolicy: dnw\nmasking: {scope: global}\n"))) {
+            XCTAssertTrue("\($0)".contains("masking.scope (global) does not apply to model 'mobilenetv1-dnw'"), "\($0)")
+        }
+        XCTAssertNoThrow(try RunSpec(config: Config(yaml: "model: {name: mobilenetv1-dnw}\npolicy: dense\ndensity: 1.0\n")))
         XCTAssertThrowsError(try RunSpec(config: Config(yaml: "model: {name: conv4, edge_budget: 0.5}\n"))) {
             XCTAssertTrue("\($0)".contains("model.edge_budget (0.5) does not apply to model 'conv4': only mobilenetv1-dnw read it"), "\($0)")
         }

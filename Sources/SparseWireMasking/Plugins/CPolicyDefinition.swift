@@ -108,6 +108,9 @@ public final class CPolicyDefinition: @unchecked Sendable {
         guard (t.save_state == nil) == (t.load_state == nil) else {
             throw SparseWireError(.plugin, "\(origin): policy '\(name)' sets \(t.save_state == nil ? "load_state" : "save_state") without \(t.save_state == nil ? "save_state" : "load_state") (checkpoints need both)")
         }
+        if t.flags & SW_POLICY_INERT_DEAD_WEIGHTS != 0, t.flags & SW_POLICY_SOFT_MASKS != 0 {
+            throw SparseWireError(.plugin, "\(origin): policy '\(name)' sets SW_POLICY_INERT_DEAD_WEIGHTS with SW_POLICY_SOFT_MASKS (a host holding masked weights at zero needs 0/1 masks)")
+        }
         if t.flags & SW_POLICY_INERT_DEAD_WEIGHTS != 0, t.routing != SW_ROUTE_MASKED_WEIGHTS {
             throw SparseWireError(.plugin, "\(origin): policy '\(name)' sets SW_POLICY_INERT_DEAD_WEIGHTS, which needs routing SW_ROUTE_MASKED_WEIGHTS (2), but its routing is \(t.routing)")
         }

@@ -184,6 +184,78 @@ def test_inert_dead_weights_are_held_at_zero_with_the_same_arithmetic(policy, op
     assert any(torch.any(w[k == 0] != 0) for w, k in zip(keep_w, sp.masks)), "the two modes store different dead weights"
 
 
+def test_inert_mode_matches_keep_with_accumulation_and_a_rewiring_that_does_not_skip(sw):
+    """Two backward passes per step (accumulated gradients), and a Python policy declaring inert
+    dead weights that rewires in `update` every third step WITHOUT skipping the update: the
+    dropped weights' gradients of that step must not move them ("auto" masks them again)."""
+    import sparsewire.torch as swt
+
+    class SwapOne(sw.MaskPolicy):
+        name, routing, inert_dead_weights = "test-swap-one", "masked_weights", True
+
+        def compute_mask(self, layer, step):
+            if layer.mask.sum() == layer.count:  # first call: the top-k by |w|
+                return self.topk_mask(np.abs(layer.weights), layer.keep_count)
+            return None
+
+        def update(self, layers, step):
+            if step.step % 3 == 2:
+                for l in layers:  # drop the smallest kept |w|, grow the first dead weight at 0
+                    kept = np.flatnonzero(l.mask.reshape(-1))
+                    drop = kept[np.argmin(np.abs(l.weights.reshape(-1)[kept]))]
+                    grow = np.flatnonzero(l.mask.reshape(-1) == 0)[0]
+                    l.mask.reshape(-1)[drop], l.mask.reshape(-1)[grow] = 0, 1
+                    l.weights.reshape(-1)[grow] = 0
+                    l.reset_optimizer_state([grow])
+            return False
+
+    data = batches(14)
+    runs = {}
+    for mode in ("auto", "keep"):
+        m = cnn(0)
+        opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+        sp = swt.sparsify(m, opt, SwapOne, density=0.3, total_steps=7, dead_weights=mode)
+        assert sp.zeroed == (mode == "auto")
+        losses = []
+        for t in range(7):
+            opt.zero_grad()
+            for x, y in data[2 * t:2 * t + 2]:  # two micro-batches, one optimizer step
+                loss = nn.functional.cross_entropy(m(x), y)
+                loss.backward()
+                losses.append(loss.item())
+            opt.step()
+        runs[mode] = (losses, [(w.detach() * k) for w, k in zip(sp._weights, sp.masks)])
+    assert runs["auto"][0] == runs["keep"][0]
+    assert all(torch.equal(a, b) for a, b in zip(runs["auto"][1], runs["keep"][1]))
+
+
+def test_inert_mode_matches_keep_under_an_optimizer_that_mixes_entries():
+    """An optimizer whose update of one entry depends on the others (here: grad + its mean, a
+    stand-in for Shampoo/Muon-like preconditioners) moves masked weights off zero; rigl makes no
+    policy call between its updates, so "auto" must restore ŵ = w after every optimizer step."""
+    import sparsewire.torch as swt
+
+    class MixingSGD(torch.optim.Optimizer):
+        def __init__(self, params, lr):
+            super().__init__(params, {"lr": lr})
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            for g in self.param_groups:
+                for p in g["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad + p.grad.mean(), alpha=-g["lr"])
+
+    data = batches(12)
+    runs = {}
+    for mode in ("auto", "keep"):
+        m = cnn(0)
+        opt = MixingSGD(m.parameters(), lr=0.05)
+        swt.sparsify(m, opt, "rigl", density=0.2, total_steps=12, seed=3, delta_t=5, dead_weights=mode)
+        runs[mode] = train(m, opt, data)
+    assert runs["auto"] == runs["keep"]
+
+
 def test_dead_weights_keep_is_the_only_mode_for_policies_that_read_masked_weights(sw):
     for policy in ("dnw-no-update", "targeted-dropout", "dnw"):
         _, _, sp = setup(policy, 0.2)
@@ -202,6 +274,11 @@ def test_dead_weights_keep_is_the_only_mode_for_policies_that_read_masked_weight
             return layer.top_k(layer.weights)
     with pytest.raises(sw.Error, match="SW_POLICY_INERT_DEAD_WEIGHTS"):
         sw.register_policy(Wrong)
+
+    class Soft(Wrong):  # soft masks cannot be held at zero outside the mask: refused too
+        name, routing, soft_masks, density_contract = "inert-soft", "masked_weights", True, "learned"
+    with pytest.raises(sw.Error, match="SW_POLICY_SOFT_MASKS"):
+        sw.register_policy(Soft)
 
 
 def test_evaluation_masks_in_eval_mode():

@@ -38,10 +38,12 @@ class Sparsifier:
        for that call (no change, no momentum or weight decay; the LR schedule still advances);
        after the update `after_step` runs and t advances.
     With inert dead weights (`dead_weights="auto"` and a policy that declares them), after every
-    policy call the masked weights and their optimizer state are set to zero, the forward pass
-    uses the weight itself (ŵ = w, as w ⊙ m = w then), and each weight's gradient is multiplied
-    by its mask in place as it is accumulated (a post-accumulate-grad hook), so gradient
-    clipping and the optimizer see dL/dŵ ⊙ m as before.
+    policy call the masked weights and their optimizer state are set to zero (and their
+    gradients, after `after_backward`), the forward pass uses the weight itself (ŵ = w, as
+    w ⊙ m = w then), each weight's gradient is multiplied by its mask in place as it is
+    accumulated (a post-accumulate-grad hook), so gradient clipping and the optimizer see
+    dL/dŵ ⊙ m as before, and after every optimizer step the weights are multiplied by their
+    masks again (one `_foreach_mul_`), whatever the optimizer did to masked entries.
     In `eval()` mode the layers use the policy's evaluation masks (recomputed when t changed).
 
     Attributes: `layers` ([(name, module)]), `masks` (training masks, torch tensors sharing memory
@@ -77,7 +79,9 @@ class Sparsifier:
         self.info = self.policy.info
         self.routing = self.info["routing"]
         # Masked weights held at zero: ŵ = w needs no product (see the class doc).
-        self.zeroed = dead_weights == "auto" and self.routing == "masked_weights" and self.info["inert_dead_weights"]
+        # (torch < 2.1 has no post-accumulate-grad hooks: the product path then, as with "keep")
+        self.zeroed = (dead_weights == "auto" and self.routing == "masked_weights" and self.info["inert_dead_weights"]
+                       and hasattr(torch.Tensor, "register_post_accumulate_grad_hook"))
         self._bind_masks()
         self.eval_masks = [torch.ones_like(m.weight, memory_format=torch.contiguous_format).detach() for _, m in self.layers]
         weights = [m.weight for _, m in self.layers]
@@ -156,6 +160,7 @@ class Sparsifier:
             with torch.no_grad():
                 self.policy.before_forward(t, total, self._weights, scores=self._score_list(), masks=self.masks)
             self._started = True
+            self._reset_optimizer_state()
             self._zero_dead()
         self._want = bool(self._hooks & _abi.HOOK_DENSE_GRADIENT)
         if self._want:
@@ -183,7 +188,7 @@ class Sparsifier:
                 skip = self.policy.after_backward(t, total, self._weights, grads=grads, scores=self._score_list(), masks=self.masks)
             self._captured = [None] * len(self._params)
             self._reset_optimizer_state()
-            self._zero_dead()
+            self._zero_dead(grads=True)  # weights it dropped must not move with this step's gradient
         if skip:
             self.skipped_steps += 1
             self._skipped = [(p, p.grad) for g in self.optimizer.param_groups for p in g["params"]]
@@ -195,6 +200,9 @@ class Sparsifier:
             for p, g in self._skipped:
                 p.grad = g
             self._skipped = None
+        if self.zeroed:  # whatever the optimizer did (one that mixes entries, a hand-set grad), ŵ = w holds again
+            with torch.no_grad():
+                torch._foreach_mul_(self._weights, self.masks)
         if self._hooks & _abi.HOOK_AFTER_STEP:
             with torch.no_grad():
                 self.policy.after_step(self.step_count, self.total_steps, self._weights, scores=self._score_list(), masks=self.masks)
@@ -208,13 +216,16 @@ class Sparsifier:
                 w.grad.mul_(self.masks[i])
         return hook
 
-    def _zero_dead(self):
-        """Inert dead weights: masked weights and their per-weight optimizer state become 0."""
+    def _zero_dead(self, grads=False):
+        """Inert dead weights: masked weights and their per-weight optimizer state (and with
+        `grads`, their gradients) become 0."""
         if not self.zeroed:
             return
         with torch.no_grad():
             for w, m in zip(self._weights, self.masks):
                 w.mul_(m)
+                if grads and w.grad is not None:
+                    w.grad.mul_(m)
                 for v in (self.optimizer.state.get(w) or {}).values():
                     if torch.is_tensor(v) and v.shape == w.shape:
                         v.mul_(m)
