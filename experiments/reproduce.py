@@ -100,7 +100,7 @@ EXPERIMENTS = {
     },
     "mobilenet_dnw": {
         "title": "MobileNetV1 with DNW graphs at edge budget ×0.225 (channels ×0.25), 20k train images, 3 epochs",
-        "x": "method", "series": None,
+        "x": "method", "series": None, "fast_eval": True,
         "runs": [({"method": m}, mobile_dnw(p)) for m, p in
                  (("DNW ×0.225", "dnw"), ("Random Graph ×0.225", "random-static"), ("No Update Rule", "dnw-no-update"),
                   ("L1 + Anneal", "l1-anneal"), ("Targeted Dropout", "targeted-dropout"),
@@ -121,24 +121,53 @@ EXPERIMENTS = {
 }
 
 
-def run_one(cfg, seed, threads):
+def fast_eval(checkpoint):
+    """`sparsewire fast-eval` of a MobileNetV1-DNW checkpoint: parameters and MACs per example
+    after removing the channels nothing reads, and the logits check."""
+    import re
+    import subprocess
+    cli = ROOT / ".build" / "release" / "sparsewire"
+    out = subprocess.run([str(cli), "fast-eval", "--checkpoint", str(checkpoint)], capture_output=True, text=True, check=True).stdout
+    params = re.search(r"parameters (\d+) → (\d+)", out)
+    macs = re.search(r"MACs per example (\S+) → (\S+) ", out)
+    diff = re.search(r"logit difference\| on \d+ random inputs: (\S+)", out)
+    return {"fast_eval_params": int(params.group(2)), "fast_eval_macs": float(macs.group(2)), "macs_before": float(macs.group(1)),
+            "fast_eval_max_logit_diff": float(diff.group(1))}
+
+
+def run_one(cfg, seed, threads, with_fast_eval=False):
+    import tempfile
     cfg = merge(cfg, seed=seed, threads=threads)
     t0 = time.time()
+    extra = {}
     with sw.Engine(cfg) as e:
         last = e.fit(progress=False)[-1]
         counts = e.parameter_counts()
+        if with_fast_eval and cfg["model"]["name"] == "mobilenetv1-dnw":
+            with tempfile.TemporaryDirectory() as d:
+                e.save(os.path.join(d, "run.safetensors"))
+                extra = fast_eval(os.path.join(d, "run.safetensors"))
     return {"test_accuracy": last["test_accuracy"], "train_loss": last["train_loss"], "params_kept": counts["kept"],
-            "params_total": counts["total"], "seconds": round(time.time() - t0, 1)}
+            "params_total": counts["total"], "seconds": round(time.time() - t0, 1), **extra}
 
 
 def table(name, exp, rows):
     keys = [k for k in rows[0]["label"]]
-    lines = [f"### {exp['title']}", "", "| " + " | ".join(keys) + " | test accuracy (mean) | per seed | kept / total params |",
-             "|" + "---|" * (len(keys) + 3)]
+    fe = any("fast_eval_params" in r for r in rows)
+    lines = [f"### {exp['title']}", "", "| " + " | ".join(keys) + " | test accuracy (mean ± std) | per seed | kept / total params |"
+             + (" params after fast eval | MACs/example before → after fast eval |" if fe else ""),
+             "|" + "---|" * (len(keys) + 3 + (2 if fe else 0))]
     for label, group in grouped(rows):
         accs = [r["test_accuracy"] for r in group]
-        lines.append("| " + " | ".join(str(label[k]) for k in keys) + f" | {100 * statistics.mean(accs):.2f} % | "
-                     + ", ".join(f"{100 * a:.2f}" for a in accs) + f" | {group[0]['params_kept']:,} / {group[0]['params_total']:,} |")
+        sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        line = ("| " + " | ".join(str(label[k]) for k in keys) + f" | {100 * statistics.mean(accs):.2f} ± {100 * sd:.2f} % | "
+                + ", ".join(f"{100 * a:.2f}" for a in accs) + f" | {group[0]['params_kept']:,} / {group[0]['params_total']:,} |")
+        if fe:
+            f = [r for r in group if "fast_eval_params" in r]
+            line += (f" {statistics.mean(r['fast_eval_params'] for r in f):,.0f} (seeds {', '.join(str(r['seed']) for r in f)}) | "
+                     f"{statistics.mean(r['macs_before'] for r in f) / 1e6:.2f} M → {statistics.mean(r['fast_eval_macs'] for r in f) / 1e6:.2f} M |"
+                     if f else " — | — |")
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -196,7 +225,7 @@ def main():
                 if (json.dumps(label, sort_keys=True), seed) in have:
                     continue
                 print(f"{name}: {label} seed {seed} ...", file=sys.stderr, flush=True)
-                r = {"label": label, "seed": seed, "config": cfg, **run_one(cfg, seed, args.threads)}
+                r = {"label": label, "seed": seed, "config": cfg, **run_one(cfg, seed, args.threads, exp.get("fast_eval", False))}
                 print(f"  {100 * r['test_accuracy']:.2f} % in {r['seconds']} s", file=sys.stderr, flush=True)
                 with out.open("a") as f:
                     f.write(json.dumps(r) + "\n")

@@ -44,7 +44,7 @@ struct FastEvalCommand: ParsableCommand {
             }
             print(String(format: "parameters %d → %d (%.1f %%)", r.parameters.before, r.parameters.after,
                          100 * Double(r.parameters.after) / Double(max(r.parameters.before, 1))))
-            print(String(format: "MACs per example %.4g → %.4g (%.1f %%)", r.macs.before, r.macs.after, 100 * r.macs.after / max(r.macs.before, 1)))
+            print(String(format: "MACs per example %.0f → %.0f (%.1f %%)", r.macs.before, r.macs.after, 100 * r.macs.after / max(r.macs.before, 1)))
             print(String(format: "largest |logit difference| on %d random inputs: %.3g", probe, diff))
         }
     }
