@@ -103,8 +103,9 @@ EXPERIMENTS = {
         "x": "method", "series": None, "fast_eval": True,
         "runs": [({"method": m}, mobile_dnw(p)) for m, p in
                  (("DNW ×0.225", "dnw"), ("Random Graph ×0.225", "random-static"), ("No Update Rule", "dnw-no-update"),
-                  ("L1 + Anneal", "l1-anneal"), ("Targeted Dropout", "targeted-dropout"),
+                  ("L1 + Anneal", "l1-anneal"), ("Targeted Dropout (ρ = 0.5)", "targeted-dropout"),
                   ("Lottery Ticket (one shot)", "lottery-one-shot"), ("complete graph", "dense"))]
+        + [({"method": "Targeted Dropout (ρ = 0.95, the reference's)"}, merge(mobile_dnw("targeted-dropout"), policy_options={"rho": 0.95}))]
         + [({"method": "MobileNetV1 ×0.25 (dense)"},
             merge(MOBILE, model={"name": "mobilenetv1", "width": MOBILE_WIDTH * 0.25, "norm": "affine"}, policy="dense"))],
     },
