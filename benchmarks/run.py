@@ -205,19 +205,19 @@ def infer_section(args, env) -> list:
 
 
 SPARSIFY_VARIANTS = ["dense", "rigl", "rigl-keep", "set", "random-static", "dnw", "edge-popup", "ao-wns", "ao-wns-100"]
-SPARSIFY_PROCESSES = 3
+SPARSIFY_PROCESSES = 5
 
 
 def sparsify_section(args, env) -> list:
     """PyTorch training steps through sparsewire.torch (density 0.1) against plain torch and
     torch.ao.pruning's WeightNormSparsifier on the same model (benchmarks/torch_sparsify.py):
     each variant in its own process beside a dense copy of the model, the two interleaved step
-    by step (2 threads), 3 such processes per variant; per variant the median over processes of
+    by step (2 threads), 5 such processes per variant; per variant the median over processes of
     (its median step / the dense median step of the same process), and the fastest step seen."""
     rows = []
     script = ROOT / "benchmarks" / "torch_sparsify.py"
     for model in ["fc", "cnn"]:
-        warm, reps = (30, 300) if model == "fc" else (5, 40)
+        warm, reps = (30, 600) if model == "fc" else (5, 40)
         runs = {v: [] for v in SPARSIFY_VARIANTS[1:]}
         for _ in range(SPARSIFY_PROCESSES):
             for v in runs:
@@ -327,7 +327,7 @@ def markdown(res: dict) -> str:
                          " ".join(f"{x:.2f}" for x in r["process_ratios"]), f"{r['best_ms']:.3f}", f"{r['best_ratio_vs_dense']:.2f}"]
                         for r in res["sparsify"]],
                        intro="Each variant runs in its own process beside a dense copy of the model, the two interleaved step "
-                             "by step, so each ratio to dense is measured side by side (3 processes per variant; dense's row: the "
+                             "by step, so each ratio to dense is measured side by side (5 processes per variant; dense's row: the "
                              "median of all those processes' dense medians). `rigl-keep`: rigl with `dead_weights=\"keep\"` (ŵ = w ⊙ m "
                              "every step, what inert dead weights save). `ao-wns`: WeightNormSparsifier (sparsity 0.9) with `step()` after every optimizer step; `ao-wns-100`: every "
                              "100 steps. On `cnn` it masks the Linear layers only: its `update_mask` fails on 4-D conv weights "
