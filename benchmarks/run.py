@@ -273,9 +273,11 @@ def targets(res: dict) -> list:
     for model in ["fc", "cnn"]:
         row = next((r for r in res.get("sparsify", []) if r["model"] == model and r["variant"] == "rigl"), None)
         if row:
-            for what, key in (("median of the processes' median-step ratios", "ratio_vs_dense"), ("fastest step", "best_ratio_vs_dense")):
-                out.append({"target": f"sparsewire.torch rigl step <= 1.15x torch's dense step ({what}), {model}, batch {row['batch_size']}, 2 threads",
-                            "measured": row[key], "limit": 1.15, "met": row[key] <= 1.15})
+            # The side-by-side ratio (each process interleaves rigl with a dense copy); the fastest
+            # steps come from different moments of different processes, so they stay in the table only.
+            out.append({"target": f"sparsewire.torch rigl step <= 1.15x torch's dense step (median of the processes' median-step ratios), "
+                                  f"{model}, batch {row['batch_size']}, 2 threads",
+                        "measured": row["ratio_vs_dense"], "limit": 1.15, "met": row["ratio_vs_dense"] <= 1.15})
     return out
 
 
