@@ -13,12 +13,7 @@ extension Trainer {
     /// evaluates by averaging several mask draws.
     public func fastEval(probe: Int = 64, seed: UInt64 = 0) throws -> (report: FastEvalReport, maxLogitDifference: Float) {
         try runtime.run {
-            let draws = masking.policy.evaluationDraws
-            guard draws == 1 else {
-                throw SparseWireError(.unsupported, "policy '\(masking.descriptor.name)' evaluates by averaging \(draws) mask draws; "
-                    + "fast evaluation needs one mask (supermask: policy_options.eval: round)")
-            }
-            try masking.beforeEvaluation()
+            try applyEvaluationMask(for: "which fast evaluation cannot follow; run it")
             let input = train.spec
             let (fast, report) = try Models.fastEval(network, input: input)
             var rng = RNG(seed: seed)

@@ -21,19 +21,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let file = try CheckpointFile(path: checkpoint)
-            let cfg = try file.config()
-            let input = try DataSpec(config: cfg).inputSpec
-            // Export reads no data: one zero example of the network's input shape stands in.
-            let x = [Float](repeating: 0, count: input.features), y: [Int32] = [0]
-            let data = try x.withUnsafeBufferPointer { xp in
-                try y.withUnsafeBufferPointer { yp in
-                    try Dataset(name: "export", features: xp.baseAddress!, shape: [1, input.channels, input.height, input.width],
-                                labels: yp.baseAddress!, classes: input.classes)
-                }
-            }
-            let trainer = try Trainer(config: cfg, train: data, test: data)
-            try trainer.load(file)
+            let trainer = try trainerFromCheckpoint(checkpoint)
             let layers = try trainer.exportONNX(to: output)
             let count = layers.reduce(0) { $0 + $1.count }, zeros = layers.reduce(0) { $0 + $1.zeros }
             if report {

@@ -64,14 +64,7 @@ final class MobileNetDNWTests: XCTestCase {
 
     func testTrainingKeepsEachGroupsBudgetAndTheConfigSaysWhatApplies() throws {
         let cfg = try Config(yaml: "model: {name: mobilenetv1-dnw, width: 0.125, norm: affine, edge_budget: 0.3}\npolicy: dnw\nbatch_size: 8\n")
-        var rng = RNG(seed: 5)
-        let x = Tensor(shape: [8, 1, 28, 28])
-        for i in 0..<x.count { x[i] = rng.normal() }
-        let labels = (0..<8).map { Int32($0 % 10) }
-        let data = try x.data.withMemoryRebound(to: Float.self, capacity: x.count) { p in
-            try labels.withUnsafeBufferPointer { try Dataset(name: "random", features: p, shape: x.shape, labels: $0.baseAddress!, classes: 10) }
-        }
-        let t = try Trainer(config: cfg, train: data, test: data)
+        let (t, x, labels) = try randomBatchTrainer(cfg, batch: 8, seed: 5)
         XCTAssertEqual(t.masking.layers.count, 13)
         for _ in 0..<3 {
             _ = try t.step(images: x, labels: labels)

@@ -37,14 +37,7 @@ final class ResNetTests: XCTestCase {
         try cfg.set("policy", value: .string("rigl"))
         try cfg.set("density", value: .double(0.3))
         try cfg.set("batch_size", value: .int(16))
-        var rng = RNG(seed: 2)
-        let x = Tensor(shape: [16, 1, 28, 28])
-        for i in 0..<x.count { x[i] = rng.normal() }
-        let labels = (0..<16).map { Int32($0 % 10) }
-        let data = try x.data.withMemoryRebound(to: Float.self, capacity: x.count) { p in
-            try labels.withUnsafeBufferPointer { try Dataset(name: "random", features: p, shape: x.shape, labels: $0.baseAddress!, classes: 10) }
-        }
-        let t = try Trainer(config: cfg, train: data, test: data)
+        let (t, x, labels) = try randomBatchTrainer(cfg, batch: 16, seed: 2)
         XCTAssertEqual(t.masking.layers.count, 22)  // 21 convs + fc
         let first = try t.step(images: x, labels: labels).loss
         var last = first
@@ -144,14 +137,7 @@ final class WideResNetTests: XCTestCase {
 
     func testATrainingStepMasksEveryConvAndTheConfigKeys() throws {
         let cfg = try Config(yaml: "model: {name: wrn, depth: 10, width: 1, norm: affine}\npolicy: set\ndensity: 0.3\nbatch_size: 8\n")
-        var rng = RNG(seed: 4)
-        let x = Tensor(shape: [8, 1, 28, 28])
-        for i in 0..<x.count { x[i] = rng.normal() }
-        let labels = (0..<8).map { Int32($0 % 10) }
-        let data = try x.data.withMemoryRebound(to: Float.self, capacity: x.count) { p in
-            try labels.withUnsafeBufferPointer { try Dataset(name: "random", features: p, shape: x.shape, labels: $0.baseAddress!, classes: 10) }
-        }
-        let t = try Trainer(config: cfg, train: data, test: data)
+        let (t, x, labels) = try randomBatchTrainer(cfg, batch: 8, seed: 4)
         XCTAssertEqual(t.masking.layers.count, 1 + 3 * 2 + 2 + 1)  // stem, 3 blocks × 2, 2 projections (width 1: 16 → 16 needs none), fc
         let first = try t.step(images: x, labels: labels).loss
         var last = first

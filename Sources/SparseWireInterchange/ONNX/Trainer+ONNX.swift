@@ -13,12 +13,7 @@ extension Trainer {
     @discardableResult
     public func exportONNX(to path: String) throws -> [ONNXLayerReport] {
         try runtime.run {
-            let draws = masking.policy.evaluationDraws
-            guard draws == 1 else {
-                throw SparseWireError(.unsupported, "policy '\(masking.descriptor.name)' evaluates by averaging \(draws) mask draws, which one ONNX graph "
-                    + "cannot express; export with a policy option that evaluates one mask (supermask: policy_options.eval: round)")
-            }
-            try masking.beforeEvaluation()
+            try applyEvaluationMask(for: "which one ONNX graph cannot express; export")
             var masks: [ObjectIdentifier: Tensor] = [:]
             for l in masking.layers { masks[ObjectIdentifier(l.parameter)] = l.mask }
             let (data, report) = try ONNXExport.encode(network, input: train.spec) { p in
@@ -30,5 +25,17 @@ extension Trainer {
             try AtomicFile.write(data, to: path)
             return report
         }
+    }
+
+    /// Sets the policy's evaluation masks, as `evaluate` does, for a use that needs ONE mask
+    /// (`why`: what cannot average draws, and what to do instead, ending in a verb).
+    /// Errors: `.unsupported` for a policy that evaluates by averaging several mask draws.
+    func applyEvaluationMask(for why: String) throws {
+        let draws = masking.policy.evaluationDraws
+        guard draws == 1 else {
+            throw SparseWireError(.unsupported, "policy '\(masking.descriptor.name)' evaluates by averaging \(draws) mask draws, \(why) "
+                + "with a policy option that evaluates one mask (supermask: policy_options.eval: round)")
+        }
+        try masking.beforeEvaluation()
     }
 }
