@@ -51,20 +51,20 @@ extension Models {
         if let b = stem.bias, let nb = newStem.bias { for (r, c) in keepStem.enumerated() { nb.value[r] = b.value[c] } }
         let fast = Network(name: net.name, body: Sequential([newStem] + compact + head))
         let report = FastEvalReport(stages: reports, parameters: (net.parameterCount, fast.parameterCount),
-                                    macs: (macs(net, input: input), macs(fast, input: input)))
+                                    macs: (macs(net, input: input, edges: reports.map(\.edges.before)),
+                                           macs(fast, input: input, edges: reports.map(\.edges.after))))
         return (fast, report)
     }
 
     /// Multiply-accumulates per example of a MobileNetV1-DNW network (stem, depthwise filters,
-    /// graph edges that are non-zero in ŵ, classifier; norms free).
-    static func macs(_ net: Network, input: InputSpec) -> Double {
+    /// each stage's `edges` non-zero graph edges, classifier; norms free).
+    static func macs(_ net: Network, input: InputSpec, edges: [Int]) -> Double {
         guard let seq = net.body as? Sequential, let stem = seq.layers.first as? Conv2d else { return 0 }
         var h = input.height, w = input.width
         var total = Double(stem.weight.count * h * w)
-        for st in net.dnwMobileStages {
+        for (st, e) in zip(net.dnwMobileStages, edges) {
             h = (h - 1) / st.stride + 1; w = (w - 1) / st.stride + 1
             let dw = st.depthwise.reduce(0) { $0 + $1.weight.count }
-            let e = st.graph.reduce(0) { sum, g in let t = effective(g.weight); return sum + (0..<t.count).filter { t[$0] != 0 }.count }
             total += Double((dw + e) * h * w)
         }
         if let fc = seq.layers.last as? Linear { total += Double(fc.weight.count) }

@@ -226,9 +226,12 @@ class Sparsifier:
                 w.mul_(m)
                 if grads and w.grad is not None:
                     w.grad.mul_(m)
-                for v in (self.optimizer.state.get(w) or {}).values():
-                    if torch.is_tensor(v) and v.shape == w.shape:
-                        v.mul_(m)
+                for v in self._per_weight_state(w):
+                    v.mul_(m)
+
+    def _per_weight_state(self, w):
+        """The optimizer's state tensors shaped like `w` (SGD momentum, Adam moments, …)."""
+        return [v for v in (self.optimizer.state.get(w) or {}).values() if torch.is_tensor(v) and v.shape == w.shape]
 
     def _reset_optimizer_state(self):
         """Zeroes the optimizer state (every per-weight tensor: momentum, Adam moments) of the
@@ -236,13 +239,9 @@ class Sparsifier:
         for w, idx in zip(self._weights, self.policy.optimizer_resets()):
             if len(idx) == 0:
                 continue
-            state = self.optimizer.state.get(w)
-            if not state:
-                continue
             where = torch.from_numpy(idx)
-            for v in state.values():
-                if torch.is_tensor(v) and v.shape == w.shape:
-                    v.view(-1)[where] = 0
+            for v in self._per_weight_state(w):
+                v.view(-1)[where] = 0
 
     def step(self):
         """One optimizer step with the policy's hooks: `loss.backward(); sparsifier.step()` is
