@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import SparseWireTensor
 
 /// A masked weight in compressed sparse row form: row r (an output unit or channel) holds its
@@ -20,6 +21,11 @@ public final class SparseWeight {
     public var nonZeros: Int { values.count }
     /// The kept fraction nonZeros / (rows·cols).
     public var density: Double { Double(values.count) / Double(max(rows * cols, 1)) }
+    /// The kernel family inference runs this weight on: `csr` (row pointers and column indices)
+    /// or `lanes` (chunks of 8 over 64 lanes, `Ops+SparseLanes.swift`). `SparseInference` picks it.
+    public var kernel: SparseKernel = .csr
+    /// The last lane packing and the geometry it was built for.
+    var laneCache: (key: [Int], packing: LanePacking)?
 
     /// The non-zero entries of `weight` ([rows, …] flattened to [rows, cols]).
     public init(_ weight: Tensor) throws {
@@ -46,6 +52,16 @@ public final class SparseWeight {
     }
 }
 
+/// The sparse inference kernel families (`SPARSEWIRE_SPARSE_KERNEL`, docs/BENCHMARKS.md).
+public enum SparseKernel: String, Sendable, CaseIterable {
+    /// Compressed sparse rows: a linear layer 32 samples per register block over the whole fan-in,
+    /// a convolution one row's non-zeros at a time over 64 outputs.
+    case csr
+    /// Chunks of 8 kept weights over 64 lanes, the fan-in in cache-sized tiles (`swk_lane_rows`):
+    /// the kernel of structured masks (N:M, blocks), whose rows fill whole chunks.
+    case lanes
+}
+
 /// Inference settings and the per-context cache of sparse weights. A cache lives as long as its
 /// evaluation context (one `evaluate`/`predict` call, or an `InferenceSession`), so it can never
 /// outlive the weights and masks it was built from.
@@ -57,13 +73,26 @@ public final class SparseInference {
     public let mode: Mode
     /// `auto` uses the sparse kernels for layers whose kept fraction is at most this.
     public let threshold: Double
+    /// `auto` uses the sparse kernels for layers with a structured mask (`Parameter.maskStructure`)
+    /// whose kept fraction is at most this (structured kernels win at higher densities).
+    public let structuredThreshold: Double
+    /// The kernel family forced by `SPARSEWIRE_SPARSE_KERNEL` (`csr` or `lanes`), nil when unset:
+    /// then structured layers run `lanes` and unstructured ones `csr`.
+    public let forcedKernel: SparseKernel?
     private var cache: [ObjectIdentifier: SparseWeight?] = [:]
     private var effectiveCache: [ObjectIdentifier: Var] = [:]
 
-    /// Settings with an empty cache.
-    public init(mode: Mode, threshold: Double) {
+    /// Settings with an empty cache. Errors: `.config` when `SPARSEWIRE_SPARSE_KERNEL` is set
+    /// to something other than `csr` or `lanes`.
+    public init(mode: Mode, threshold: Double, structuredThreshold: Double = 0.5) throws {
         self.mode = mode
         self.threshold = threshold
+        self.structuredThreshold = structuredThreshold
+        let env = ProcessInfo.processInfo.environment["SPARSEWIRE_SPARSE_KERNEL"] ?? ""
+        guard env.isEmpty || SparseKernel(rawValue: env) != nil else {
+            throw SparseWireError.config("SPARSEWIRE_SPARSE_KERNEL must be csr or lanes (or unset), got '\(env)'")
+        }
+        forcedKernel = SparseKernel(rawValue: env)
     }
 
     /// Drops every cached weight (masks were redrawn).
@@ -86,7 +115,11 @@ public final class SparseInference {
         if let hit = cache[id] { return hit }
         let effective = try ctx.effective(p).value
         let sw = try SparseWeight(effective)
-        let use = mode == .sparse || sw.density <= threshold
+        let structured = p.maskStructure != nil
+        // Lanes for structured masks and for every linear layer (2× CSR on FC-1024 at 0.1 and
+        // 0.3); unstructured convolutions keep CSR (below 0.2 the lanes' padding costs more).
+        sw.kernel = forcedKernel ?? (structured || sw.shape.count == 2 ? .lanes : .csr)
+        let use = mode == .sparse || sw.density <= threshold || (structured && sw.density <= structuredThreshold)
         cache[id] = use ? sw : nil
         return use ? sw : nil
     }
@@ -99,6 +132,8 @@ extension Context {
             throw SparseWireError.shape("sparse linear: input \(x.shape) does not match weight \(w.shape)")
         }
         if let b, b.shape != [w.rows] { throw SparseWireError.shape("sparse linear: bias shape \(b.shape) should be [\(w.rows)]") }
+        // The lane kernel fills 64 samples per block: below 32 the CSR kernel wastes less.
+        if w.kernel == .lanes && x.shape[0] >= 32 { return try laneLinear(x, w, b, relu: relu) }
         let n = x.shape[0], fin = w.cols, fout = w.rows
         let out = Tensor(uninitialized: [n, fout])
         let xp = x.value.data, op = out.data
@@ -135,6 +170,7 @@ extension Context {
             throw SparseWireError.shape("sparse conv2d: input has \(g.c) channels but weight \(w.shape) expects \(w.shape.count == 4 ? w.shape[1] : -1)")
         }
         if let b, b.shape != [g.o] { throw SparseWireError.shape("sparse conv2d: bias shape \(b.shape) should be [\(g.o)]") }
+        if w.kernel == .lanes && stride == 1 { return try laneConv2d(x, w, b, g, relu: relu) }
         let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
         let xp = x.value.data, op = out.data
         let bp: UnsafeMutablePointer<Float>? = b?.value.data

@@ -22,6 +22,10 @@ public final class Parameter {
     /// The number of weights a mask policy keeps in this tensor when the model prescribes it
     /// (MobileNetV1-DNW's edge budget per graph block); nil: the run's density allocates it.
     public var keepBudget: Int?
+    /// The structure the mask policy guarantees for this weight's mask ("2:4", "block 1x8",
+    /// "channel", "fanin"; `MaskStructure.description`), set when a policy binds it; nil:
+    /// unstructured. Inference picks the structured (lane) kernels by it.
+    public var maskStructure: String?
 
     /// A zero-filled tensor of `shape` (fill it with an `Initializer`), trainable, without scores or mask.
     public init(name: String, shape: [Int], role: Role, maskable: Bool) {

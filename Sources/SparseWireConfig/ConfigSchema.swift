@@ -97,8 +97,9 @@ public enum ConfigSchema {
         .init("masking.structure.rows", .int, .int(1), "block: tile height in output units (must divide the layer's outputs)"),
         .init("masking.structure.cols", .int, .int(8), "block: tile width along the fan-in (must divide the layer's fan-in)"),
         .init("masking.save", .string, .string(""), "write the learned masks to this file after training (.safetensors: torch-prune <layer>_orig/_mask pairs; else JSON)"),
-        .init("inference.kernels", .string, .string("auto"), "masked layers at evaluation/inference: sparse (CSR kernels over the kept weights), dense (the training path on w ⊙ m), or auto (sparse when the layer keeps at most inference.sparse_below of its weights)", allowed: SparseInference.Mode.allCases.map(\.rawValue)),
+        .init("inference.kernels", .string, .string("auto"), "masked layers at evaluation/inference: sparse (sparse kernels over the kept weights: CSR, or the lane kernels for structured masks), dense (the training path on w ⊙ m), or auto (sparse when the layer keeps at most inference.sparse_below of its weights)", allowed: SparseInference.Mode.allCases.map(\.rawValue)),
         .init("inference.sparse_below", .double, .double(0.3), "auto: the kept fraction at or below which a masked layer uses the sparse kernels (docs/BENCHMARKS.md has the crossover)"),
+        .init("inference.structured_below", .double, .double(0.5), "auto: the same for layers whose mask has a structure (masking.structure: N:M, block, channel, fanin), run on the structured (lane) kernels; 0.5 takes 2:4"),
         .init("log.metrics", .string, .string(""), "write JSON-lines metrics to this file"),
         .init("log.every", .int, .int(50), "steps between progress lines when stderr is not a terminal"),
     ]

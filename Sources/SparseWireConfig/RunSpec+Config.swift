@@ -26,9 +26,13 @@ extension RunSpec {
         let runtime = try RuntimeSpec(config: c)
         let optimizer = try OptimizerSpec(config: c)
         let inference = InferenceSpec(kernels: SparseInference.Mode(rawValue: c.string("inference.kernels")) ?? .auto,
-                                      sparseBelow: c.double("inference.sparse_below"))
+                                      sparseBelow: c.double("inference.sparse_below"),
+                                      structuredBelow: c.double("inference.structured_below"))
         guard inference.sparseBelow >= 0 && inference.sparseBelow <= 1 else {
             throw SparseWireError.config("inference.sparse_below must be in [0, 1], got \(inference.sparseBelow)")
+        }
+        guard inference.structuredBelow >= 0 && inference.structuredBelow <= 1 else {
+            throw SparseWireError.config("inference.structured_below must be in [0, 1], got \(inference.structuredBelow)")
         }
         self.init(model: try ModelSpec(config: c), data: DataSpec(config: c), optimizer: optimizer,
                   schedule: try LRSchedule(config: c, base: optimizer.lr), masking: masking, training: training,

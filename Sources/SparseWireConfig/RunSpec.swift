@@ -69,20 +69,26 @@ public struct TrainingSpec: Sendable, Equatable {
     public var rngSeed: UInt64 { UInt64(bitPattern: Int64(seed)) }
 }
 
-/// Masked layers at evaluation and inference: `inference.kernels` and `inference.sparse_below`.
+/// Masked layers at evaluation and inference: `inference.kernels`, `inference.sparse_below` and
+/// `inference.structured_below`.
 public struct InferenceSpec: Sendable, Equatable {
     /// Sparse (CSR), dense, or auto by `sparseBelow`.
     public var kernels: SparseInference.Mode
     /// `auto`: the kept fraction, in [0, 1], at or below which a layer runs the sparse kernels.
     public var sparseBelow: Double
+    /// `auto`: the same for layers with a structured mask (N:M, block, channel, fan-in).
+    public var structuredBelow: Double
 
     /// Inference settings (defaults: the schema's).
-    public init(kernels: SparseInference.Mode = .auto, sparseBelow: Double = 0.3) {
-        self.kernels = kernels; self.sparseBelow = sparseBelow
+    public init(kernels: SparseInference.Mode = .auto, sparseBelow: Double = 0.3, structuredBelow: Double = 0.5) {
+        self.kernels = kernels; self.sparseBelow = sparseBelow; self.structuredBelow = structuredBelow
     }
 
-    /// Fresh per-evaluation settings (they cache the CSR weights they build).
-    public func settings() -> SparseInference { SparseInference(mode: kernels, threshold: sparseBelow) }
+    /// Fresh per-evaluation settings (they cache the sparse weights they build). Errors:
+    /// `.config` for a `SPARSEWIRE_SPARSE_KERNEL` other than csr or lanes.
+    public func settings() throws -> SparseInference {
+        try SparseInference(mode: kernels, threshold: sparseBelow, structuredThreshold: structuredBelow)
+    }
 }
 
 /// The engine's own resources.

@@ -55,6 +55,7 @@ public final class MaskCore {
         layers = zip(parameters, counts).enumerated().map { i, pc in
             let l = MaskedLayer(parameter: pc.0, index: i, density: Double(pc.1) / Double(pc.0.count))
             l.structure = spec.structure
+            pc.0.maskStructure = spec.structure == .unstructured ? nil : spec.structure.description
             return l
         }
         if !policy.trainsWeights { for p in frozen { p.trainable = false } }

@@ -60,7 +60,7 @@ extension Trainer {
     private func evaluationContext() throws -> (Context, Int) {
         let ctx = Context(training: false)
         masking.install(on: ctx)
-        ctx.sparseInference = spec.inference.settings()
+        ctx.sparseInference = try spec.inference.settings()
         let draws = masking.policy.evaluationDraws
         if draws == 1 { try masking.beforeEvaluation() }
         return (ctx, draws)

@@ -53,6 +53,21 @@ void swk_csr_rows(const int32_t *rowptr, const int64_t *offs, const float *val, 
  * scratch holds cols·32 floats (a transposed block of 32 samples). */
 void swk_csr_linear(const int32_t *rowptr, const int32_t *col, const float *val, long rows, long cols,
                     const float *x, long ldx, long nb, float *y, long ldy, const float *bias, float *scratch, int relu);
+/* The lane kernel for packed sparse weights (Autograd/Ops+SparseLanes.swift): 64 lanes (batch
+ * samples of a linear layer, output pixels of a convolution) per row, the weights in chunks of 8
+ * (value, offset) pairs, columns split in `tiles` tiles (chunks of tile t, row r:
+ * ptr[t·rows + r] ..< ptr[t·rows + r + 1]; ptr has tiles·rows + 1 entries). For r in [r0, r1):
+ *   out[r·ldo + l] = bias_r + Σ_t Σ_c Σ_{q<8} val[8c + q] · src[offs[8c + q] + l],   l < 64,
+ * then max(·, 0) when `relu`. Tiles run outermost, the partial sums in out, so one tile's inputs
+ * stay in L1 across the rows. Padding entries carry value 0 (and any valid offset). */
+void swk_lane_rows(const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles, long r0, long r1,
+                   const float *src, float *out, long ldo, const float *bias, int relu);
+/* The same with the portable build forced (fast = 0) or the CPU's best (fast = 1): for tests. */
+void swk_lane_rows_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
+                           long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu);
+/* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (8×8 register tiles). _variant as above. */
+void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
+void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
 /* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
  * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
  * whose top 11 bits equal `prefix`, returning how many (keys/idx need room for 8 entries past

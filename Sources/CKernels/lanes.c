@@ -1,0 +1,51 @@
+#include "sw_kernels.h"
+
+/* The lane kernel (see sw_kernels.h), built for AVX2+FMA and for baseline x86-64; the entry
+ * point picks the AVX2 build when the CPU has AVX2 and FMA. */
+typedef float swk_v8 __attribute__((vector_size(32)));
+typedef int32_t swk_v8i __attribute__((vector_size(32)));
+typedef float swk_v8u __attribute__((vector_size(32), aligned(4)));
+
+#define KN(name) name##_avx2
+#define LANE_AVX 1
+#if defined(__x86_64__)
+#define KATTR __attribute__((target("avx2,fma")))
+#else
+#define KATTR
+#endif
+#include "lanes_impl.h"
+#undef KN
+#undef KATTR
+#undef LANE_AVX
+#define KN(name) name##_base
+#define LANE_AVX 0
+#define KATTR
+#include "lanes_impl.h"
+#undef KN
+#undef KATTR
+
+void swk_lane_rows_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
+                           long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu) {
+    unsigned f = swk_cpu_features();
+    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+        swk_lane_rows_avx2(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+    else
+        swk_lane_rows_base(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+}
+
+void swk_lane_rows(const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles, long r0, long r1,
+                   const float *src, float *out, long ldo, const float *bias, int relu) {
+    swk_lane_rows_variant(1, ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+}
+
+void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    unsigned f = swk_cpu_features();
+    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+        swk_transpose_avx2(src, rows, cols, lds, dst, ldd);
+    else
+        swk_transpose_base(src, rows, cols, lds, dst, ldd);
+}
+
+void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    swk_transpose_variant(1, src, rows, cols, lds, dst, ldd);
+}

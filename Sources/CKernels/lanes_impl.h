@@ -1,0 +1,82 @@
+/* Body of the lane kernel, included twice by lanes.c: once built for AVX2+FMA (KN adds _avx2),
+ * once for baseline x86-64 (KN adds _base). Written with vector extensions, so the baseline
+ * build runs the same arithmetic as two SSE halves. */
+
+/* Broadcast lane q of v (q a literal). */
+#define LANE_BCAST(v, q) __builtin_shufflevector(v, v, q, q, q, q, q, q, q, q)
+/* One kept weight: acc[j] += w · base[offset + 8j ..< offset + 8j + 8] for the 8 vectors. */
+#define LANE_STEP(q)                                                              \
+    {                                                                             \
+        swk_v8 w = LANE_BCAST(v, q);                                              \
+        const float *a = src + o[q];                                              \
+        for (int j = 0; j < 8; j++) acc[j] += w * *(const swk_v8u *)(a + 8 * j); \
+    }
+
+KATTR void KN(swk_lane_rows)(const int32_t *restrict ptr, const int32_t *restrict offs, const float *restrict val,
+                             long rows, long tiles, long r0, long r1, const float *restrict src,
+                             float *restrict out, long ldo, const float *restrict bias, int relu) {
+    for (long t = 0; t < tiles; t++) {
+        const int32_t *tp = ptr + t * rows;
+        for (long r = r0; r < r1; r++) {
+            swk_v8 acc[8];
+            swk_v8u *dst = (swk_v8u *)(out + r * ldo);
+            if (t == 0) {
+                float b = bias ? bias[r] : 0.0f;
+                for (int j = 0; j < 8; j++) acc[j] = (swk_v8){b, b, b, b, b, b, b, b};
+            } else {
+                for (int j = 0; j < 8; j++) acc[j] = dst[j];
+            }
+            for (long c = tp[r]; c < tp[r + 1]; c++) {
+                swk_v8 v = *(const swk_v8u *)(val + 8 * c);
+                /* Keep v in a register: the broadcasts then run on the shuffle units instead
+                 * of re-loading each value (the loads are the bottleneck). */
+#if LANE_AVX
+                __asm__("" : "+x"(v));
+#endif
+                const int32_t *o = offs + 8 * c;
+                LANE_STEP(0) LANE_STEP(1) LANE_STEP(2) LANE_STEP(3)
+                LANE_STEP(4) LANE_STEP(5) LANE_STEP(6) LANE_STEP(7)
+            }
+            if (relu && t == tiles - 1) {
+                const swk_v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int j = 0; j < 8; j++) acc[j] = (swk_v8)((swk_v8i)acc[j] & (acc[j] > zero));
+            }
+            for (int j = 0; j < 8; j++) dst[j] = acc[j];
+        }
+    }
+}
+#undef LANE_STEP
+#undef LANE_BCAST
+
+/* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols: 8×8 tiles through registers (three
+ * shuffle stages), scalar edges. */
+KATTR void KN(swk_transpose)(const float *restrict src, long rows, long cols, long lds, float *restrict dst, long ldd) {
+    long r8 = rows & ~7L, c8 = cols & ~7L;
+    for (long r = 0; r < r8; r += 8) {
+        for (long c = 0; c < c8; c += 8) {
+            const float *s = src + r * lds + c;
+            swk_v8 a0 = *(const swk_v8u *)(s), a1 = *(const swk_v8u *)(s + lds), a2 = *(const swk_v8u *)(s + 2 * lds),
+                   a3 = *(const swk_v8u *)(s + 3 * lds), a4 = *(const swk_v8u *)(s + 4 * lds), a5 = *(const swk_v8u *)(s + 5 * lds),
+                   a6 = *(const swk_v8u *)(s + 6 * lds), a7 = *(const swk_v8u *)(s + 7 * lds);
+            swk_v8 t0 = __builtin_shufflevector(a0, a1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = __builtin_shufflevector(a0, a1, 2, 10, 3, 11, 6, 14, 7, 15);
+            swk_v8 t2 = __builtin_shufflevector(a2, a3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = __builtin_shufflevector(a2, a3, 2, 10, 3, 11, 6, 14, 7, 15);
+            swk_v8 t4 = __builtin_shufflevector(a4, a5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = __builtin_shufflevector(a4, a5, 2, 10, 3, 11, 6, 14, 7, 15);
+            swk_v8 t6 = __builtin_shufflevector(a6, a7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = __builtin_shufflevector(a6, a7, 2, 10, 3, 11, 6, 14, 7, 15);
+            swk_v8 u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+            swk_v8 u2 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+            swk_v8 u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+            swk_v8 u6 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+            float *d = dst + c * ldd + r;
+            *(swk_v8u *)(d) = __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);
+            *(swk_v8u *)(d + ldd) = __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11);
+            *(swk_v8u *)(d + 2 * ldd) = __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11);
+            *(swk_v8u *)(d + 3 * ldd) = __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11);
+            *(swk_v8u *)(d + 4 * ldd) = __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);
+            *(swk_v8u *)(d + 5 * ldd) = __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);
+            *(swk_v8u *)(d + 6 * ldd) = __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);
+            *(swk_v8u *)(d + 7 * ldd) = __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);
+        }
+        for (long c = c8; c < cols; c++) for (long i = r; i < r + 8; i++) dst[c * ldd + i] = src[i * lds + c];
+    }
+    for (long r = r8; r < rows; r++) for (long c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
+}

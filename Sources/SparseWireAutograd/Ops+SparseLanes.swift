@@ -1,0 +1,156 @@
+import CKernels
+import Foundation
+import SparseWireTensor
+
+/// A sparse weight packed for the lane kernel (`swk_lane_rows`, Sources/CKernels/lanes.c).
+///
+/// The kept weights of W[rows, cols] in chunks of 8 (value, offset) pairs: the columns are cut
+/// in tiles of `tileCols`, and the chunks of row r in tile t are
+/// `ptr[t·rows + r] ..< ptr[t·rows + r + 1]`; each chunk's entries are
+/// `values[8c ..< 8c + 8]` at input offsets `offsets[8c ..< 8c + 8]` (a column's offset into the
+/// lane-major input: column·64 for a linear layer's transposed batch, the shifted-plane offset for
+/// a convolution). A (tile, row) whose count is not a multiple of 8 is padded with value-0
+/// entries. N:M and 1×8 blocks fill chunks exactly (no padding); unstructured rows waste at
+/// most 7 entries per (tile, row).
+package struct LanePacking {
+    /// The number of column tiles.
+    package let tiles: Int
+    /// Chunk pointers, tiles·rows + 1 entries.
+    package let ptr: [Int32]
+    /// 8 input offsets per chunk.
+    package let offsets: [Int32]
+    /// 8 values per chunk (0 for padding).
+    package let values: [Float]
+    /// Padding entries (value 0) among `values`.
+    package let padding: Int
+}
+
+extension SparseWeight {
+    /// The lane packing with columns cut every `tileCols` and column c read at `offset(c)`,
+    /// cached under `key` (the geometry the offsets depend on). Errors: `.shape` when an offset
+    /// leaves the 32-bit range.
+    package func lanePacking(tileCols: Int, key: [Int], offset: (Int) -> Int) throws -> LanePacking {
+        if let hit = laneCache, hit.key == key { return hit.packing }
+        let tiles = max(1, (cols + tileCols - 1) / tileCols)
+        // Counts per (tile, row): each CSR row is sorted by column, so a row's tiles are runs.
+        var counts = [Int](repeating: 0, count: tiles * rows)
+        for r in 0..<rows {
+            for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { counts[(Int(colIndex[e]) / tileCols) * rows + r] += 1 }
+        }
+        var ptr = [Int32](repeating: 0, count: tiles * rows + 1)
+        var chunks = 0
+        for i in 0..<counts.count { chunks += (counts[i] + 7) / 8; ptr[i + 1] = Int32(chunks) }
+        var offs = [Int32](repeating: 0, count: chunks * 8)
+        var vals = [Float](repeating: 0, count: chunks * 8)
+        var fill = ptr.dropLast().map { Int($0) * 8 }  // next slot of each (tile, row)
+        for r in 0..<rows {
+            for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) {
+                let c = Int(colIndex[e]), slot = (c / tileCols) * rows + r
+                let o = offset(c)
+                guard o >= 0, o < Int(Int32.max) else {
+                    throw SparseWireError.shape("sparse weight \(shape): input offset \(o) exceeds the 32-bit range")
+                }
+                offs[fill[slot]] = Int32(o); vals[fill[slot]] = values[e]
+                fill[slot] += 1
+            }
+        }
+        let packing = LanePacking(tiles: tiles, ptr: ptr, offsets: offs, values: vals, padding: chunks * 8 - nonZeros)
+        laneCache = (key, packing)
+        return packing
+    }
+}
+
+extension Context {
+    /// The lane kernel's linear layer: y[N, out] = x[N, in] · ŵᵀ + b (then ReLU when `relu`),
+    /// 64 samples at a time transposed to lanes, ŵ's columns in tiles of 128 (a 32 KB input tile),
+    /// the output rows over the threads. No gradient (inference only).
+    package func laneLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool) throws -> Var {
+        let n = x.shape[0], fin = w.cols, fout = w.rows
+        let pack = try w.lanePacking(tileCols: 128, key: [128]) { $0 * 64 }
+        let out = Tensor(uninitialized: [n, fout])
+        let xp = x.value.data, op = out.data
+        let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
+        let blocks = (n + 63) / 64
+        // Enough blocks: each thread runs whole blocks (one fork-join per layer); else the rows
+        // of each block are split over the threads.
+        let byBlocks = blocks >= Parallel.threads
+        pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in pack.values.withUnsafeBufferPointer { vp in
+            let run = { (s0: Int, xt: UnsafeMutablePointer<Float>, yt: UnsafeMutablePointer<Float>, split: Bool) in
+                let nb = min(64, n - s0)
+                // xt[c·64 + l] = x[s0 + l, c]; lanes past the batch stay zero.
+                if nb < 64 { xt.update(repeating: 0, count: fin * 64) }
+                Parallel.forEachRange(fin, workers: split ? Parallel.workers(for: fin, grain: 256) : 1) { _, c0, c1 in
+                    swk_transpose(xp + s0 * fin + c0, nb, c1 - c0, fin, xt + c0 * 64, 64)
+                }
+                Parallel.forEachRange(fout, workers: split ? Parallel.workers(for: fout, grain: 16) : 1) { _, r0, r1 in
+                    swk_lane_rows(pp.baseAddress!, offp.baseAddress!, vp.baseAddress!, fout, pack.tiles, r0, r1, xt, yt, 64, bp, relu ? 1 : 0)
+                    swk_transpose(yt + r0 * 64, r1 - r0, nb, 64, op + s0 * fout + r0, fout)
+                }
+            }
+            if byBlocks {
+                Parallel.forEachRange(blocks, workers: Parallel.workers(for: blocks)) { _, lo, hi in
+                    let xt = Tensor(uninitialized: [fin * 64]), yt = Tensor(uninitialized: [fout * 64])
+                    for blk in lo..<hi { run(blk * 64, xt.data, yt.data, false) }
+                }
+            } else {
+                let xt = Tensor(uninitialized: [fin * 64]), yt = Tensor(uninitialized: [fout * 64])
+                for blk in 0..<blocks { run(blk * 64, xt.data, yt.data, true) }
+            }
+        } } }
+        return Var(out)
+    }
+
+    /// The lane kernel's stride-1 convolution: each sample's zero-padded input planes (rows
+    /// sharing their side padding, as in `sparseConv2d`, but a row stride rounded up to 8) are
+    /// written kw times, copy k shifted left by k, so that tap (c, ky, kx) reads copy kx at
+    /// c·plane + ky·wp: every 8-float load is 32-byte aligned (an unaligned one that crosses a
+    /// cache line costs two). 64 output positions per lane block, the input channels in tiles
+    /// whose read window fits 16 KB. No gradient (inference only).
+    package func laneConv2d(_ x: Var, _ w: SparseWeight, _ b: Var?, _ g: ConvGeometry, relu: Bool) throws -> Var {
+        let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
+        let xp = x.value.data, op = out.data
+        let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
+        let up8 = { (v: Int) in (v + 7) / 8 * 8 }
+        let wp = up8(g.w + g.pad), plane = up8((g.h + 2 * g.pad) * wp + g.pad)
+        let len = ((g.oh - 1) * wp + g.ow + 63) / 64 * 64
+        let ldo = up8(max(len, g.oh * wp))
+        let taps = g.kh * g.kw
+        let copy = up8(g.c * plane + len + 64)  // one shifted copy of the padded planes
+        // One channel's reads for a block of 64 outputs span (kh − 1) rows plus 64 values in
+        // each of the kw copies.
+        let window = g.kw * ((g.kh - 1) * wp + 64)
+        let tileChannels = max(1, 4096 / window)  // 16 KB: measured best of 4, 8, 16, 24 KB (Conv4, 2:4)
+        let pack = try w.lanePacking(tileCols: tileChannels * taps, key: [tileChannels, plane, wp, copy]) { col in
+            let ci = col / taps, r = col % taps
+            return (r % g.kw) * copy + ci * plane + (r / g.kw) * wp
+        }
+        let baseCount = g.kw * copy
+        let inStride = g.c * g.h * g.w, outStride = g.o * g.p
+        let samplesSplit = g.n >= Parallel.threads
+        pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in pack.values.withUnsafeBufferPointer { vp in
+            Parallel.forEachRange(g.n, workers: samplesSplit ? Parallel.workers(for: g.n) : 1) { _, lo, hi in
+                let base = Tensor(shape: [baseCount])  // zero border for the padded planes
+                let tmp = Tensor(uninitialized: [g.o * ldo])
+                for s in lo..<hi {
+                    let src = xp + s * inStride, dst = op + s * outStride
+                    for k in 0..<g.kw { for ci in 0..<g.c { for y in 0..<g.h {
+                        // Copy k holds padded index j at j − k; the first k values of an unpadded
+                        // plane fall before it and are never read (they would feed tap kx < k).
+                        let at = ci * plane + (y + g.pad) * wp + g.pad - k, skip = max(0, -at)
+                        (base.data + k * copy + at + skip).update(from: src + (ci * g.h + y) * g.w + skip, count: g.w - skip)
+                    } } }
+                    Parallel.forEachRange(g.o, workers: samplesSplit ? 1 : Parallel.workers(for: g.o)) { _, r0, r1 in
+                        for i0 in stride(from: 0, to: len, by: 64) {
+                            swk_lane_rows(pp.baseAddress!, offp.baseAddress!, vp.baseAddress!, g.o, pack.tiles, r0, r1,
+                                          base.data + i0, tmp.data + i0, ldo, bp, relu ? 1 : 0)
+                        }
+                    }
+                    for o in 0..<g.o { for y in 0..<g.oh {
+                        (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
+                    } }
+                }
+            }
+        } } }
+        return Var(out)
+    }
+}
