@@ -15,6 +15,9 @@ FC and RandWire rows: the median of 3 interleaved rounds):
          and as im2col + GEMM (SPARSEWIRE_CONV=im2col).
   infer  forward-pass latency and throughput at densities 1.0 0.5 0.2 0.1 0.05 with the sparse
          kernels, the dense path and the automatic choice, at batch 128 and batch 1.
+  structure  inference of FC-1024 (784-1024-1024-10) and Conv4 with structured masks on the lane
+         kernels (2:4 at density 0.5, block 1x8 at 0.1) against unstructured masks of the same
+         density on the CSR and lane kernels and against the dense path (2 threads, 3 interleaved rounds).
   sparsify  PyTorch training steps (FC and a small CNN) through sparsewire.torch at density 0.1
          against plain torch and torch.ao.pruning's WeightNormSparsifier (benchmarks/torch_sparsify.py).
 Every row records the peak RSS of its process. Results: benchmarks/results/latest.json and
@@ -204,6 +207,49 @@ def infer_section(args, env) -> list:
     return rows
 
 
+STRUCTURE_MODELS = {
+    "fc1024": (["--model", "mlp", "--set", "model.hidden=[1024,1024]"], (30, 200)),
+    "conv4": (["--model", "conv4", "--set", "masking.first_layer_dense=true"], (3, 9)),  # conv1's fan-in 9: no 2:4
+}
+NM24 = ["--set", "masking.structure.type=nm", "--set", "masking.structure.n=2", "--set", "masking.structure.m=4"]
+BLOCK18 = ["--set", "masking.structure.type=block", "--set", "masking.structure.rows=1", "--set", "masking.structure.cols=8"]
+# (variant, density, extra bench arguments, extra environment)
+STRUCTURE_VARIANTS = [
+    ("dense path", 0.5, ["--kernels", "dense"], {}),
+    ("dense path, im2col", 0.5, ["--kernels", "dense"], {"SPARSEWIRE_CONV": "im2col"}),
+    ("2:4 lanes", 0.5, ["--kernels", "sparse", *NM24], {}),
+    ("unstructured csr", 0.5, ["--kernels", "sparse"], {"SPARSEWIRE_SPARSE_KERNEL": "csr"}),
+    ("unstructured lanes", 0.5, ["--kernels", "sparse"], {"SPARSEWIRE_SPARSE_KERNEL": "lanes"}),
+    ("block 1x8 lanes", 0.1, ["--kernels", "sparse", *BLOCK18], {}),
+    ("unstructured csr", 0.1, ["--kernels", "sparse"], {"SPARSEWIRE_SPARSE_KERNEL": "csr"}),
+    ("unstructured lanes", 0.1, ["--kernels", "sparse"], {"SPARSEWIRE_SPARSE_KERNEL": "lanes"}),
+]
+
+
+def structure_section(args, env) -> list:
+    """Structured masks on the lane kernels against unstructured ones and the dense path: every
+    variant once per round, 3 interleaved rounds of fresh processes, each row its median round."""
+    rows = []
+    for model in [m for m in STRUCTURE_MODELS if m in args.structure_models]:
+        margs, (warm, reps) = STRUCTURE_MODELS[model]
+        variants = [v for v in STRUCTURE_VARIANTS if model == "conv4" or "im2col" not in v[0]]
+        runs = {i: [] for i in range(len(variants))}
+        for _ in range(3):
+            for i, (name, density, extra, venv) in enumerate(variants):
+                runs[i].append(run_json([str(BINARY), "bench", "--mode", "infer", *margs, "--batch-size", str(args.batch_size),
+                                         "--threads", "2", "--warmup", str(warm), "--repeats", str(reps),
+                                         "--density", str(density), *extra], {**env, **venv}))
+        picked = {i: median_run(v, "ms_per_batch_median") for i, v in runs.items()}
+        base = picked[0]["ms_per_batch_median"]
+        for i, (name, density, _, _) in enumerate(variants):
+            r = picked[i]
+            rows.append({"model": model, "variant": name, "density": density, "batch_size": args.batch_size, "threads": 2,
+                         "ms": r["ms_per_batch_median"], "speedup_vs_dense": base / r["ms_per_batch_median"],
+                         "round_ms": [x["ms_per_batch_median"] for x in runs[i]], "peak_rss_mb": r["peak_rss_mb"]})
+            log(f"  structure {model:7} {name:20} density {density}: {r['ms_per_batch_median']:8.3f} ms ({base / r['ms_per_batch_median']:.2f}x dense)")
+    return rows
+
+
 SPARSIFY_VARIANTS = ["dense", "rigl", "rigl-keep", "set", "random-static", "dnw", "edge-popup", "ao-wns", "ao-wns-100"]
 SPARSIFY_PROCESSES = 5
 
@@ -270,6 +316,14 @@ def targets(res: dict) -> list:
             worst = min(rows, key=lambda r: r["ratio"])
             out.append({"target": f"GEMM-bound layers (M, N, K >= 64, computed by GEMM) >= 70% of sgemm, {model}, 2 threads (worst: {worst['layer']})",
                         "measured": worst["ratio"], "limit": 0.7, "met": worst["ratio"] >= 0.7, "higher_is_better": True})
+    for model in STRUCTURE_MODELS:
+        for variant, density, limit in [("2:4 lanes", 0.5, 1.6), ("block 1x8 lanes", 0.1, 5.0)]:
+            row = next((r for r in res.get("structure", []) if r["model"] == model and r["variant"] == variant), None)
+            if row:
+                out.append({"target": f"{variant} inference (density {density}) >= {limit}x faster than the dense path, {model}, "
+                                      f"batch {row['batch_size']}, 2 threads",
+                            "measured": row["speedup_vs_dense"], "limit": limit, "met": row["speedup_vs_dense"] >= limit,
+                            "higher_is_better": True})
     for model in ["fc", "cnn"]:
         row = next((r for r in res.get("sparsify", []) if r["model"] == model and r["variant"] == "rigl"), None)
         if row:
@@ -321,6 +375,16 @@ def markdown(res: dict) -> str:
                        "|---|--:|--:|--:|---|--:|--:|--:|--:|",
                        [[r["model"], r["batch_size"], r["threads"], r["density"], r["kernels"], f"{r['ms']:.3f}", f"{r['samples_per_s']:.0f}",
                          f"{r['speedup_vs_dense']:.2f}", f"{r['peak_rss_mb']:.0f}"] for r in res["infer"]])
+    if res.get("structure"):
+        lines += table("Structured masks: inference on the lane kernels (2 threads)",
+                       ["model", "variant", "density", "ms/batch", "speed-up vs dense path", "rounds (ms)", "RSS MiB"],
+                       "|---|---|--:|--:|--:|---|--:|",
+                       [[r["model"], r["variant"], r["density"], f"{r['ms']:.3f}", f"{r['speedup_vs_dense']:.2f}",
+                         " ".join(f"{x:.2f}" for x in r["round_ms"]), f"{r['peak_rss_mb']:.0f}"] for r in res["structure"]],
+                       intro="DNW's magnitude masks of the random initial weights (uniform per layer; with `masking.structure` for "
+                             "the structured rows), `--kernels sparse`; the kernel family by `SPARSEWIRE_SPARSE_KERNEL` for the "
+                             "unstructured rows. Conv4's dense path runs its 3×3 layers as Winograd (2.25× fewer multiplications "
+                             "than the direct product the sparse kernels compute); `dense path, im2col` is the same through im2col + GEMM.")
     if res.get("sparsify"):
         lines += table("PyTorch training step through sparsewire.torch (density 0.1) vs plain torch and torch.ao.pruning",
                        ["model", "variant", "threads", "ms/step (median)", "× torch dense (median of processes)", "per process",
@@ -340,7 +404,9 @@ def markdown(res: dict) -> str:
 def main() -> None:
     global BINARY
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sections", default="train,gemm,infer,sparsify", help="comma-separated: train, gemm, infer, sparsify")
+    ap.add_argument("--sections", default="train,gemm,infer,structure,sparsify",
+                    help="comma-separated: train, gemm, infer, structure, sparsify")
+    ap.add_argument("--structure-models", default="fc1024,conv4", help="structure section: comma-separated subset of fc1024, conv4")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--models", default="fc,conv4,randwire",
                     help="comma-separated subset of fc, conv4, randwire, resnet18, mobilenetv1 (the last two are not in the default)")
@@ -355,8 +421,8 @@ def main() -> None:
     BINARY = pathlib.Path(args.binary)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     for s in sections:
-        if s not in ("train", "gemm", "infer", "sparsify"):
-            raise SystemExit(f"unknown section {s!r}; choose from train, gemm, infer, sparsify")
+        if s not in ("train", "gemm", "infer", "structure", "sparsify"):
+            raise SystemExit(f"unknown section {s!r}; choose from train, gemm, infer, structure, sparsify")
     if not BINARY.exists():
         raise SystemExit(f"{BINARY} is missing: build first with `swift build -c release`")
     if not args.no_torch:
@@ -367,6 +433,10 @@ def main() -> None:
     args.policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     if not args.policies or args.policies[0] != "dense":
         raise SystemExit("--policies: dense must come first (the ratios' reference)")
+    args.structure_models = [m.strip() for m in args.structure_models.split(",") if m.strip()]
+    for m in args.structure_models:
+        if m not in STRUCTURE_MODELS:
+            raise SystemExit(f"unknown --structure-models entry {m!r}; choose from {', '.join(STRUCTURE_MODELS)}")
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in args.models:
         if m not in MODELS:
@@ -377,7 +447,8 @@ def main() -> None:
            "command": "python3 benchmarks/run.py " + " ".join(sys.argv[1:])}
     for s in sections:
         log(f"benchmarks: section {s}")
-        res[s] = {"train": train_section, "gemm": gemm_section, "infer": infer_section, "sparsify": sparsify_section}[s](args, env)
+        res[s] = {"train": train_section, "gemm": gemm_section, "infer": infer_section, "structure": structure_section,
+                  "sparsify": sparsify_section}[s](args, env)
     res["targets"] = targets(res)
     res["seconds"] = time.time() - t0
     out = pathlib.Path(args.out)

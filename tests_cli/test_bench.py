@@ -70,8 +70,23 @@ def test_suite_gemm_section_writes_json_markdown_and_targets(tmp_path):
     assert "GEMM-bound layers" in md and "| fc | fc1.weight | gemm | 1 |" in md
 
 
+def test_suite_structure_section_measures_every_variant_and_checks_its_targets(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--sections", "structure", "--structure-models", "fc1024",
+                        "--batch-size", "64", "--no-torch", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads((tmp_path / "latest.json").read_text())["structure"]
+    assert [(r["variant"], r["density"]) for r in rows] == [
+        ("dense path", 0.5), ("2:4 lanes", 0.5), ("unstructured csr", 0.5), ("unstructured lanes", 0.5),
+        ("block 1x8 lanes", 0.1), ("unstructured csr", 0.1), ("unstructured lanes", 0.1)]
+    assert all(len(r["round_ms"]) == 3 and r["ms"] > 0 for r in rows)
+    assert rows[0]["speedup_vs_dense"] == 1.0
+    targets = json.loads((tmp_path / "latest.json").read_text())["targets"]
+    assert sum("fc1024" in t["target"] for t in targets) == 2
+    assert "Structured masks: inference on the lane kernels" in (tmp_path / "latest.md").read_text()
+
+
 def test_suite_rejects_unknown_section_and_model(tmp_path):
-    for args, word in [(["--sections", "speed"], "speed"), (["--models", "resnet"], "resnet")]:
+    for args, word in [(["--sections", "speed"], "speed"), (["--models", "resnet"], "resnet"), (["--structure-models", "vgg"], "vgg")]:
         p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), *args, "--no-torch", "--out", str(tmp_path)],
                            capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and word in p.stderr

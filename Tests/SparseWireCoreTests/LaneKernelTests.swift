@@ -158,6 +158,11 @@ final class LaneKernelTests: XCTestCase {
         p.mask = Tensor(shape: [4, 8], repeating: 1)
         p.maskStructure = "2:4"
         XCTAssertEqual(try SparseInference(mode: .sparse, threshold: 0.3).weight(for: p, Context(training: false))?.kernel, .csr)
+        // The config key is range-checked when the run spec is decoded.
+        XCTAssertThrowsError(try Trainer(config: try Config(yaml: "model: {name: mlp, hidden: [8]}\ninference: {structured_below: -0.1}"),
+                                         train: try syntheticDataset(count: 32, seed: 1), test: try syntheticDataset(count: 16, seed: 2))) {
+            XCTAssertTrue("\($0)".contains("inference.structured_below") && "\($0)".contains("-0.1"), "\($0)")
+        }
     }
 
     /// Binding a policy records the structure on its layers; evaluation gives the same logits on
