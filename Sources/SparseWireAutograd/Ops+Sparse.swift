@@ -24,6 +24,9 @@ public final class SparseWeight {
     /// The kernel family inference runs this weight on: `csr` (row pointers and column indices)
     /// or `lanes` (chunks of 8 over 64 lanes, `Ops+SparseLanes.swift`). `SparseInference` picks it.
     public var kernel: SparseKernel = .csr
+    /// The mask's structure as `Parameter.maskStructure` names it ("2:4", "block 1x8"), nil when
+    /// unstructured: the lane kernels align their tiles to it so that chunks fill exactly.
+    public var structure: String?
     /// The last lane packing and the geometry it was built for.
     var laneCache: (key: [Int], packing: LanePacking)?
 
@@ -119,6 +122,7 @@ public final class SparseInference {
         // Lanes for structured masks and for every linear layer (2× CSR on FC-1024 at 0.1 and
         // 0.3); unstructured convolutions keep CSR (below 0.2 the lanes' padding costs more).
         sw.kernel = forcedKernel ?? (structured || sw.shape.count == 2 ? .lanes : .csr)
+        sw.structure = p.maskStructure
         let use = mode == .sparse || sw.density <= threshold || (structured && sw.density <= structuredThreshold)
         cache[id] = use ? sw : nil
         return use ? sw : nil

@@ -25,7 +25,20 @@ package struct LanePacking {
     package let padding: Int
 }
 
+private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
 extension SparseWeight {
+    /// The fan-in span after which every row of this structure has kept a multiple of 8 weights
+    /// (whole chunks): "n:m" → m · 8 / gcd(n, 8); "block RxC" → C · 8 / gcd(C, 8); otherwise 1.
+    /// Tiles that are multiples of it need no padding.
+    package var chunkSpan: Int {
+        guard let s = structure else { return 1 }
+        let nm = s.split(separator: ":").compactMap { Int($0) }
+        if nm.count == 2, nm[0] > 0 { return nm[1] * 8 / gcd(nm[0], 8) }
+        if s.hasPrefix("block "), let c = s.split(separator: "x").last.flatMap({ Int($0) }), c > 0 { return c * 8 / gcd(c, 8) }
+        return 1
+    }
+
     /// The lane packing with columns cut every `tileCols` and column c read at `offset(c)`,
     /// cached under `key` (the geometry the offsets depend on). Errors: `.shape` when an offset
     /// leaves the 32-bit range.
@@ -66,7 +79,8 @@ extension Context {
     /// the output rows over the threads. No gradient (inference only).
     package func laneLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool) throws -> Var {
         let n = x.shape[0], fin = w.cols, fout = w.rows
-        let pack = try w.lanePacking(tileCols: 128, key: [128]) { $0 * 64 }
+        let span = w.chunkSpan, tileCols = max(span, 128 / span * span)
+        let pack = try w.lanePacking(tileCols: tileCols, key: [tileCols]) { $0 * 64 }
         let out = Tensor(uninitialized: [n, fout])
         let xp = x.value.data, op = out.data
         let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
@@ -119,7 +133,10 @@ extension Context {
         // One channel's reads for a block of 64 outputs span (kh − 1) rows plus 64 values in
         // each of the kw copies.
         let window = g.kw * ((g.kh - 1) * wp + 64)
-        let tileChannels = max(1, 4096 / window)  // 16 KB: measured best of 4, 8, 16, 24 KB (Conv4, 2:4)
+        // 16 KB (measured best of 4, 8, 16, 24 KB on Conv4 2:4), rounded to whole chunks of the
+        // structure (2:4 over 3×3: 16 channels, 144 columns, 72 kept per row).
+        let span = w.chunkSpan, unit = span / gcd(span, taps)
+        let tileChannels = max(unit, 4096 / window / unit * unit)
         let pack = try w.lanePacking(tileCols: tileChannels * taps, key: [tileChannels, plane, wp, copy]) { col in
             let ci = col / taps, r = col % taps
             return (r % g.kw) * copy + ci * plane + (r / g.kw) * wp

@@ -102,6 +102,22 @@ final class LaneKernelTests: XCTestCase {
         }
     }
 
+    /// Tiles aligned to the structure's chunk span leave no padding in a 2:4 conv weight; the
+    /// span follows the structure's name.
+    func testTilesAlignedToTheStructureNeedNoPadding() throws {
+        var rng = RNG(seed: 16)
+        let sw = try SparseWeight(patterned([6, 32, 3, 3], "2:4", &rng))
+        XCTAssertEqual(sw.chunkSpan, 1)
+        sw.structure = "2:4"
+        XCTAssertEqual(sw.chunkSpan, 16)
+        XCTAssertEqual(try sw.lanePacking(tileCols: 16 * 9, key: [1]) { $0 }.padding, 0)
+        XCTAssertGreaterThan(try sw.lanePacking(tileCols: 90, key: [2]) { $0 }.padding, 0)
+        for (name, span) in [("1:4", 32), ("2:8", 32), ("4:8", 16), ("block 1x8", 8), ("block 4x4", 8), ("block 1x3", 24), ("channel", 1), ("fanin", 1)] {
+            sw.structure = name
+            XCTAssertEqual(sw.chunkSpan, span, name)
+        }
+    }
+
     func testPortableAndFastBuildsAgree() {
         var rng = RNG(seed: 14)
         let rows = 5, tiles = 2, chunks = 7
