@@ -25,17 +25,18 @@ typedef float swk_v8u __attribute__((vector_size(32), aligned(4)));
 #undef KATTR
 
 void swk_lane_rows_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
-                           long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu) {
+                           long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu,
+                           float *y, long ldy, long nb) {
     unsigned f = swk_cpu_features();
     if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
-        swk_lane_rows_avx2(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+        swk_lane_rows_avx2(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
     else
-        swk_lane_rows_base(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+        swk_lane_rows_base(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
 }
 
 void swk_lane_rows(const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles, long r0, long r1,
-                   const float *src, float *out, long ldo, const float *bias, int relu) {
-    swk_lane_rows_variant(1, ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+                   const float *src, float *out, long ldo, const float *bias, int relu, float *y, long ldy, long nb) {
+    swk_lane_rows_variant(1, ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
 }
 
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd) {
@@ -48,4 +49,26 @@ void swk_transpose_variant(int fast, const float *src, long rows, long cols, lon
 
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
     swk_transpose_variant(1, src, rows, cols, lds, dst, ldd);
+}
+
+void swk_lane_rows_compact_variant(int fast, const int32_t *ptr, const int32_t *bases, const uint64_t *deltas, const float *val,
+                                   long rows, long tiles, long r0, long r1, const float *src, float *out, long ldo,
+                                   const float *bias, int relu, float *y, long ldy, long nb) {
+    unsigned f = swk_cpu_features();
+    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+        swk_lane_rows_compact_avx2(ptr, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
+    else
+        swk_lane_rows_compact_base(ptr, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
+}
+
+void swk_lane_rows_compact(const int32_t *ptr, const int32_t *bases, const uint64_t *deltas, const float *val, long rows,
+                           long tiles, long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu,
+                           float *y, long ldy, long nb) {
+    swk_lane_rows_compact_variant(1, ptr, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
+}
+
+void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    unsigned f = swk_cpu_features();
+    if ((f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA)) swk_copy_rows_avx2(src, rows, cols, lds, dst, ldd);
+    else swk_copy_rows_base(src, rows, cols, lds, dst, ldd);
 }

@@ -2,52 +2,6 @@
  * once for baseline x86-64 (KN adds _base). Written with vector extensions, so the baseline
  * build runs the same arithmetic as two SSE halves. */
 
-/* Broadcast lane q of v (q a literal). */
-#define LANE_BCAST(v, q) __builtin_shufflevector(v, v, q, q, q, q, q, q, q, q)
-/* One kept weight: acc[j] += w · base[offset + 8j ..< offset + 8j + 8] for the 8 vectors. */
-#define LANE_STEP(q)                                                              \
-    {                                                                             \
-        swk_v8 w = LANE_BCAST(v, q);                                              \
-        const float *a = src + o[q];                                              \
-        for (int j = 0; j < 8; j++) acc[j] += w * *(const swk_v8u *)(a + 8 * j); \
-    }
-
-KATTR void KN(swk_lane_rows)(const int32_t *restrict ptr, const int32_t *restrict offs, const float *restrict val,
-                             long rows, long tiles, long r0, long r1, const float *restrict src,
-                             float *restrict out, long ldo, const float *restrict bias, int relu) {
-    for (long t = 0; t < tiles; t++) {
-        const int32_t *tp = ptr + t * rows;
-        for (long r = r0; r < r1; r++) {
-            swk_v8 acc[8];
-            swk_v8u *dst = (swk_v8u *)(out + r * ldo);
-            if (t == 0) {
-                float b = bias ? bias[r] : 0.0f;
-                for (int j = 0; j < 8; j++) acc[j] = (swk_v8){b, b, b, b, b, b, b, b};
-            } else {
-                for (int j = 0; j < 8; j++) acc[j] = dst[j];
-            }
-            for (long c = tp[r]; c < tp[r + 1]; c++) {
-                swk_v8 v = *(const swk_v8u *)(val + 8 * c);
-                /* Keep v in a register: the broadcasts then run on the shuffle units instead
-                 * of re-loading each value (the loads are the bottleneck). */
-#if LANE_AVX
-                __asm__("" : "+x"(v));
-#endif
-                const int32_t *o = offs + 8 * c;
-                LANE_STEP(0) LANE_STEP(1) LANE_STEP(2) LANE_STEP(3)
-                LANE_STEP(4) LANE_STEP(5) LANE_STEP(6) LANE_STEP(7)
-            }
-            if (relu && t == tiles - 1) {
-                const swk_v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (int j = 0; j < 8; j++) acc[j] = (swk_v8)((swk_v8i)acc[j] & (acc[j] > zero));
-            }
-            for (int j = 0; j < 8; j++) dst[j] = acc[j];
-        }
-    }
-}
-#undef LANE_STEP
-#undef LANE_BCAST
-
 /* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols: 8×8 tiles through registers (three
  * shuffle stages), scalar edges. */
 KATTR void KN(swk_transpose)(const float *restrict src, long rows, long cols, long lds, float *restrict dst, long ldd) {
@@ -80,3 +34,84 @@ KATTR void KN(swk_transpose)(const float *restrict src, long rows, long cols, lo
     }
     for (long r = r8; r < rows; r++) for (long c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
 }
+
+/* dst[r·ldd + c] = src[r·lds + c] for r < rows, c < cols (short rows: no call per row). */
+KATTR void KN(swk_copy_rows)(const float *restrict src, long rows, long cols, long lds, float *restrict dst, long ldd) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = src + r * lds;
+        float *d = dst + r * ldd;
+        for (long c = 0; c < cols; c++) d[c] = s[c];
+    }
+}
+
+/* Broadcast lane q of v (q a literal). */
+#define LANE_BCAST(v, q) __builtin_shufflevector(v, v, q, q, q, q, q, q, q, q)
+/* One kept weight: acc[j] += w · a[8j ..< 8j + 8] for the 8 vectors, a = its input row: src +
+ * offs[q] (int32 offsets), or (compact) the chunk's base + its byte delta · 64. */
+#define LANE_STEP(q)                                                                                       \
+    {                                                                                                      \
+        swk_v8 w = LANE_BCAST(v, q);                                                                       \
+        const float *a = compact ? s0 + (long)((d >> (8 * q)) & 0xff) * 64 : src + o[q];                   \
+        for (int j = 0; j < 8; j++) acc[j] += w * *(const swk_v8u *)(a + 8 * j);                          \
+    }
+
+/* Both kernels' body; `compact` is a constant at each call, so each gets its own loop. */
+KATTR static inline __attribute__((always_inline)) void KN(lane_rows_impl)(
+    const int32_t *restrict ptr, const int32_t *restrict offs, const int32_t *restrict bases, const uint64_t *restrict deltas,
+    const float *restrict val, long rows, long tiles, long r0, long r1, const float *restrict src, float *restrict out, long ldo,
+    const float *restrict bias, int relu, float *restrict y, long ldy, long nb, const int compact) {
+    for (long t = 0; t < tiles; t++) {
+        const int32_t *tp = ptr + t * rows;
+        long pending = r0;  /* first row not yet transposed into y (last tile) */
+        for (long r = r0; r < r1; r++) {
+            swk_v8 acc[8];
+            swk_v8u *dst = (swk_v8u *)(out + r * ldo);
+            if (t == 0) {
+                float b = bias ? bias[r] : 0.0f;
+                for (int j = 0; j < 8; j++) acc[j] = (swk_v8){b, b, b, b, b, b, b, b};
+            } else {
+                for (int j = 0; j < 8; j++) acc[j] = dst[j];
+            }
+            for (long c = tp[r]; c < tp[r + 1]; c++) {
+                swk_v8 v = *(const swk_v8u *)(val + 8 * c);
+                /* Keep v in a register: the broadcasts then run on the shuffle units instead
+                 * of re-loading each value (the loads are the bottleneck). */
+#if LANE_AVX
+                __asm__("" : "+x"(v));
+#endif
+                const int32_t *o = compact ? 0 : offs + 8 * c;
+                const float *s0 = compact ? src + bases[c] : src;
+                uint64_t d = compact ? deltas[c] : 0;
+                LANE_STEP(0) LANE_STEP(1) LANE_STEP(2) LANE_STEP(3)
+                LANE_STEP(4) LANE_STEP(5) LANE_STEP(6) LANE_STEP(7)
+            }
+            if (relu && t == tiles - 1) {
+                const swk_v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int j = 0; j < 8; j++) acc[j] = (swk_v8)((swk_v8i)acc[j] & (acc[j] > zero));
+            }
+            for (int j = 0; j < 8; j++) dst[j] = acc[j];
+            /* Every 8 finished rows go to y while they are still in L1. */
+            if (y && t == tiles - 1 && (r + 1 - pending == 8 || r == r1 - 1)) {
+                KN(swk_transpose)(out + pending * ldo, r + 1 - pending, nb, ldo, y + pending, ldy);
+                pending = r + 1;
+            }
+        }
+    }
+}
+
+KATTR void KN(swk_lane_rows)(const int32_t *restrict ptr, const int32_t *restrict offs, const float *restrict val,
+                             long rows, long tiles, long r0, long r1, const float *restrict src,
+                             float *restrict out, long ldo, const float *restrict bias, int relu,
+                             float *restrict y, long ldy, long nb) {
+    KN(lane_rows_impl)(ptr, offs, 0, 0, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb, 0);
+}
+
+KATTR void KN(swk_lane_rows_compact)(const int32_t *restrict ptr, const int32_t *restrict bases, const uint64_t *restrict deltas,
+                                     const float *restrict val, long rows, long tiles, long r0, long r1, const float *restrict src,
+                                     float *restrict out, long ldo, const float *restrict bias, int relu,
+                                     float *restrict y, long ldy, long nb) {
+    KN(lane_rows_impl)(ptr, 0, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb, 1);
+}
+#undef LANE_STEP
+#undef LANE_BCAST
+

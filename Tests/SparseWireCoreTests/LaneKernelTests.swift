@@ -131,9 +131,14 @@ final class LaneKernelTests: XCTestCase {
         let bias = (0..<rows).map { _ in rng.normal() }
         for relu: Int32 in [0, 1] {
             var fast = [Float](repeating: 0, count: rows * 64), portable = fast
-            swk_lane_rows_variant(1, ptr, offs, vals, rows, tiles, 0, rows, src, &fast, 64, bias, relu)
-            swk_lane_rows_variant(0, ptr, offs, vals, rows, tiles, 0, rows, src, &portable, 64, bias, relu)
+            var yFast = [Float](repeating: 0, count: 50 * rows), yPortable = yFast
+            swk_lane_rows_variant(1, ptr, offs, vals, rows, tiles, 0, rows, src, &fast, 64, bias, relu, &yFast, rows, 50)
+            swk_lane_rows_variant(0, ptr, offs, vals, rows, tiles, 0, rows, src, &portable, 64, bias, relu, &yPortable, rows, 50)
             for i in 0..<fast.count { XCTAssertEqual(fast[i], portable[i], accuracy: 1e-4 * max(1, abs(portable[i])), "lane \(i) relu \(relu)") }
+            // The transposed copy holds the first 50 lanes of every row.
+            for r in 0..<rows { for l in 0..<50 {
+                XCTAssertEqual(yFast[l * rows + r], fast[r * 64 + l]); XCTAssertEqual(yPortable[l * rows + r], portable[r * 64 + l])
+            } }
         }
         for (r, c) in [(8, 8), (13, 21), (64, 3), (1, 1)] {
             let a = (0..<(r * c)).map { _ in rng.normal() }

@@ -59,12 +59,27 @@ void swk_csr_linear(const int32_t *rowptr, const int32_t *col, const float *val,
  * ptr[t·rows + r] ..< ptr[t·rows + r + 1]; ptr has tiles·rows + 1 entries). For r in [r0, r1):
  *   out[r·ldo + l] = bias_r + Σ_t Σ_c Σ_{q<8} val[8c + q] · src[offs[8c + q] + l],   l < 64,
  * then max(·, 0) when `relu`. Tiles run outermost, the partial sums in out, so one tile's inputs
- * stay in L1 across the rows. Padding entries carry value 0 (and any valid offset). */
+ * stay in L1 across the rows. Padding entries carry value 0 (and any valid offset). When y is not
+ * NULL the finished rows are also transposed into it, 8 at a time while in L1:
+ * y[l·ldy + r] = out[r·ldo + l] for l < nb (a linear layer's [samples, outputs] result). */
 void swk_lane_rows(const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles, long r0, long r1,
-                   const float *src, float *out, long ldo, const float *bias, int relu);
+                   const float *src, float *out, long ldo, const float *bias, int relu, float *y, long ldy, long nb);
 /* The same with the portable build forced (fast = 0) or the CPU's best (fast = 1): for tests. */
 void swk_lane_rows_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
-                           long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu);
+                           long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu,
+                           float *y, long ldy, long nb);
+/* The lane kernel with compact offsets, for sources of 64-float rows (a linear layer's transposed
+ * batch): entry q of chunk c reads src + bases[c] + ((deltas[c] >> 8q) & 255) · 64, so a chunk's
+ * columns lie within 256 of its first. One base and one 8-byte load per chunk instead of eight
+ * offsets. Otherwise as swk_lane_rows; _variant as above. */
+void swk_lane_rows_compact(const int32_t *ptr, const int32_t *bases, const uint64_t *deltas, const float *val, long rows,
+                           long tiles, long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu,
+                           float *y, long ldy, long nb);
+void swk_lane_rows_compact_variant(int fast, const int32_t *ptr, const int32_t *bases, const uint64_t *deltas, const float *val,
+                                   long rows, long tiles, long r0, long r1, const float *src, float *out, long ldo,
+                                   const float *bias, int relu, float *y, long ldy, long nb);
+/* dst[r·ldd + c] = src[r·lds + c] for r < rows, c < cols: a strided 2-D copy of short rows. */
+void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 /* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (8×8 register tiles). _variant as above. */
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
