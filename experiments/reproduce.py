@@ -16,6 +16,11 @@ rerun, so an interrupted run resumes); the table goes to docs/results/<experimen
                    L1 + anneal at one edge count (Wortsman et al., Table 3)
 4 rigl_set_static  RigL vs SET vs static random sparsity at densities 0.5 / 0.2 / 0.1 (Evci et al.)
 5 randwire_graphs  RandWire with ER vs BA vs WS graphs (Xie et al., Fig. 3)
+7 resnet_edge_popup_width  edge-popup on ResNet-20 at widths ×0.5, ×1, ×2 and k = 0.3 / 0.5 / 0.7
+                   (signed constant, scale-fan, non-affine BN) against the dense ResNet-20 of the
+                   same width (Ramanujan et al., Fig. 4/5: does the gap shrink with width?)
+8 sparse_resnet    DNW's sparse ResNet section scaled to ResNet-20: dnw vs rigl vs snfs vs
+                   random-static at 10 % and 20 % of the weights, all layers sparse and first layer dense
 6 mobilenet_dnw    DNW's MobileNetV1 table (Wortsman et al., "Contrasting with other methods"):
                    MobileNetV1-DNW graphs at edge budget ×0.225 under dnw, random graph, no update
                    rule, L1 + anneal, targeted dropout, lottery one-shot, the complete graph, and
@@ -46,6 +51,22 @@ FC = dict(model={"name": "mlp", "hidden": [300, 100]}, optimizer={"name": "sgd",
 MOBILE = dict(optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0001}, schedule={"name": "cosine"},
               batch_size=128, epochs=3, data={"train_limit": 20000})
 MOBILE_WIDTH = 0.25
+
+
+# ResNet-20 (CIFAR-style) on 9,600 Fashion-MNIST images for 2 epochs (150 steps of 128), the test
+# set cut to 2,000: sized so that each experiment's 2 seeds fit in ~45 min of this machine.
+RESNET = dict(model={"name": "resnet20", "norm": "affine"}, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0005},
+              schedule={"name": "cosine"}, batch_size=128, epochs=2, data={"train_limit": 9600, "test_limit": 2000})
+
+
+def resnet_edge_popup(k, width):
+    return merge(RESNET, model={"width": width, "norm": "nonaffine"}, policy="edge-popup", density=k,
+                 policy_options={"weight_init": "signed_constant", "scale_fan": True})
+
+
+def sparse_resnet(policy, density, first_dense):
+    opts = {"delta_t": 25} if policy in ("rigl", "snfs") else {}
+    return merge(RESNET, policy=policy, density=density, masking={"first_layer_dense": first_dense}, policy_options=opts)
 
 
 def mobile_dnw(policy):
@@ -126,6 +147,19 @@ give DNW's every-step top-k little time to settle; a longer schedule is the next
         + [({"method": "Targeted Dropout (ρ = 0.95, the reference's)"}, merge(mobile_dnw("targeted-dropout"), policy_options={"rho": 0.95}))]
         + [({"method": "MobileNetV1 ×0.25 (dense)"},
             merge(MOBILE, model={"name": "mobilenetv1", "width": MOBILE_WIDTH * 0.25, "norm": "affine"}, policy="dense"))],
+    },
+    "resnet_edge_popup_width": {
+        "title": "edge-popup on ResNet-20 vs width (signed constant, scale-fan), dense ResNet-20 of each width, 9.6k train images, 2 epochs",
+        "x": "width", "series": "method",
+        "runs": [({"width": w, "method": f"edge-popup k={k}"}, resnet_edge_popup(k, w)) for w in (0.5, 1.0, 2.0) for k in (0.3, 0.5, 0.7)]
+        + [({"width": w, "method": "dense (learned weights)"}, merge(RESNET, model={"width": w})) for w in (0.5, 1.0, 2.0)],
+    },
+    "sparse_resnet": {
+        "title": "Sparse ResNet-20 (DNW's sparse ResNet section, scaled): 9.6k train images, 2 epochs",
+        "x": "setting", "series": "policy",
+        "runs": [({"setting": f"{int(100 * d)} %{', first layer dense' if fd else ''}", "policy": p}, sparse_resnet(p, d, fd))
+                 for fd in (False, True) for d in (0.1, 0.2) for p in ("dnw", "rigl", "snfs", "random-static")]
+        + [({"setting": "100 %", "policy": "dense"}, RESNET)],
     },
     "randwire_graphs": {
         "title": "RandWire (C = 16, 2 stages of 32 nodes) with ER(0.2), BA(5), WS(4, 0.75) graphs, 20k train images, 1 epoch",
