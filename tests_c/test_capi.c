@@ -329,6 +329,39 @@ static void raw_data(void) {
     printf("ok   raw float/label buffers train to 100%% on separable data\n");
 }
 
+/* The papers' networks (ResNets, Wide ResNet, MobileNetV1, MobileNetV1 with DNW graphs), narrow,
+ * on 256 Fashion-MNIST images: create, two steps, evaluation and prediction through the C ABI. */
+static void papers_networks(void) {
+    static const char *models[] = {
+        "model: {name: resnet20, width: 0.25, norm: affine}\npolicy: rigl\ndensity: 0.2\n",
+        "model: {name: resnet18, width: 0.125, norm: nonaffine}\npolicy: edge-popup\ndensity: 0.5\n",
+        "model: {name: wrn, depth: 10, width: 1, norm: affine}\npolicy: set\ndensity: 0.3\n",
+        "model: {name: mobilenetv1, width: 0.25, norm: affine}\npolicy: dense\n",
+        "model: {name: mobilenetv1-dnw, width: 0.25, norm: affine}\npolicy: dnw\n",
+    };
+    static float x[2 * 28 * 28], logits[2 * 10];
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+        char cfg[512];
+        snprintf(cfg, sizeof cfg, "%sdata: {dataset: fashion-mnist, train_limit: 256, test_limit: 128}\nbatch_size: 64\nseed: 1\n"
+                 "optimizer: {lr: 0.05}\n", models[i]);
+        sw_engine *e = NULL;
+        OK(sw_engine_create(cfg, &e));
+        OK(sw_engine_load_dataset(e, NULL, NULL));
+        double loss = 0, acc = -1;
+        for (int s = 0; s < 2; s++) OK(sw_engine_train_step(e, &loss, NULL));
+        CHECK(isfinite(loss) && loss > 0, "%.40s: finite training loss %g", models[i], loss);
+        OK(sw_engine_evaluate(e, &loss, &acc));
+        CHECK(acc >= 0 && acc <= 1 && isfinite(loss), "%.40s: evaluation accuracy %g loss %g", models[i], acc, loss);
+        for (int j = 0; j < 2 * 28 * 28; j++) x[j] = (float)((j % 17) - 8) / 8.0f;
+        OK(sw_engine_predict(e, x, 2, 2 * 28 * 28, logits, 2 * 10));
+        int finite = 1;
+        for (int j = 0; j < 20; j++) finite &= isfinite(logits[j]) != 0;
+        CHECK(finite, "%.40s: finite logits", models[i]);
+        sw_engine_destroy(e);
+    }
+    printf("ok   ResNet-20/18, WRN, MobileNetV1 and MobileNetV1-DNW train, evaluate and predict\n");
+}
+
 static void error_paths(const char *bad_abi, const char *no_entry, const char *gmp_copy) {
     sw_engine *e = NULL;
     FAILS(sw_engine_train_epoch(NULL, NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT, "sw_engine handle is NULL");
@@ -424,6 +457,7 @@ int main(int argc, char **argv) {
     mask_only();
     engine_features();
     raw_data();
+    papers_networks();
     error_paths(argv[sep + 1], argv[sep + 2], argv[sep + 3]);
     printf("all %d checks passed\n", checks);
     return 0;
