@@ -181,10 +181,11 @@ def fast_eval(checkpoint):
     import subprocess
     cli = ROOT / ".build" / "release" / "sparsewire"
     out = subprocess.run([str(cli), "fast-eval", "--checkpoint", str(checkpoint)], capture_output=True, text=True, check=True).stdout
-    params = re.search(r"parameters (\d+) → (\d+)", out)
+    params = re.search(r"^parameters (\d+) → (\d+)", out, re.M)
+    nonzero = re.search(r"non-zero parameters (\d+) → (\d+)", out)
     macs = re.search(r"MACs per example (\S+) → (\S+) ", out)
     diff = re.search(r"logit difference\| on \d+ random inputs: (\S+)", out)
-    return {"fast_eval_params": int(params.group(2)), "fast_eval_macs": float(macs.group(2)), "macs_before": float(macs.group(1)),
+    return {"fast_eval_params": int(params.group(2)), "fast_eval_nonzero_params": int(nonzero.group(2)), "fast_eval_macs": float(macs.group(2)), "macs_before": float(macs.group(1)),
             "fast_eval_max_logit_diff": float(diff.group(1))}
 
 

@@ -102,6 +102,8 @@ def test_mobilenet_dnw_graph_export_writes_one_file_per_stage(tmp_path):
     assert lines[0].startswith("stage") and len([l for l in lines if re.match(r"^\d ", l)]) == 5
     params = re.search(r"parameters (\d+) → (\d+)", p.stdout)
     assert params and int(params.group(2)) < int(params.group(1)), p.stdout
+    nonzero = re.search(r"non-zero parameters (\d+) → (\d+)", p.stdout)
+    assert nonzero and int(nonzero.group(2)) <= int(nonzero.group(1)) < int(params.group(1)), p.stdout
     diff = float(re.search(r"largest \|logit difference\| on 64 random inputs: (\S+)", p.stdout).group(1))
     assert diff < 1e-4, p.stdout
     p = run("fast-eval", "--checkpoint", str(ck), "--probe", "0")

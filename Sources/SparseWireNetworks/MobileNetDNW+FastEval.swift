@@ -16,6 +16,9 @@ public struct FastEvalReport: Sendable {
     public var stages: [Stage]
     /// Parameter elements of the whole network (dense tensors, masked zeros included), before and after.
     public var parameters: (before: Int, after: Int)
+    /// Non-zero elements of the effective parameters (ŵ = w ⊙ m where masked), before and after:
+    /// what a sparse store of the network would hold.
+    public var nonZeroParameters: (before: Int, after: Int)
     /// Multiply-accumulates per example, counting graph layers by their non-zero edges (as the
     /// reference's profiling does) and norms as free: before and after.
     public var macs: (before: Double, after: Double)
@@ -50,7 +53,11 @@ extension Models {
         copyRows(of: effective(stem.weight), keep: keepStem, into: newStem.weight.value)
         if let b = stem.bias, let nb = newStem.bias { for (r, c) in keepStem.enumerated() { nb.value[r] = b.value[c] } }
         let fast = Network(name: net.name, body: Sequential([newStem] + compact + head))
+        let nonZero = { (n: Network) in
+            n.parameters.reduce(0) { total, p in let t = effective(p); return total + (0..<t.count).reduce(0) { $0 + (t[$1] != 0 ? 1 : 0) } }
+        }
         let report = FastEvalReport(stages: reports, parameters: (net.parameterCount, fast.parameterCount),
+                                    nonZeroParameters: (nonZero(net), nonZero(fast)),
                                     macs: (macs(net, input: input, edges: reports.map(\.edges.before)),
                                            macs(fast, input: input, edges: reports.map(\.edges.after))))
         return (fast, report)

@@ -32,6 +32,8 @@ struct FastEvalCommand: ParsableCommand {
             }
             print(String(format: "parameters %d → %d (%.1f %%)", r.parameters.before, r.parameters.after,
                          100 * Double(r.parameters.after) / Double(max(r.parameters.before, 1))))
+            print(String(format: "non-zero parameters %d → %d (%.1f %%)", r.nonZeroParameters.before, r.nonZeroParameters.after,
+                         100 * Double(r.nonZeroParameters.after) / Double(max(r.nonZeroParameters.before, 1))))
             print(String(format: "MACs per example %.0f → %.0f (%.1f %%)", r.macs.before, r.macs.after, 100 * r.macs.after / max(r.macs.before, 1)))
             print(String(format: "largest |logit difference| on %d random inputs: %.3g", probe, diff))
         }

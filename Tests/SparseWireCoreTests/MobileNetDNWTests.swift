@@ -118,6 +118,15 @@ final class MobileNetDNWTests: XCTestCase {
         for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * max(1, abs(a[i]))) }
         XCTAssertLessThan(report.parameters.after, report.parameters.before)
         XCTAssertLessThan(report.macs.after, report.macs.before)
+        // Non-zeros: the kept graph edges plus every other (unmasked) element; the copy holds
+        // ŵ itself, so it keeps no more non-zeros than the masked original.
+        func nonZeros(_ t: Tensor) -> Int { (0..<t.count).filter { t[$0] != 0 }.count }
+        let expected = net.parameters.reduce(0) { n, p in n + nonZeros(p.mask.map { m in
+            let t = p.value.copy(); for i in 0..<t.count { t[i] *= m[i] }; return t } ?? p.value) }
+        XCTAssertEqual(report.nonZeroParameters.before, expected)
+        XCTAssertEqual(report.nonZeroParameters.after, fast.parameters.reduce(0) { $0 + nonZeros($1.value) })
+        XCTAssertLessThan(report.nonZeroParameters.after, report.nonZeroParameters.before)
+        XCTAssertLessThan(report.nonZeroParameters.before, report.parameters.before)
         XCTAssertEqual(report.stages.map(\.edges.before), net.dnwMobileStages.map { $0.edges().count })
         XCTAssertEqual(fast.dnwMobileStages.map { $0.edges().filter { $0.weight != 0 }.count }, report.stages.map(\.edges.after))
         XCTAssertTrue(report.stages.allSatisfy { $0.edges.after <= $0.edges.before })
