@@ -1,3 +1,4 @@
+import CKernels
 import SparseWireTensor
 /// Depthwise convolution with stride 1, the common case of separable convs (RandWire, DNW),
 /// computed on zero-padded planes so every inner loop is one contiguous run over a whole
@@ -30,15 +31,7 @@ extension Context {
             for s in lo..<hi {
                 for ch in 0..<C {
                     fillPadded(xpad, xp + (s * C + ch) * HW)
-                    q.update(repeating: biasPtr?[ch] ?? 0, count: qCount)
-                    let ker = wp + ch * KK
-                    for ki in 0..<kh {
-                        for kj in 0..<kw {
-                            let wv = ker[ki * kw + kj]
-                            let src = xpad + ki * Wp + kj
-                            for i in 0..<qCount { q[i] += wv * src[i] }
-                        }
-                    }
+                    swk_dw_fwd(xpad, Wp, kh, kw, wp + ch * KK, qCount, biasPtr?[ch] ?? 0, q)
                     let dst = op + (s * C + ch) * P
                     for y in 0..<OH { (dst + y * OW).update(from: q + y * Wp, count: OW) }
                 }
@@ -67,24 +60,8 @@ extension Context {
                         for y in 0..<OH { (gq + y * Wp).update(from: gsrc + y * OW, count: OW) }
                         if wantB { var acc: Float = 0; for i in 0..<P { acc += gsrc[i] }; myB[ch] += acc }
                         if wantW { fillPadded(xpad, xp + (s * C + ch) * HW) }
-                        if dxp != nil { dpad.update(repeating: 0, count: padded) }
-                        let ker = wp + ch * KK
-                        for ki in 0..<kh {
-                            for kj in 0..<kw {
-                                let off = ki * Wp + kj
-                                if dxp != nil {
-                                    let wv = ker[ki * kw + kj]
-                                    let d = dpad + off
-                                    for i in 0..<qCount { d[i] += wv * gq[i] }
-                                }
-                                if wantW {
-                                    let src = xpad + off
-                                    var acc: Float = 0
-                                    for i in 0..<qCount { acc += gq[i] * src[i] }
-                                    myW[ch * KK + ki * kw + kj] += acc
-                                }
-                            }
-                        }
+                        if dxp != nil { swk_dw_bwd_input(gq, qCount, Wp, kh, kw, wp + ch * KK, padded, dpad) }
+                        if wantW { swk_dw_bwd_weight(gq, xpad, qCount, Wp, kh, kw, myW + ch * KK) }
                         if let dxp {
                             let dst = dxp + (s * C + ch) * HW
                             for y in 0..<H { (dst + y * W).update(from: dpad + (y + pad) * Wp + pad, count: W) }

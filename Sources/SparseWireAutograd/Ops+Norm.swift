@@ -1,3 +1,4 @@
+import CKernels
 import SparseWireTensor
 /// Normalises x over groups of `m` values: y = γ·(x−μ)/√(σ²+ε) + β, the shared kernel of batch and
 /// instance norm. `index(g, j)` gives the flat position of the j-th member of group g.
@@ -31,14 +32,17 @@ extension Context {
         let xp = x.value.data
         var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
         if training {
-            for ch in 0..<c {
-                var s: Double = 0, ss: Double = 0
-                for b in 0..<n {
-                    let p = xp + (b * c + ch) * hw
-                    for i in 0..<hw { let v = Double(p[i]); s += v; ss += v * v }
+            // Per channel over its n runs of hw values (C kernels; channels over the threads).
+            var sums = [Double](repeating: 0, count: 2 * c)
+            sums.withUnsafeMutableBufferPointer { sp in
+                let sp = sp.baseAddress!
+                Parallel.forEachRange(c, workers: Parallel.workers(for: c * n * hw / 16384 + 1)) { _, c0, c1 in
+                    for ch in c0..<c1 { for b in 0..<n { swk_sum_sumsq(xp + (b * c + ch) * hw, hw, sp + 2 * ch, sp + 2 * ch + 1) } }
                 }
-                let mu = s / Double(m)
-                let varB = max(ss / Double(m) - mu * mu, 0)
+            }
+            for ch in 0..<c {
+                let mu = sums[2 * ch] / Double(m)
+                let varB = max(sums[2 * ch + 1] / Double(m) - mu * mu, 0)
                 mean[ch] = Float(mu)
                 invStd[ch] = Float(1 / (varB + Double(eps)).squareRoot())
                 runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * Float(mu)
@@ -68,8 +72,7 @@ extension Context {
         var mean = [Float](repeating: 0, count: n * c), invStd = [Float](repeating: 0, count: n * c)
         for pl in 0..<(n * c) {
             var s: Double = 0, ss: Double = 0
-            let p = xp + pl * hw
-            for i in 0..<hw { let v = Double(p[i]); s += v; ss += v * v }
+            swk_sum_sumsq(xp + pl * hw, hw, &s, &ss)
             let mu = s / Double(hw)
             mean[pl] = Float(mu)
             invStd[pl] = Float(1 / (max(ss / Double(hw) - mu * mu, 0) + Double(eps)).squareRoot())
@@ -78,7 +81,8 @@ extension Context {
                          batchStats: true, members: { pl, body in body(pl * hw, hw) }, channelOf: { $0 % c })
     }
 
-    /// Shared forward/backward. A group's members are contiguous runs given by `members`.
+    /// Shared forward/backward. A group's members are contiguous runs given by `members`; the
+    /// runs go through the C kernels (`swk_norm_*`), the groups over the threads.
     private func normalize(_ x: Var, gamma: Var?, beta: Var?, groups: Int, mean: [Float], invStd: [Float],
                            batchStats: Bool,
                            members: @escaping (Int, (Int, Int) -> Void) -> Void,
@@ -87,15 +91,12 @@ extension Context {
         let xhat = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data, hp = xhat.data
         let gp = gamma?.value.data, bp = beta?.value.data
-        for gi in 0..<groups {
-            let mu = mean[gi], inv = invStd[gi], ch = channelOf(gi)
-            let ga = gp?[ch] ?? 1, be = bp?[ch] ?? 0
-            members(gi) { start, len in
-                for i in start..<(start + len) {
-                    let v = (xp[i] - mu) * inv
-                    hp[i] = v
-                    op[i] = ga * v + be
-                }
+        let workers = Parallel.workers(for: x.value.count / 16384 + 1)
+        Parallel.forEachRange(groups, workers: min(workers, groups)) { _, g0, g1 in
+            for gi in g0..<g1 {
+                let mu = mean[gi], inv = invStd[gi], ch = channelOf(gi)
+                let ga = gp?[ch] ?? 1, be = bp?[ch] ?? 0
+                members(gi) { start, len in swk_norm_fwd(xp + start, len, mu, inv, ga, be, hp + start, op + start) }
             }
         }
         var inputs = [x]
@@ -107,32 +108,30 @@ extension Context {
             let dgamma = (gamma?.requiresGrad ?? false) ? Tensor(shape: gamma!.shape) : nil
             let dbeta = (beta?.requiresGrad ?? false) ? Tensor(shape: beta!.shape) : nil
             let dx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
+            let dxp: UnsafeMutablePointer<Float>? = dx?.data
+            // Per group Σdy and Σdy·x̂ (written by the group's worker, summed per channel below).
+            let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * groups)
+            defer { sums.deallocate() }
+            sums.initialize(repeating: 0, count: 2 * groups)
+            Parallel.forEachRange(groups, workers: min(workers, groups)) { _, g0, g1 in
+                for gi in g0..<g1 {
+                    var count = 0
+                    members(gi) { start, len in
+                        swk_norm_bwd_sums(dyp + start, hp + start, len, sums + 2 * gi, sums + 2 * gi + 1)
+                        count += len
+                    }
+                    guard let dxp else { continue }
+                    let ga = gp?[channelOf(gi)] ?? 1, inv = invStd[gi]
+                    // Batch statistics: dx = γ·inv/m · (m·dy − Σdy − x̂·Σ(dy·x̂)); running ones: γ·inv·dy.
+                    let mInv = 1 / Float(count)
+                    let a = batchStats ? Float(sums[2 * gi]) * mInv : 0, bb = batchStats ? Float(sums[2 * gi + 1]) * mInv : 0
+                    members(gi) { start, len in swk_norm_bwd(dyp + start, hp + start, len, ga * inv, a, bb, dxp + start) }
+                }
+            }
             for gi in 0..<groups {
                 let ch = channelOf(gi)
-                let ga = gp?[ch] ?? 1, inv = invStd[gi]
-                var sumDy: Double = 0, sumDyX: Double = 0, count = 0
-                members(gi) { start, len in
-                    for i in start..<(start + len) {
-                        sumDy += Double(dyp[i]); sumDyX += Double(dyp[i] * hp[i])
-                    }
-                    count += len
-                }
-                if let dgamma { dgamma.data[ch] += Float(sumDyX) }
-                if let dbeta { dbeta.data[ch] += Float(sumDy) }
-                guard let dx else { continue }
-                let dxp = dx.data
-                if batchStats {
-                    // dx = γ·inv/m · (m·dy − Σdy − x̂·Σ(dy·x̂))
-                    let mInv = 1 / Float(count)
-                    let a = Float(sumDy) * mInv, bb = Float(sumDyX) * mInv
-                    members(gi) { start, len in
-                        for i in start..<(start + len) { dxp[i] = ga * inv * (dyp[i] - a - hp[i] * bb) }
-                    }
-                } else {
-                    members(gi) { start, len in
-                        for i in start..<(start + len) { dxp[i] = ga * inv * dyp[i] }
-                    }
-                }
+                if let dgamma { dgamma.data[ch] += Float(sums[2 * gi + 1]) }
+                if let dbeta { dbeta.data[ch] += Float(sums[2 * gi]) }
             }
             if let dx { x.accumulate(dx) }
             if let dgamma { gamma!.accumulate(dgamma) }

@@ -170,6 +170,61 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// The normalisation kernels, portable and fast builds, against double-precision loops (runs
+    /// longer than the 512-value blocks, and short tails).
+    func testNormKernelsMatchDoubleReferences() {
+        var rng = RNG(seed: 21)
+        for n in [1, 7, 8, 511, 512, 513, 5000] {
+            let x = (0..<n).map { _ in 3 + 2 * rng.normal() }, dy = (0..<n).map { _ in rng.normal() }
+            let s = x.reduce(0.0) { $0 + Double($1) }, ss = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+            for fast: Int32 in [0, 1] {
+                var gs = 0.0, gss = 0.0
+                swk_sum_sumsq_variant(fast, x, n, &gs, &gss)
+                XCTAssertEqual(gs, s, accuracy: 1e-5 * max(1, abs(s)), "sum n \(n) fast \(fast)")
+                XCTAssertEqual(gss, ss, accuracy: 1e-5 * ss, "sum of squares n \(n) fast \(fast)")
+                var xhat = [Float](repeating: 0, count: n), out = xhat
+                swk_norm_fwd_variant(fast, x, n, 3, 0.5, 1.5, -0.25, &xhat, &out)
+                for i in 0..<n {
+                    XCTAssertEqual(xhat[i], (x[i] - 3) * 0.5, accuracy: 1e-5)
+                    XCTAssertEqual(out[i], 1.5 * xhat[i] - 0.25, accuracy: 1e-5)
+                }
+                var sdy = 0.0, sdyx = 0.0
+                swk_norm_bwd_sums_variant(fast, dy, xhat, n, &sdy, &sdyx)
+                let rdy = dy.reduce(0.0) { $0 + Double($1) }
+                let rdyx = zip(dy, xhat).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                XCTAssertEqual(sdy, rdy, accuracy: 1e-4 * max(1, abs(rdy)), "Σdy n \(n)")
+                XCTAssertEqual(sdyx, rdyx, accuracy: 1e-4 * max(1, abs(rdyx)), "Σdy·x̂ n \(n)")
+                var dx = [Float](repeating: 0, count: n)
+                swk_norm_bwd_variant(fast, dy, xhat, n, 0.7, 0.1, 0.2, &dx)
+                for i in 0..<n { XCTAssertEqual(dx[i], 0.7 * (dy[i] - 0.1 - xhat[i] * 0.2), accuracy: 1e-5) }
+            }
+        }
+    }
+
+    /// The depthwise stride-1 kernels, portable and fast builds, against plain loops (3×3 and 5×3).
+    func testDepthwiseKernelsMatchPlainLoops() {
+        var rng = RNG(seed: 22)
+        for (kh, kw, wp, q) in [(3, 3, 10, 80), (5, 3, 9, 45)] {
+            let n = q + (kh - 1) * wp + kw
+            let xpad = (0..<n).map { _ in rng.normal() }, gq = (0..<q).map { _ in rng.normal() }
+            let ker = (0..<(kh * kw)).map { _ in rng.normal() }
+            var refOut = [Float](repeating: 0.5, count: q), refDx = [Float](repeating: 0, count: n), refDw = [Float](repeating: 0, count: kh * kw)
+            for ki in 0..<kh { for kj in 0..<kw {
+                let off = ki * wp + kj, t = ki * kw + kj
+                for i in 0..<q { refOut[i] += ker[t] * xpad[i + off]; refDx[i + off] += ker[t] * gq[i]; refDw[t] += gq[i] * xpad[i + off] }
+            } }
+            for fast: Int32 in [0, 1] {
+                var out = [Float](repeating: 0, count: q), dx = [Float](repeating: 9, count: n), dw = [Float](repeating: 0, count: kh * kw)
+                swk_dw_fwd_variant(fast, xpad, wp, kh, kw, ker, q, 0.5, &out)
+                swk_dw_bwd_input_variant(fast, gq, q, wp, kh, kw, ker, n, &dx)
+                swk_dw_bwd_weight_variant(fast, gq, xpad, q, wp, kh, kw, &dw)
+                for i in 0..<q { XCTAssertEqual(out[i], refOut[i], accuracy: 1e-4, "out \(i) fast \(fast)") }
+                for i in 0..<n { XCTAssertEqual(dx[i], refDx[i], accuracy: 1e-4, "dx \(i) fast \(fast)") }
+                for t in 0..<(kh * kw) { XCTAssertEqual(dw[t], refDw[t], accuracy: 1e-3, "dw \(t) fast \(fast)") }
+            }
+        }
+    }
+
     func testFiniteCheckFindsNaNAndInfAnywhere() {
         var x = [Float](repeating: 1, count: 1037)
         XCTAssertEqual(swk_all_finite(x, x.count), 1)

@@ -83,6 +83,32 @@ void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst,
 /* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (8×8 register tiles). _variant as above. */
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
+/* Normalisation runs (Autograd/Ops+Norm.swift), over n contiguous values:
+ *   swk_sum_sumsq:     *s += Σ x, *ss += Σ x²  (float blocks of 512 added in double)
+ *   swk_norm_fwd:      xhat = (x − mu)·inv, out = ga·xhat + be
+ *   swk_norm_bwd_sums: *sdy += Σ dy, *sdyx += Σ dy·xhat
+ *   swk_norm_bwd:      dx = k·(dy − a − xhat·b)
+ * _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
+void swk_sum_sumsq(const float *x, long n, double *s, double *ss);
+void swk_norm_fwd(const float *x, long n, float mu, float inv, float ga, float be, float *xhat, float *out);
+void swk_norm_bwd_sums(const float *dy, const float *xhat, long n, double *sdy, double *sdyx);
+void swk_norm_bwd(const float *dy, const float *xhat, long n, float k, float a, float b, float *dx);
+void swk_sum_sumsq_variant(int fast, const float *x, long n, double *s, double *ss);
+void swk_norm_fwd_variant(int fast, const float *x, long n, float mu, float inv, float ga, float be, float *xhat, float *out);
+void swk_norm_bwd_sums_variant(int fast, const float *dy, const float *xhat, long n, double *sdy, double *sdyx);
+void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, long n, float k, float a, float b, float *dx);
+/* Depthwise stride-1 convolution on a zero-padded plane of row stride wp (Autograd/
+ * Ops+DepthwiseFast.swift); tap t = (ki, kj) reads offset off_t = ki·wp + kj:
+ *   swk_dw_fwd:        out[i] = bias + Σ_t ker[t]·xpad[i + off_t],  i < q
+ *   swk_dw_bwd_input:  dpad[j] = Σ_t ker[t]·gq[j − off_t],  j < n  (gq zero outside [0, q))
+ *   swk_dw_bwd_weight: dw[t] += Σ_{i<q} gq[i]·xpad[i + off_t]
+ * _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
+void swk_dw_fwd(const float *xpad, long wp, long kh, long kw, const float *ker, long q, float bias, float *out);
+void swk_dw_bwd_input(const float *gq, long q, long wp, long kh, long kw, const float *ker, long n, float *dpad);
+void swk_dw_bwd_weight(const float *gq, const float *xpad, long q, long wp, long kh, long kw, float *dw);
+void swk_dw_fwd_variant(int fast, const float *xpad, long wp, long kh, long kw, const float *ker, long q, float bias, float *out);
+void swk_dw_bwd_input_variant(int fast, const float *gq, long q, long wp, long kh, long kw, const float *ker, long n, float *dpad);
+void swk_dw_bwd_weight_variant(int fast, const float *gq, const float *xpad, long q, long wp, long kh, long kw, float *dw);
 /* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
  * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
  * whose top 11 bits equal `prefix`, returning how many (keys/idx need room for 8 entries past
