@@ -72,3 +72,17 @@ void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst,
     if ((f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA)) swk_copy_rows_avx2(src, rows, cols, lds, dst, ldd);
     else swk_copy_rows_base(src, rows, cols, lds, dst, ldd);
 }
+
+void swk_lane_rows32_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
+                             long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu) {
+    unsigned f = swk_cpu_features();
+    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+        swk_lane_rows32_avx2(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+    else
+        swk_lane_rows32_base(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+}
+
+void swk_lane_rows32(const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles, long r0, long r1,
+                     const float *src, float *out, long ldo, const float *bias, int relu) {
+    swk_lane_rows32_variant(1, ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
+}

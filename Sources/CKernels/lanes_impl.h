@@ -52,14 +52,14 @@ KATTR void KN(swk_copy_rows)(const float *restrict src, long rows, long cols, lo
     {                                                                                                      \
         swk_v8 w = LANE_BCAST(v, q);                                                                       \
         const float *a = compact ? s0 + (long)((d >> (8 * q)) & 0xff) * 64 : src + o[q];                   \
-        for (int j = 0; j < 8; j++) acc[j] += w * *(const swk_v8u *)(a + 8 * j);                          \
+        for (int j = 0; j < A; j++) acc[j] += w * *(const swk_v8u *)(a + 8 * j);                          \
     }
 
 /* Both kernels' body; `compact` is a constant at each call, so each gets its own loop. */
 KATTR static inline __attribute__((always_inline)) void KN(lane_rows_impl)(
     const int32_t *restrict ptr, const int32_t *restrict offs, const int32_t *restrict bases, const uint64_t *restrict deltas,
     const float *restrict val, long rows, long tiles, long r0, long r1, const float *restrict src, float *restrict out, long ldo,
-    const float *restrict bias, int relu, float *restrict y, long ldy, long nb, const int compact) {
+    const float *restrict bias, int relu, float *restrict y, long ldy, long nb, const int compact, const int A) {
     for (long t = 0; t < tiles; t++) {
         const int32_t *tp = ptr + t * rows;
         long pending = r0;  /* first row not yet transposed into y (last tile) */
@@ -68,9 +68,9 @@ KATTR static inline __attribute__((always_inline)) void KN(lane_rows_impl)(
             swk_v8u *dst = (swk_v8u *)(out + r * ldo);
             if (t == 0) {
                 float b = bias ? bias[r] : 0.0f;
-                for (int j = 0; j < 8; j++) acc[j] = (swk_v8){b, b, b, b, b, b, b, b};
+                for (int j = 0; j < A; j++) acc[j] = (swk_v8){b, b, b, b, b, b, b, b};
             } else {
-                for (int j = 0; j < 8; j++) acc[j] = dst[j];
+                for (int j = 0; j < A; j++) acc[j] = dst[j];
             }
             for (long c = tp[r]; c < tp[r + 1]; c++) {
                 swk_v8 v = *(const swk_v8u *)(val + 8 * c);
@@ -87,9 +87,9 @@ KATTR static inline __attribute__((always_inline)) void KN(lane_rows_impl)(
             }
             if (relu && t == tiles - 1) {
                 const swk_v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (int j = 0; j < 8; j++) acc[j] = (swk_v8)((swk_v8i)acc[j] & (acc[j] > zero));
+                for (int j = 0; j < A; j++) acc[j] = (swk_v8)((swk_v8i)acc[j] & (acc[j] > zero));
             }
-            for (int j = 0; j < 8; j++) dst[j] = acc[j];
+            for (int j = 0; j < A; j++) dst[j] = acc[j];
             /* Every 8 finished rows go to y while they are still in L1. */
             if (y && t == tiles - 1 && (r + 1 - pending == 8 || r == r1 - 1)) {
                 KN(swk_transpose)(out + pending * ldo, r + 1 - pending, nb, ldo, y + pending, ldy);
@@ -103,14 +103,21 @@ KATTR void KN(swk_lane_rows)(const int32_t *restrict ptr, const int32_t *restric
                              long rows, long tiles, long r0, long r1, const float *restrict src,
                              float *restrict out, long ldo, const float *restrict bias, int relu,
                              float *restrict y, long ldy, long nb) {
-    KN(lane_rows_impl)(ptr, offs, 0, 0, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb, 0);
+    KN(lane_rows_impl)(ptr, offs, 0, 0, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb, 0, 8);
+}
+
+/* The same over 32 lanes (4 accumulators): a plane's last block when 32 lanes cover its tail. */
+KATTR void KN(swk_lane_rows32)(const int32_t *restrict ptr, const int32_t *restrict offs, const float *restrict val,
+                               long rows, long tiles, long r0, long r1, const float *restrict src,
+                               float *restrict out, long ldo, const float *restrict bias, int relu) {
+    KN(lane_rows_impl)(ptr, offs, 0, 0, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, 0, 0, 0, 0, 4);
 }
 
 KATTR void KN(swk_lane_rows_compact)(const int32_t *restrict ptr, const int32_t *restrict bases, const uint64_t *restrict deltas,
                                      const float *restrict val, long rows, long tiles, long r0, long r1, const float *restrict src,
                                      float *restrict out, long ldo, const float *restrict bias, int relu,
                                      float *restrict y, long ldy, long nb) {
-    KN(lane_rows_impl)(ptr, 0, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb, 1);
+    KN(lane_rows_impl)(ptr, 0, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb, 1, 8);
 }
 #undef LANE_STEP
 #undef LANE_BCAST

@@ -150,7 +150,9 @@ extension Context {
         let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
         let up8 = { (v: Int) in (v + 7) / 8 * 8 }
         let wp = up8(g.w + g.pad), plane = up8((g.h + 2 * g.pad) * wp + g.pad)
-        let len = ((g.oh - 1) * wp + g.ow + 63) / 64 * 64
+        // Blocks of 64 lanes, the last one 32 when that covers the tail (14 × 14 outputs, rows
+        // of 16: 222 lanes, 224 computed instead of 256).
+        let len = ((g.oh - 1) * wp + g.ow + 31) / 32 * 32
         let ldo = up8(max(len, g.oh * wp))
         let taps = g.kh * g.kw
         let copy = up8(g.c * plane + len + 64)  // one shifted copy of the padded planes
@@ -189,8 +191,13 @@ extension Context {
                     } }
                     Parallel.forEachRange(g.o, workers: samplesSplit ? 1 : Parallel.workers(for: g.o)) { _, r0, r1 in
                         for i0 in stride(from: 0, to: len, by: 64) {
-                            swk_lane_rows(pp.baseAddress!, offp.baseAddress!, vp.baseAddress!, g.o, pack.tiles, r0, r1,
-                                          base.data + i0, tmp.data + i0, ldo, bp, relu ? 1 : 0, nil, 0, 0)
+                            if len - i0 >= 64 {
+                                swk_lane_rows(pp.baseAddress!, offp.baseAddress!, vp.baseAddress!, g.o, pack.tiles, r0, r1,
+                                              base.data + i0, tmp.data + i0, ldo, bp, relu ? 1 : 0, nil, 0, 0)
+                            } else {
+                                swk_lane_rows32(pp.baseAddress!, offp.baseAddress!, vp.baseAddress!, g.o, pack.tiles, r0, r1,
+                                                base.data + i0, tmp.data + i0, ldo, bp, relu ? 1 : 0)
+                            }
                         }
                     }
                     for o in 0..<g.o { swk_copy_rows(tmp.data + o * ldo, g.oh, g.ow, wp, dst + o * g.p, g.ow) }

@@ -68,7 +68,8 @@ final class LaneKernelTests: XCTestCase {
         var rng = RNG(seed: 12)
         // (n, c, h, w, o, k, stride, pad): 20 and 40 channels span several channel tiles; stride 2 runs CSR.
         let cases = [(2, 4, 8, 8, 6, 3, 1, 1), (3, 20, 8, 8, 5, 3, 1, 1), (1, 40, 9, 7, 3, 3, 1, 0), (2, 8, 6, 6, 4, 1, 1, 0),
-                     (2, 4, 7, 9, 3, 5, 1, 2), (1, 16, 30, 30, 4, 3, 1, 1), (2, 8, 9, 9, 4, 3, 2, 1)]
+                     (2, 4, 7, 9, 3, 5, 1, 2), (1, 16, 30, 30, 4, 3, 1, 1), (2, 8, 9, 9, 4, 3, 2, 1),
+                     (2, 8, 14, 14, 4, 3, 1, 1)]  // 14 × 14: a 32-lane last block
         for threads in [1, 2] {
             BLAS.setThreads(threads)
             for (n, c, h, w, o, k, stride, pad) in cases {
@@ -135,6 +136,11 @@ final class LaneKernelTests: XCTestCase {
             swk_lane_rows_variant(1, ptr, offs, vals, rows, tiles, 0, rows, src, &fast, 64, bias, relu, &yFast, rows, 50)
             swk_lane_rows_variant(0, ptr, offs, vals, rows, tiles, 0, rows, src, &portable, 64, bias, relu, &yPortable, rows, 50)
             for i in 0..<fast.count { XCTAssertEqual(fast[i], portable[i], accuracy: 1e-4 * max(1, abs(portable[i])), "lane \(i) relu \(relu)") }
+            // The 32-lane build computes the first 32 lanes of the same rows.
+            var half = [Float](repeating: 0, count: rows * 64)
+            swk_lane_rows32_variant(1, ptr, offs, vals, rows, tiles, 0, rows, src, &half, 64, bias, relu)
+            for r in 0..<rows { for l in 0..<32 { XCTAssertEqual(half[r * 64 + l], fast[r * 64 + l], accuracy: 1e-4 * max(1, abs(fast[r * 64 + l]))) } }
+            XCTAssertTrue((0..<rows).allSatisfy { r in (32..<64).allSatisfy { half[r * 64 + $0] == 0 } }, "lanes past 32 untouched")
             // The transposed copy holds the first 50 lanes of every row.
             for r in 0..<rows { for l in 0..<50 {
                 XCTAssertEqual(yFast[l * rows + r], fast[r * 64 + l]); XCTAssertEqual(yPortable[l * rows + r], portable[r * 64 + l])

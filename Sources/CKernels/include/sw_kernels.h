@@ -68,6 +68,12 @@ void swk_lane_rows(const int32_t *ptr, const int32_t *offs, const float *val, lo
 void swk_lane_rows_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
                            long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu,
                            float *y, long ldy, long nb);
+/* swk_lane_rows over 32 lanes (l < 32), without the transposed copy: a convolution plane's last
+ * block when 32 lanes cover its tail. _variant as above. */
+void swk_lane_rows32(const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles, long r0, long r1,
+                     const float *src, float *out, long ldo, const float *bias, int relu);
+void swk_lane_rows32_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
+                             long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu);
 /* The lane kernel with compact offsets, for sources of 64-float rows (a linear layer's transposed
  * batch): entry q of chunk c reads src + bases[c] + ((deltas[c] >> 8q) & 255) · 64, so a chunk's
  * columns lie within 256 of its first. One base and one 8-byte load per chunk instead of eight
