@@ -49,20 +49,8 @@ static inline uint32_t radix_key_mag(float f) {
     return b << 1;
 }
 
-#define KN(name) name##_avx2
-#if defined(__x86_64__)
-#define KATTR __attribute__((target("avx2,fma")))
-#else
-#define KATTR
-#endif
-#include "kernels_impl.h"
-#undef KN
-#undef KATTR
-#define KN(name) name##_base
-#define KATTR
-#include "kernels_impl.h"
-#undef KN
-#undef KATTR
+#define SWK_IMPL "kernels_impl.h"
+#include "dual_build.h"
 
 unsigned swk_cpu_features(void) {
     static int cached = -1;

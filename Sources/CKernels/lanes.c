@@ -6,29 +6,13 @@ typedef float swk_v8 __attribute__((vector_size(32)));
 typedef int32_t swk_v8i __attribute__((vector_size(32)));
 typedef float swk_v8u __attribute__((vector_size(32), aligned(4)));
 
-#define KN(name) name##_avx2
-#define LANE_AVX 1
-#if defined(__x86_64__)
-#define KATTR __attribute__((target("avx2,fma")))
-#else
-#define KATTR
-#endif
-#include "lanes_impl.h"
-#undef KN
-#undef KATTR
-#undef LANE_AVX
-#define KN(name) name##_base
-#define LANE_AVX 0
-#define KATTR
-#include "lanes_impl.h"
-#undef KN
-#undef KATTR
+#define SWK_IMPL "lanes_impl.h"
+#include "dual_build.h"
 
 void swk_lane_rows_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
                            long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu,
                            float *y, long ldy, long nb) {
-    unsigned f = swk_cpu_features();
-    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+    if (fast && swk_has_avx2())
         swk_lane_rows_avx2(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
     else
         swk_lane_rows_base(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
@@ -40,8 +24,7 @@ void swk_lane_rows(const int32_t *ptr, const int32_t *offs, const float *val, lo
 }
 
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd) {
-    unsigned f = swk_cpu_features();
-    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+    if (fast && swk_has_avx2())
         swk_transpose_avx2(src, rows, cols, lds, dst, ldd);
     else
         swk_transpose_base(src, rows, cols, lds, dst, ldd);
@@ -54,8 +37,7 @@ void swk_transpose(const float *src, long rows, long cols, long lds, float *dst,
 void swk_lane_rows_compact_variant(int fast, const int32_t *ptr, const int32_t *bases, const uint64_t *deltas, const float *val,
                                    long rows, long tiles, long r0, long r1, const float *src, float *out, long ldo,
                                    const float *bias, int relu, float *y, long ldy, long nb) {
-    unsigned f = swk_cpu_features();
-    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+    if (fast && swk_has_avx2())
         swk_lane_rows_compact_avx2(ptr, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
     else
         swk_lane_rows_compact_base(ptr, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
@@ -68,15 +50,13 @@ void swk_lane_rows_compact(const int32_t *ptr, const int32_t *bases, const uint6
 }
 
 void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
-    unsigned f = swk_cpu_features();
-    if ((f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA)) swk_copy_rows_avx2(src, rows, cols, lds, dst, ldd);
+    if (swk_has_avx2()) swk_copy_rows_avx2(src, rows, cols, lds, dst, ldd);
     else swk_copy_rows_base(src, rows, cols, lds, dst, ldd);
 }
 
 void swk_lane_rows32_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
                              long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu) {
-    unsigned f = swk_cpu_features();
-    if (fast && (f & SWK_CPU_AVX2) && (f & SWK_CPU_FMA))
+    if (fast && swk_has_avx2())
         swk_lane_rows32_avx2(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
     else
         swk_lane_rows32_base(ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);

@@ -76,7 +76,7 @@ KATTR static inline __attribute__((always_inline)) void KN(lane_rows_impl)(
                 swk_v8 v = *(const swk_v8u *)(val + 8 * c);
                 /* Keep v in a register: the broadcasts then run on the shuffle units instead
                  * of re-loading each value (the loads are the bottleneck). */
-#if LANE_AVX
+#if SWK_AVX2_BUILD
                 __asm__("" : "+x"(v));
 #endif
                 const int32_t *o = compact ? 0 : offs + 8 * c;

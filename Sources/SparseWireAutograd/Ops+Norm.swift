@@ -37,7 +37,7 @@ extension Context {
             sums.withUnsafeMutableBufferPointer { sp in
                 let sp = sp.baseAddress!
                 Parallel.forEachRange(c, workers: Parallel.workers(for: c * n * hw / 16384 + 1)) { _, c0, c1 in
-                    for ch in c0..<c1 { for b in 0..<n { swk_sum_sumsq(xp + (b * c + ch) * hw, hw, sp + 2 * ch, sp + 2 * ch + 1) } }
+                    for ch in c0..<c1 { for b in 0..<n { swk_sum_dot(xp + (b * c + ch) * hw, xp + (b * c + ch) * hw, hw, sp + 2 * ch, sp + 2 * ch + 1) } }
                 }
             }
             for ch in 0..<c {
@@ -72,7 +72,7 @@ extension Context {
         var mean = [Float](repeating: 0, count: n * c), invStd = [Float](repeating: 0, count: n * c)
         for pl in 0..<(n * c) {
             var s: Double = 0, ss: Double = 0
-            swk_sum_sumsq(xp + pl * hw, hw, &s, &ss)
+            swk_sum_dot(xp + pl * hw, xp + pl * hw, hw, &s, &ss)
             let mu = s / Double(hw)
             mean[pl] = Float(mu)
             invStd[pl] = Float(1 / (max(ss / Double(hw) - mu * mu, 0) + Double(eps)).squareRoot())
@@ -117,7 +117,7 @@ extension Context {
                 for gi in g0..<g1 {
                     var count = 0
                     members(gi) { start, len in
-                        swk_norm_bwd_sums(dyp + start, hp + start, len, sums + 2 * gi, sums + 2 * gi + 1)
+                        swk_sum_dot(dyp + start, hp + start, len, sums + 2 * gi, sums + 2 * gi + 1)
                         count += len
                     }
                     guard let dxp else { continue }

@@ -179,7 +179,7 @@ final class ElementwiseKernelTests: XCTestCase {
             let s = x.reduce(0.0) { $0 + Double($1) }, ss = x.reduce(0.0) { $0 + Double($1) * Double($1) }
             for fast: Int32 in [0, 1] {
                 var gs = 0.0, gss = 0.0
-                swk_sum_sumsq_variant(fast, x, n, &gs, &gss)
+                swk_sum_dot_variant(fast, x, x, n, &gs, &gss)
                 XCTAssertEqual(gs, s, accuracy: 1e-5 * max(1, abs(s)), "sum n \(n) fast \(fast)")
                 XCTAssertEqual(gss, ss, accuracy: 1e-5 * ss, "sum of squares n \(n) fast \(fast)")
                 var xhat = [Float](repeating: 0, count: n), out = xhat
@@ -189,7 +189,7 @@ final class ElementwiseKernelTests: XCTestCase {
                     XCTAssertEqual(out[i], 1.5 * xhat[i] - 0.25, accuracy: 1e-5)
                 }
                 var sdy = 0.0, sdyx = 0.0
-                swk_norm_bwd_sums_variant(fast, dy, xhat, n, &sdy, &sdyx)
+                swk_sum_dot_variant(fast, dy, xhat, n, &sdy, &sdyx)
                 let rdy = dy.reduce(0.0) { $0 + Double($1) }
                 let rdyx = zip(dy, xhat).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
                 XCTAssertEqual(sdy, rdy, accuracy: 1e-4 * max(1, abs(rdy)), "Σdy n \(n)")

@@ -53,7 +53,7 @@ final class LaneKernelTests: XCTestCase {
                         let x = random([n, fin], &rng), w = patterned([fout, fin], pattern, &rng), b = random([fout], &rng)
                         let ctx = Context(training: false)
                         var dense = try ctx.linear(Var(x), Var(w), Var(b))
-                        if relu { dense = try ctx.relu(dense) }
+                        if relu { dense = ctx.relu(dense) }
                         let sw = try SparseWeight(w)
                         sw.kernel = .lanes
                         let sparse = try ctx.sparseLinear(Var(x), sw, Var(b), relu: relu).value
@@ -76,7 +76,7 @@ final class LaneKernelTests: XCTestCase {
                 for pattern in ["2:4", "block 1x8", "unstructured"] where (c * k * k) % 8 == 0 || pattern == "unstructured" {
                     let x = random([n, c, h, w], &rng), wt = patterned([o, c, k, k], pattern, &rng), b = random([o], &rng)
                     let ctx = Context(training: false)
-                    let dense = try ctx.relu(try ctx.conv2d(Var(x), Var(wt), Var(b), stride: stride, padding: pad)).value
+                    let dense = ctx.relu(try ctx.conv2d(Var(x), Var(wt), Var(b), stride: stride, padding: pad)).value
                     let sw = try SparseWeight(wt)
                     sw.kernel = .lanes
                     let sparse = try ctx.sparseConv2d(Var(x), sw, Var(b), stride: stride, padding: pad, relu: true).value

@@ -90,18 +90,16 @@ void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst,
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
 /* Normalisation runs (Autograd/Ops+Norm.swift), over n contiguous values:
- *   swk_sum_sumsq:     *s += Σ x, *ss += Σ x²  (float blocks of 512 added in double)
- *   swk_norm_fwd:      xhat = (x − mu)·inv, out = ga·xhat + be
- *   swk_norm_bwd_sums: *sdy += Σ dy, *sdyx += Σ dy·xhat
- *   swk_norm_bwd:      dx = k·(dy − a − xhat·b)
+ *   swk_sum_dot:  *sa += Σ a, *sab += Σ a·b  (float blocks of 512 added in double): the
+ *                 statistics (a = b = x) and the gradient sums (a = dy, b = xhat)
+ *   swk_norm_fwd: xhat = (x − mu)·inv, out = ga·xhat + be
+ *   swk_norm_bwd: dx = k·(dy − a − xhat·b)
  * _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
-void swk_sum_sumsq(const float *x, long n, double *s, double *ss);
+void swk_sum_dot(const float *a, const float *b, long n, double *sa, double *sab);
 void swk_norm_fwd(const float *x, long n, float mu, float inv, float ga, float be, float *xhat, float *out);
-void swk_norm_bwd_sums(const float *dy, const float *xhat, long n, double *sdy, double *sdyx);
 void swk_norm_bwd(const float *dy, const float *xhat, long n, float k, float a, float b, float *dx);
-void swk_sum_sumsq_variant(int fast, const float *x, long n, double *s, double *ss);
+void swk_sum_dot_variant(int fast, const float *a, const float *b, long n, double *sa, double *sab);
 void swk_norm_fwd_variant(int fast, const float *x, long n, float mu, float inv, float ga, float be, float *xhat, float *out);
-void swk_norm_bwd_sums_variant(int fast, const float *dy, const float *xhat, long n, double *sdy, double *sdyx);
 void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, long n, float k, float a, float b, float *dx);
 /* Depthwise stride-1 convolution on a zero-padded plane of row stride wp (Autograd/
  * Ops+DepthwiseFast.swift); tap t = (ki, kj) reads offset off_t = ki·wp + kj:
