@@ -25,7 +25,7 @@ package struct LanePacking {
     package let padding: Int
     /// The compact form for sources of 64-float rows (`swk_lane_rows_compact`): each chunk's
     /// first offset and its entries' row deltas (offset − first) / 64, one byte each; empty when
-    /// some chunk spans 256 rows or more.
+    /// not asked for or when some chunk spans 256 rows or more.
     package let bases: [Int32]
     /// 8 one-byte deltas per chunk, entry q in bits 8q ..< 8q + 8.
     package let deltas: [UInt64]
@@ -46,9 +46,9 @@ extension SparseWeight {
     }
 
     /// The lane packing with columns cut every `tileCols` and column c read at `offset(c)`,
-    /// cached under `key` (the geometry the offsets depend on). Errors: `.shape` when an offset
-    /// leaves the 32-bit range.
-    package func lanePacking(tileCols: Int, key: [Int], offset: (Int) -> Int) throws -> LanePacking {
+    /// cached under `key` (the geometry the offsets depend on); with the compact form when
+    /// `compact` (sources of 64-float rows). Errors: `.shape` when an offset leaves the 32-bit range.
+    package func lanePacking(tileCols: Int, key: [Int], compact: Bool = false, offset: (Int) -> Int) throws -> LanePacking {
         if let hit = laneCache, hit.key == key { return hit.packing }
         let tiles = max(1, (cols + tileCols - 1) / tileCols)
         // Counts per (tile, row): each CSR row is sorted by column, so a row's tiles are runs.
@@ -75,8 +75,8 @@ extension SparseWeight {
         }
         // Padding reads its chunk's first input (any valid offset works; this one keeps deltas ≥ 0).
         for slot in 0..<fill.count { while fill[slot] % 8 != 0 { offs[fill[slot]] = offs[fill[slot] / 8 * 8]; fill[slot] += 1 } }
-        var bases = [Int32](repeating: 0, count: chunks), deltas = [UInt64](repeating: 0, count: chunks)
-        for c in 0..<chunks {
+        var bases = [Int32](repeating: 0, count: compact ? chunks : 0), deltas = [UInt64](repeating: 0, count: compact ? chunks : 0)
+        for c in 0..<(compact ? chunks : 0) {
             bases[c] = offs[8 * c]
             for q in 0..<8 {
                 let d = Int(offs[8 * c + q] - offs[8 * c])
@@ -99,7 +99,7 @@ extension Context {
     package func laneLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool) throws -> Var {
         let n = x.shape[0], fin = w.cols, fout = w.rows
         let span = w.chunkSpan, tileCols = max(span, 128 / span * span)  // 32 KB of input; 64, 96, 192 measured slower
-        let pack = try w.lanePacking(tileCols: tileCols, key: [tileCols]) { $0 * 64 }
+        let pack = try w.lanePacking(tileCols: tileCols, key: [tileCols], compact: true) { $0 * 64 }
         let out = Tensor(uninitialized: [n, fout])
         let xp = x.value.data, op = out.data
         let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }

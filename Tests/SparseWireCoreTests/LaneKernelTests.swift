@@ -95,11 +95,16 @@ final class LaneKernelTests: XCTestCase {
         var rng = RNG(seed: 13)
         for (pattern, padded) in [("2:4", false), ("block 1x8", false), ("unstructured", true)] {
             let sw = try SparseWeight(patterned([16, 256], pattern, &rng))
-            let pack = try sw.lanePacking(tileCols: 128, key: [128]) { $0 * 64 }
+            let pack = try sw.lanePacking(tileCols: 128, key: [128], compact: true) { $0 * 64 }
             XCTAssertEqual(pack.values.count, sw.nonZeros + pack.padding, pattern)
             XCTAssertEqual(pack.padding > 0, padded, "\(pattern): padding \(pack.padding)")
             XCTAssertEqual(pack.values.filter { $0 != 0 }.count, sw.nonZeros, pattern)
             XCTAssertEqual(pack.ptr.count, 2 * 16 + 1, pattern)
+            // The compact form names the same inputs: base + delta · 64 for every entry.
+            XCTAssertEqual(pack.bases.count, pack.values.count / 8, pattern)
+            for c in 0..<pack.bases.count { for q in 0..<8 {
+                XCTAssertEqual(pack.offsets[8 * c + q], pack.bases[c] + Int32((pack.deltas[c] >> (8 * UInt64(q))) & 255) * 64, "\(pattern) chunk \(c)")
+            } }
         }
     }
 
