@@ -49,11 +49,6 @@ void swk_lane_rows_compact(const int32_t *ptr, const int32_t *bases, const uint6
     swk_lane_rows_compact_variant(1, ptr, bases, deltas, val, rows, tiles, r0, r1, src, out, ldo, bias, relu, y, ldy, nb);
 }
 
-void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
-    if (swk_has_avx2()) swk_copy_rows_avx2(src, rows, cols, lds, dst, ldd);
-    else swk_copy_rows_base(src, rows, cols, lds, dst, ldd);
-}
-
 void swk_lane_rows32_variant(int fast, const int32_t *ptr, const int32_t *offs, const float *val, long rows, long tiles,
                              long r0, long r1, const float *src, float *out, long ldo, const float *bias, int relu) {
     if (fast && swk_has_avx2())

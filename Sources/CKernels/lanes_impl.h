@@ -35,15 +35,6 @@ KATTR void KN(swk_transpose)(const float *restrict src, long rows, long cols, lo
     for (long r = r8; r < rows; r++) for (long c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
 }
 
-/* dst[r·ldd + c] = src[r·lds + c] for r < rows, c < cols (short rows: no call per row). */
-KATTR void KN(swk_copy_rows)(const float *restrict src, long rows, long cols, long lds, float *restrict dst, long ldd) {
-    for (long r = 0; r < rows; r++) {
-        const float *s = src + r * lds;
-        float *d = dst + r * ldd;
-        for (long c = 0; c < cols; c++) d[c] = s[c];
-    }
-}
-
 /* Broadcast lane q of v (q a literal). */
 #define LANE_BCAST(v, q) __builtin_shufflevector(v, v, q, q, q, q, q, q, q, q)
 /* One kept weight: acc[j] += w · a[8j ..< 8j + 8] for the 8 vectors, a = its input row: src +

@@ -179,14 +179,9 @@ extension Context {
                     for k in 0..<g.kw { for ci in 0..<g.c {
                         // Copy k holds padded index j at j − k; the first k values of an unpadded
                         // plane fall before it and are never read (they would feed tap kx < k).
-                        let at = ci * plane + g.pad * wp + g.pad - k
-                        if at >= 0 {
-                            swk_copy_rows(src + ci * g.h * g.w, g.h, g.w, g.w, base.data + k * copy + at, wp)
-                        } else {
-                            for y in 0..<g.h {
-                                let a = at + y * wp, skip = max(0, -a)
-                                (base.data + k * copy + a + skip).update(from: src + (ci * g.h + y) * g.w + skip, count: g.w - skip)
-                            }
+                        for y in 0..<g.h {
+                            let at = ci * plane + (y + g.pad) * wp + g.pad - k, skip = max(0, -at)
+                            (base.data + k * copy + at + skip).update(from: src + (ci * g.h + y) * g.w + skip, count: g.w - skip)
                         }
                     } }
                     Parallel.forEachRange(g.o, workers: samplesSplit ? 1 : Parallel.workers(for: g.o)) { _, r0, r1 in
@@ -200,7 +195,9 @@ extension Context {
                             }
                         }
                     }
-                    for o in 0..<g.o { swk_copy_rows(tmp.data + o * ldo, g.oh, g.ow, wp, dst + o * g.p, g.ow) }
+                    for o in 0..<g.o { for y in 0..<g.oh {
+                        (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
+                    } }
                 }
             }
         } } }

@@ -84,8 +84,6 @@ void swk_lane_rows_compact(const int32_t *ptr, const int32_t *bases, const uint6
 void swk_lane_rows_compact_variant(int fast, const int32_t *ptr, const int32_t *bases, const uint64_t *deltas, const float *val,
                                    long rows, long tiles, long r0, long r1, const float *src, float *out, long ldo,
                                    const float *bias, int relu, float *y, long ldy, long nb);
-/* dst[r·ldd + c] = src[r·lds + c] for r < rows, c < cols: a strided 2-D copy of short rows. */
-void swk_copy_rows(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 /* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (8×8 register tiles). _variant as above. */
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
