@@ -68,6 +68,7 @@ public func sw_engine_set_tensor(_ engine: OpaquePointer?, _ name: UnsafePointer
             }
         }
         t.data.update(from: v, count: t.count)
+        if kind == SW_TENSOR_MASK { e.trainer?.masking.masksChanged() }
     }
 }
 

@@ -91,7 +91,7 @@ final class EngineHandle {
             }
             return s.value
         case SW_TENSOR_GRAD:
-            guard let g = p.grad else { throw BoundaryError(SW_ERR_NOT_FOUND, "'\(name)' has no gradient yet (no step run)") }
+            guard let g = p.denseGradient() else { throw BoundaryError(SW_ERR_NOT_FOUND, "'\(name)' has no gradient yet (no step run)") }
             return g
         default:
             throw BoundaryError.argument("tensor kind \(kind) is not one of SW_TENSOR_VALUE/MASK/SCORES/GRAD (0…3)")

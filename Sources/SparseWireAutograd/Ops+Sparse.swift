@@ -53,6 +53,15 @@ public final class SparseWeight {
         }
         rowPtr = ptr; colIndex = col; values = val
     }
+
+    /// A pattern given as CSR arrays (not checked: `rowPtr` has shape[0] + 1 ascending entries
+    /// ending at colIndex.count, each row's columns ascending and below cols), values all 0.
+    package init(shape: [Int], rowPtr: [Int32], colIndex: [Int32]) {
+        self.shape = shape
+        rows = shape[0]; cols = shape.dropFirst().reduce(1, *)
+        self.rowPtr = rowPtr; self.colIndex = colIndex
+        values = [Float](repeating: 0, count: colIndex.count)
+    }
 }
 
 /// The sparse inference kernel families (`SPARSEWIRE_SPARSE_KERNEL`, docs/BENCHMARKS.md).
@@ -176,55 +185,78 @@ extension Context {
         if let b, b.shape != [g.o] { throw SparseWireError.shape("sparse conv2d: bias shape \(b.shape) should be [\(g.o)]") }
         if w.kernel == .lanes && stride == 1 { return try laneConv2d(x, w, b, g, relu: relu) }
         let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
-        let xp = x.value.data, op = out.data
-        let bp: UnsafeMutablePointer<Float>? = b?.value.data
-        let inStride = g.c * g.h * g.w, outStride = g.o * g.p
-        let direct = stride == 1
-        // Padded planes share their side padding between rows: each grid row is [pad zeros, W
-        // values] (the right padding of a row is the left padding of the next), so only `pad`
-        // columns per row are wasted instead of 2·pad.
-        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad
-        // Where each non-zero reads from: a padded plane offset (direct) or an im2col row.
-        let offsets: [Int64] = w.colIndex.map { c in
-            let col = Int(c)
-            if !direct { return Int64(col * g.p) }
-            let ci = col / (g.kh * g.kw), r = col % (g.kh * g.kw)
-            return Int64(ci * plane + (r / g.kw) * wp + r % g.kw)
+        let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
+        if stride == 1 {
+            let offsets = Self.directOffsets(w.colIndex, g)
+            w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { offp in w.values.withUnsafeBufferPointer { vp in
+                Self.directSparseConv(x.value.data, g, rowPtr: rp.baseAddress!, offsets: offp.baseAddress!, values: vp.baseAddress!,
+                                      bias: bp, relu: relu, into: out.data)
+            } } }
+            return Var(out)
         }
-        // Direct: the rows are computed on the padded grid, rounded up to whole 8-wide vectors
-        // (the few extra outputs are dropped by the copy below; the input gets as much slack).
-        let len = direct ? ((g.oh - 1) * wp + g.ow + 7) / 8 * 8 : g.p
-        let ldo = direct ? max(len, g.oh * wp) : g.p
-        let baseCount = direct ? g.c * plane + 8 : g.k * g.p
+        let xp = x.value.data, op = out.data
+        let inStride = g.c * g.h * g.w, outStride = g.o * g.p
+        // im2col columns times the sparse rows: each non-zero reads its im2col row.
+        let offsets: [Int64] = w.colIndex.map { Int64(Int($0) * g.p) }
         let samplesSplit = g.n >= Parallel.threads
         let workers = samplesSplit ? Parallel.workers(for: g.n) : 1
         w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { offp in w.values.withUnsafeBufferPointer { vp in
             Parallel.forEachRange(g.n, workers: workers) { _, lo, hi in
-                let base = Tensor(shape: [baseCount])  // zero border for the padded planes
-                let tmp = direct ? Tensor(uninitialized: [g.o * ldo]) : nil
+                let base = Tensor(uninitialized: [g.k * g.p])
                 for s in lo..<hi {
-                    let src = xp + s * inStride, dst = op + s * outStride
-                    if direct {
-                        for ci in 0..<g.c { for y in 0..<g.h {
-                            (base.data + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
-                        } }
-                    } else {
-                        im2col(src, g, base.data, ld: g.p, col0: 0)
-                    }
-                    let target = tmp?.data ?? dst
+                    im2col(xp + s * inStride, g, base.data, ld: g.p, col0: 0)
                     // Output rows over the threads when the batch is too small to split.
-                    let rowWorkers = samplesSplit ? 1 : Parallel.workers(for: g.o)
-                    Parallel.forEachRange(g.o, workers: rowWorkers) { _, r0, r1 in
-                        swk_csr_rows(rp.baseAddress!, offp.baseAddress!, vp.baseAddress!, r0, r1, base.data, len, target, ldo, bp, relu ? 1 : 0)
-                    }
-                    if let tmp {
-                        for o in 0..<g.o { for y in 0..<g.oh {
-                            (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
-                        } }
+                    Parallel.forEachRange(g.o, workers: samplesSplit ? 1 : Parallel.workers(for: g.o)) { _, r0, r1 in
+                        swk_csr_rows(rp.baseAddress!, offp.baseAddress!, vp.baseAddress!, r0, r1, base.data, g.p, op + s * outStride, g.p,
+                                     bp, relu ? 1 : 0)
                     }
                 }
             }
         } } }
         return Var(out)
+    }
+
+    /// The direct layout's read offset of each non-zero column (c·kh·kw + ky·kw + kx) for a
+    /// stride-1 convolution of geometry `g`: zero-padded planes whose rows share their side
+    /// padding (each grid row is [pad zeros, W values]; the right padding of a row is the left
+    /// padding of the next), rows of w + pad, planes of (h + 2·pad)·(w + pad) + pad.
+    package static func directOffsets(_ colIndex: [Int32], _ g: ConvGeometry) -> [Int64] {
+        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad, taps = g.kh * g.kw
+        return colIndex.map { c in
+            let col = Int(c), ci = col / taps, r = col % taps
+            return Int64(ci * plane + (r / g.kw) * wp + r % g.kw)
+        }
+    }
+
+    /// A stride-1 sparse convolution on raw buffers (CSR rows `rowPtr`, `directOffsets`,
+    /// `values`): each non-zero adds a shifted copy of its zero-padded input plane to its output
+    /// plane; ReLU in the same pass when `relu`. Samples over the threads (output rows when the
+    /// batch is smaller than the thread count).
+    package static func directSparseConv(_ xp: UnsafePointer<Float>, _ g: ConvGeometry, rowPtr: UnsafePointer<Int32>,
+                                         offsets: UnsafePointer<Int64>, values: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                         relu: Bool, into op: UnsafeMutablePointer<Float>) {
+        let inStride = g.c * g.h * g.w, outStride = g.o * g.p
+        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad
+        // The rows are computed on the padded grid, rounded up to whole 8-wide vectors (the few
+        // extra outputs are dropped by the copy below; the input gets as much slack).
+        let len = ((g.oh - 1) * wp + g.ow + 7) / 8 * 8
+        let ldo = max(len, g.oh * wp)
+        let samplesSplit = g.n >= Parallel.threads
+        Parallel.forEachRange(g.n, workers: samplesSplit ? Parallel.workers(for: g.n) : 1) { _, lo, hi in
+            let base = Tensor(shape: [g.c * plane + 8])  // zero border for the padded planes
+            let tmp = Tensor(uninitialized: [g.o * ldo])
+            for s in lo..<hi {
+                let src = xp + s * inStride, dst = op + s * outStride
+                for ci in 0..<g.c { for y in 0..<g.h {
+                    (base.data + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
+                } }
+                Parallel.forEachRange(g.o, workers: samplesSplit ? 1 : Parallel.workers(for: g.o)) { _, r0, r1 in
+                    swk_csr_rows(rowPtr, offsets, values, r0, r1, base.data, len, tmp.data, ldo, bias, relu ? 1 : 0)
+                }
+                for o in 0..<g.o { for y in 0..<g.oh {
+                    (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
+                } }
+            }
+        }
     }
 }

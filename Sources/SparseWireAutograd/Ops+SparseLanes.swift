@@ -29,6 +29,9 @@ package struct LanePacking {
     package let bases: [Int32]
     /// 8 one-byte deltas per chunk, entry q in bits 8q ..< 8q + 8.
     package let deltas: [UInt64]
+    /// The CSR entry (index into the weight's `values`) each slot holds, −1 for padding: sparse
+    /// training refreshes the values from the current weights through it.
+    package let sources: [Int32]
 }
 
 private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
@@ -44,6 +47,10 @@ extension SparseWeight {
         if s.hasPrefix("block "), let c = s.split(separator: "x").last.flatMap({ Int($0) }), c > 0 { return c * 8 / gcd(c, 8) }
         return 1
     }
+
+    /// The column tile of the lane linear kernel: 128 columns (a 32 KB input tile; 64, 96 and
+    /// 192 measured slower), rounded to whole chunk spans of the structure.
+    package var laneTileCols: Int { let span = chunkSpan; return max(span, 128 / span * span) }
 
     /// The lane packing with columns cut every `tileCols` and column c read at `offset(c)`,
     /// cached under `key` (the geometry the offsets depend on); with the compact form when
@@ -61,6 +68,7 @@ extension SparseWeight {
         for i in 0..<counts.count { chunks += (counts[i] + 7) / 8; ptr[i + 1] = Int32(chunks) }
         var offs = [Int32](repeating: 0, count: chunks * 8)
         var vals = [Float](repeating: 0, count: chunks * 8)
+        var srcs = [Int32](repeating: -1, count: chunks * 8)
         var fill = ptr.dropLast().map { Int($0) * 8 }  // next slot of each (tile, row)
         for r in 0..<rows {
             for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) {
@@ -69,7 +77,7 @@ extension SparseWeight {
                 guard o >= 0, o < Int(Int32.max) else {
                     throw SparseWireError.shape("sparse weight \(shape): input offset \(o) exceeds the 32-bit range")
                 }
-                offs[fill[slot]] = Int32(o); vals[fill[slot]] = values[e]
+                offs[fill[slot]] = Int32(o); vals[fill[slot]] = values[e]; srcs[fill[slot]] = Int32(e)
                 fill[slot] += 1
             }
         }
@@ -86,7 +94,7 @@ extension SparseWeight {
             if bases.isEmpty { break }
         }
         let packing = LanePacking(tiles: tiles, ptr: ptr, offsets: offs, values: vals, padding: chunks * 8 - nonZeros,
-                                  bases: bases, deltas: deltas)
+                                  bases: bases, deltas: deltas, sources: srcs)
         laneCache = (key, packing)
         return packing
     }
@@ -97,17 +105,26 @@ extension Context {
     /// 64 samples at a time transposed to lanes, ŵ's columns in tiles of 128 (a 32 KB input tile),
     /// the output rows over the threads. No gradient (inference only).
     package func laneLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool) throws -> Var {
-        let n = x.shape[0], fin = w.cols, fout = w.rows
-        let span = w.chunkSpan, tileCols = max(span, 128 / span * span)  // 32 KB of input; 64, 96, 192 measured slower
-        let pack = try w.lanePacking(tileCols: tileCols, key: [tileCols], compact: true) { $0 * 64 }
-        let out = Tensor(uninitialized: [n, fout])
-        let xp = x.value.data, op = out.data
-        let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
+        let pack = try w.lanePacking(tileCols: w.laneTileCols, key: [w.laneTileCols], compact: true) { $0 * 64 }
+        let out = Tensor(uninitialized: [x.shape[0], w.rows])
+        pack.values.withUnsafeBufferPointer { vp in
+            Self.laneLinear(x.value.data, samples: x.shape[0], pack, values: vp.baseAddress!, rows: w.rows, cols: w.cols,
+                            bias: b.map { UnsafePointer($0.value.data) }, relu: relu, into: out.data)
+        }
+        return Var(out)
+    }
+
+    /// The lane linear product on raw buffers: out[n, rows] = x[n, cols] · Wᵀ (+ bias, then ReLU
+    /// when `relu`) for W packed as `pack` (tiles of `SparseWeight.laneTileCols` columns, offsets
+    /// column·64) with the slot values `values` (the packing's own, or refreshed ones in training).
+    package static func laneLinear(_ xp: UnsafePointer<Float>, samples n: Int, _ pack: LanePacking, values: UnsafePointer<Float>,
+                                   rows fout: Int, cols fin: Int, bias bp: UnsafePointer<Float>?, relu: Bool,
+                                   into op: UnsafeMutablePointer<Float>) {
         let blocks = (n + 63) / 64
         // Enough blocks: each thread runs whole blocks (one fork-join per layer); else the rows
         // of each block are split over the threads.
         let byBlocks = blocks >= Parallel.threads
-        pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in pack.values.withUnsafeBufferPointer { vp in
+        pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in
             let run = { (s0: Int, xt: UnsafeMutablePointer<Float>, yt: UnsafeMutablePointer<Float>, split: Bool) in
                 let nb = min(64, n - s0)
                 // xt[c·64 + l] = x[s0 + l, c]; lanes past the batch stay zero.
@@ -117,10 +134,10 @@ extension Context {
                 }
                 Parallel.forEachRange(fout, workers: split ? Parallel.workers(for: fout, grain: 16) : 1) { _, r0, r1 in
                     if pack.bases.isEmpty {
-                        swk_lane_rows(pp.baseAddress!, offp.baseAddress!, vp.baseAddress!, fout, pack.tiles, r0, r1, xt, yt, 64, bp, relu ? 1 : 0,
+                        swk_lane_rows(pp.baseAddress!, offp.baseAddress!, values, fout, pack.tiles, r0, r1, xt, yt, 64, bp, relu ? 1 : 0,
                                       op + s0 * fout, fout, nb)
                     } else {
-                        swk_lane_rows_compact(pp.baseAddress!, pack.bases, pack.deltas, vp.baseAddress!, fout, pack.tiles, r0, r1, xt, yt, 64,
+                        swk_lane_rows_compact(pp.baseAddress!, pack.bases, pack.deltas, values, fout, pack.tiles, r0, r1, xt, yt, 64,
                                               bp, relu ? 1 : 0, op + s0 * fout, fout, nb)
                     }
                 }
@@ -134,8 +151,7 @@ extension Context {
                 let xt = Tensor(uninitialized: [fin * 64]), yt = Tensor(uninitialized: [fout * 64])
                 for blk in 0..<blocks { run(blk * 64, xt.data, yt.data, true) }
             }
-        } } }
-        return Var(out)
+        } }
     }
 
     /// The lane kernel's stride-1 convolution: each sample's zero-padded input planes (rows

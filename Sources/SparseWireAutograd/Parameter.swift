@@ -37,8 +37,12 @@ public final class Parameter {
 
     /// The current values (`variable.value`, same storage).
     public var value: Tensor { variable.value }
-    /// The accumulated gradient, same shape as `value`; nil before a backward pass or after `zeroGrad()`.
+    /// The accumulated dense gradient, same shape as `value`; nil before a backward pass, after
+    /// `zeroGrad()`, or when sparse training delivered only `activeGradient`.
     public var grad: Tensor? { variable.grad }
+    /// The gradient at the kept entries only, when sparse training computed no more (see
+    /// `ActiveGradient`); nil otherwise. Optimizers update just these entries.
+    public internal(set) var activeGradient: ActiveGradient?
     /// The shape, e.g. [out, in] for a linear weight or [out, in, kh, kw] for a conv weight.
     public var shape: [Int] { variable.value.shape }
     /// The number of elements, masked or not.
@@ -58,5 +62,60 @@ public final class Parameter {
         var k = 0
         for i in 0..<mask.count where mask[i] != 0 { k += 1 }
         return k
+    }
+
+    /// Clears both gradients (dense and active-entry) before the next backward pass.
+    public func zeroGrad() { variable.zeroGrad(); activeGradient = nil }
+
+    /// Adds dL/dw at `indices` (flat, ascending; the same array object each step of one mask).
+    /// A second delivery with other indices, or one beside a dense gradient, is folded into the
+    /// dense `grad` (exact, just slower).
+    public func accumulateActive(indices: ActiveIndices, values: Tensor) {
+        if variable.grad == nil, activeGradient == nil { activeGradient = ActiveGradient(indices: indices, values: values); return }
+        if let a = activeGradient, a.indices === indices, variable.grad == nil {
+            BLAS.axpy(values.count, 1, values.data, a.values.data)
+            return
+        }
+        variable.accumulate(ActiveGradient(indices: indices, values: values).dense(shape: shape))
+        if let a = activeGradient { activeGradient = nil; variable.accumulate(a.dense(shape: shape)) }
+    }
+
+    /// The gradient as one dense tensor: `grad`, with `activeGradient` scattered in; nil when
+    /// neither exists. For readers of whole gradients (C ABI, L1 penalties, NaN reports).
+    public func denseGradient() -> Tensor? {
+        guard let a = activeGradient else { return grad }
+        let d = a.dense(shape: shape)
+        if let g = grad { BLAS.axpy(g.count, 1, g.data, d.data) }
+        return d
+    }
+}
+
+/// Flat indices (row-major, ascending) of a weight's kept entries, shared by reference so that
+/// gradients of one mask can be recognised and added without comparing them.
+public final class ActiveIndices {
+    /// The indices, each in 0 ..< the weight's count.
+    public let indices: [Int32]
+    /// Wraps `indices` (not checked).
+    public init(_ indices: [Int32]) { self.indices = indices }
+    /// The number of entries.
+    public var count: Int { indices.count }
+}
+
+/// dL/dw at a weight's kept entries: `values[j]` belongs to flat entry `indices.indices[j]`; the
+/// gradient is zero everywhere else.
+public struct ActiveGradient {
+    /// Where the values go.
+    public let indices: ActiveIndices
+    /// One value per index.
+    public let values: Tensor
+
+    /// `values[j]` at flat entry `indices.indices[j]` (counts not checked).
+    public init(indices: ActiveIndices, values: Tensor) { self.indices = indices; self.values = values }
+
+    /// Zeros of `shape` with the values scattered in.
+    public func dense(shape: [Int]) -> Tensor {
+        let d = Tensor(shape: shape), dp = d.data, vp = values.data
+        indices.indices.withUnsafeBufferPointer { ip in for j in 0..<ip.count { dp[Int(ip[j])] += vp[j] } }
+        return d
     }
 }

@@ -97,6 +97,10 @@ public final class Context {
     public var weightHook: ((Parameter, Context) throws -> Var)?
     /// Sparse kernels for masked layers when no gradient is recorded (evaluation, inference).
     public var sparseInference: SparseInference?
+    /// Sparse kernels for masked layers while training: given a parameter and the number of
+    /// samples, the step to run (`sparseTrainLinear`) or nil for the dense path. Set by the
+    /// masking machinery (`training.kernels`).
+    public var sparseTraining: ((Parameter, Int, Context) throws -> SparseTrainingStep?)?
     /// Called with each conv/linear module and its input as the forward pass reaches it (benchmarks).
     public var layerObserver: ((any Module, Var) -> Void)?
 

@@ -42,12 +42,18 @@ extension RunSpec {
 }
 
 extension TrainingSpec {
-    /// `epochs`, `batch_size`, `eval_batch_size`, `seed`, `on_nan`, `loss.label_smoothing`.
-    /// Errors: a batch size below 1, negative epochs, label smoothing outside [0, 1).
+    /// `epochs`, `batch_size`, `eval_batch_size`, `seed`, `on_nan`, `loss.label_smoothing`,
+    /// `training.kernels`, `training.sparse_below`.
+    /// Errors: a batch size below 1, negative epochs, label smoothing outside [0, 1),
+    /// `training.sparse_below` outside [0, 1].
     public init(config c: Config) throws {
         self.init(epochs: c.int("epochs"), batchSize: c.int("batch_size"), evalBatchSize: c.int("eval_batch_size"),
                   seed: c.int("seed"), onNaN: TrainingSpec.NaNPolicy(rawValue: c.string("on_nan")) ?? .error,
-                  labelSmoothing: c.double("loss.label_smoothing"))
+                  labelSmoothing: c.double("loss.label_smoothing"),
+                  kernels: SparseTrainingSettings(mode: SparseTrainingSettings.Mode(rawValue: c.string("training.kernels")) ?? .auto,
+                                                  threshold: c.double("training.sparse_below")))
+        let below = kernels.threshold
+        guard below >= 0 && below <= 1 else { throw SparseWireError.config("training.sparse_below must be in [0, 1], got \(below)") }
         guard batchSize >= 1 else { throw SparseWireError.config("batch_size must be ≥ 1, got \(batchSize)") }
         guard epochs >= 0 else { throw SparseWireError.config("epochs must be ≥ 0, got \(epochs)") }
         guard evalBatchSize >= 1 else { throw SparseWireError.config("eval_batch_size must be ≥ 1") }

@@ -57,12 +57,14 @@ public struct TrainingSpec: Sendable, Equatable {
     public var onNaN: NaNPolicy
     /// Label smoothing ε of the cross-entropy, in [0, 1).
     public var labelSmoothing: Double
+    /// When masked layers train on the sparse kernels (`training.kernels`, `training.sparse_below`).
+    public var kernels: SparseTrainingSettings
 
     /// The loop's settings (defaults: the schema's; not range-checked here).
     public init(epochs: Int = 1, batchSize: Int = 128, evalBatchSize: Int = 1000, seed: Int = 0,
-                onNaN: NaNPolicy = .error, labelSmoothing: Double = 0) {
+                onNaN: NaNPolicy = .error, labelSmoothing: Double = 0, kernels: SparseTrainingSettings = .init()) {
         self.epochs = epochs; self.batchSize = batchSize; self.evalBatchSize = evalBatchSize; self.seed = seed
-        self.onNaN = onNaN; self.labelSmoothing = labelSmoothing
+        self.onNaN = onNaN; self.labelSmoothing = labelSmoothing; self.kernels = kernels
     }
 
     /// The seed as the RNG takes it (two's complement of a negative seed).

@@ -115,6 +115,7 @@ extension Trainer {
         if let blob { try masking.policy.loadState(blob) }
         for (src, dst) in targets { dst.data.update(from: src.data, count: dst.count) }
         for (l, k, v) in policyState { l.state[k] = v }
+        masking.masksChanged()
         globalStep = step; epochsDone = epochs
         rng.state = rngWords
         if let policyRNG { masking.context.rng.state = policyRNG }

@@ -11,7 +11,17 @@ public final class MaskingEngine {
     /// The shared policy state: spec, policy, context and bound layers.
     public let core: MaskCore
     private var byParameter: [ObjectIdentifier: MaskedLayer] = [:]
-    private var keepDenseGradient = false
+    package private(set) var keepDenseGradient = false
+    /// When the masked layers train on the sparse kernels (the run's `training.kernels`;
+    /// `.dense` until the host sets it).
+    public var sparseTraining = SparseTrainingSettings(mode: .dense)
+    /// Sparse-training patterns per layer and the mask generation each was built at.
+    package var sparsePatterns: [ObjectIdentifier: SparsePattern] = [:]
+    /// Bumped whenever the masks may have changed (a policy hook that may write them ran, an
+    /// evaluation pass, `masksChanged()`); patterns of older generations are rebuilt.
+    package var maskGeneration = 0
+    /// Forward contexts installed so far: values are refreshed once per context.
+    package var installs = 0
 
     /// Binds the policy `spec` names to `network`'s maskable parameters.
     /// Errors: `.config` (policy, options, density; a network with no layer left to mask).
@@ -50,23 +60,42 @@ public final class MaskingEngine {
     public func install(on ctx: Context) {
         guard !layers.isEmpty else { return }
         ctx.weightHook = { [unowned self] p, ctx in try self.effectiveWeight(p, ctx) }
+        installs += 1
+        if sparseTraining.mode != .dense, ctx.recordGrad {
+            let tick = installs
+            ctx.sparseTraining = { [unowned self] p, samples, ctx in try self.sparseStep(p, samples: samples, ctx, tick: tick) }
+        }
     }
 
     /// Before the forward pass: records whether this step keeps dL/dŵ (`needsDenseGradient`), then
     /// lets the policy write the masks. Errors: whatever the policy's `updateMasks` throws.
     public func beforeForward(_ step: MaskStep) throws {
         keepDenseGradient = policy.needsDenseGradient(at: step)
+        if policy.activeHooks(at: step).contains(.updateMasks) { maskGeneration += 1 }
         try core.beforeForward(step)
     }
 
     /// Returns true when the optimizer update must be skipped this step.
-    public func afterBackward(_ step: MaskStep) throws -> Bool { try core.afterBackward(step) }
+    public func afterBackward(_ step: MaskStep) throws -> Bool {
+        if policy.activeHooks(at: step).contains(.afterBackward) { maskGeneration += 1 }
+        return try core.afterBackward(step)
+    }
 
     /// After the optimizer step: the policy's `afterStep`. Errors: whatever the policy throws.
-    public func afterStep(_ step: MaskStep) throws { try core.afterStep(step) }
+    public func afterStep(_ step: MaskStep) throws {
+        if policy.activeHooks(at: step).contains(.afterStep) { maskGeneration += 1 }
+        try core.afterStep(step)
+    }
 
     /// Before an evaluation pass: the policy sets the evaluation masks. Errors: from the policy.
-    public func beforeEvaluation() throws { try core.evaluationMasks() }
+    public func beforeEvaluation() throws {
+        maskGeneration += 1
+        try core.evaluationMasks()
+    }
+
+    /// Tells the engine that masks were written outside the policy's hooks (a host setting a
+    /// mask, a checkpoint load): the sparse-training patterns are rebuilt before their next use.
+    public func masksChanged() { maskGeneration += 1 }
 
     /// ŵ = w ⊙ m with the gradient routed as the policy says.
     package func effectiveWeight(_ p: Parameter, _ ctx: Context) throws -> Var {
@@ -111,6 +140,9 @@ public final class MaskingEngine {
             }
         }
     }
+
+    /// The masked layer wrapping `p`, nil when `p` is not masked.
+    package func layerFor(_ p: Parameter) -> MaskedLayer? { byParameter[ObjectIdentifier(p)] }
 
     /// Per-layer report: name, size, kept, density.
     public var report: [(name: String, count: Int, kept: Int, density: Double)] { core.report }

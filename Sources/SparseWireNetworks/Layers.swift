@@ -20,6 +20,9 @@ public final class Linear: Module {
         if !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) {
             return try ctx.sparseLinear(x, sparse, bias?.variable)
         }
+        if ctx.recordGrad, x.shape.count == 2, let step = try ctx.sparseTraining?(weight, x.shape[0], ctx) {
+            return try ctx.sparseTrainLinear(x, step, bias?.variable)
+        }
         return try ctx.linear(x, ctx.effective(weight), bias?.variable)
     }
     /// The weight, then the bias if any.
@@ -50,6 +53,10 @@ public final class Conv2d: Module {
         ctx.layerObserver?(self, x)
         if !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) {
             return try ctx.sparseConv2d(x, sparse, bias?.variable, stride: stride, padding: padding)
+        }
+        if ctx.recordGrad, stride == 1, padding < weight.shape[2], weight.shape[2] == weight.shape[3], x.shape.count == 4,
+           let step = try ctx.sparseTraining?(weight, x.shape[0], ctx) {
+            return try ctx.sparseTrainConv2d(x, step, bias?.variable, padding: padding)
         }
         return try ctx.conv2d(x, ctx.effective(weight), bias?.variable, stride: stride, padding: padding)
     }

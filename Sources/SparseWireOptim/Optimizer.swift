@@ -37,7 +37,7 @@ extension Optimizer {
 
 extension Optimizer {
     /// Clears the gradient of every parameter (sets it to nil) before the next backward pass.
-    public func zeroGrad() { for p in parameters { p.variable.zeroGrad() } }
+    public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 }
 
 /// SGD with momentum, Nesterov and L2 weight decay, in PyTorch's formulation:
@@ -65,6 +65,7 @@ public final class SGD: Optimizer {
     /// Frozen parameters and those without a gradient are skipped.
     public func step(lr: Float) {
         for p in parameters where p.trainable {
+            if p.grad == nil, let a = p.activeGradient { stepActive(p, a, lr: lr); continue }
             guard let g = p.grad else { continue }
             let w = p.value.data, gp = g.data, n = p.count
             let wd = weightDecay, mu = momentum, nest: Int32 = nesterov ? 1 : 0
@@ -78,6 +79,21 @@ public final class SGD: Optimizer {
             buffers[id] = buf
             let b = buf.data
             Parallel.forEachChunk(n) { lo, hi in swk_sgd(w + lo, gp + lo, b + lo, hi - lo, lr, mu, wd, nest, first) }
+        }
+    }
+
+    /// The same update at the kept entries of an active-entry gradient only (sparse training):
+    /// a buffer created here starts at zero, so entries outside the mask hold no stale state.
+    private func stepActive(_ p: Parameter, _ a: ActiveGradient, lr: Float) {
+        let w = p.value.data, gp = a.values.data, k = a.indices.count
+        let wd = weightDecay, mu = momentum, nest: Int32 = nesterov ? 1 : 0
+        let id = ObjectIdentifier(p)
+        let first: Int32 = mu > 0 && buffers[id] == nil ? 1 : 0
+        if mu > 0, buffers[id] == nil { buffers[id] = Tensor(shape: p.shape) }
+        let b = buffers[id]?.data
+        a.indices.indices.withUnsafeBufferPointer { ip in
+            // Disjoint index ranges per worker: each entry is written by one thread.
+            Parallel.forEachChunk(k) { lo, hi in swk_sgd_active(w, ip.baseAddress! + lo, gp + lo, b, hi - lo, lr, mu, wd, nest, first) }
         }
     }
 
@@ -133,12 +149,23 @@ public final class Adam: Optimizer {
         t += 1
         let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
         for p in parameters where p.trainable {
-            guard let g = p.grad else { continue }
+            let active = p.grad == nil ? p.activeGradient : nil
+            guard let g = p.grad ?? active?.values else { continue }
             let id = ObjectIdentifier(p)
             let mt = m[id] ?? Tensor(shape: p.shape), vt = v[id] ?? Tensor(shape: p.shape)
             m[id] = mt; v[id] = vt
             let w = p.value.data, gp = g.data, mp = mt.data, vp = vt.data
             let b1 = beta1, b2 = beta2, wd = weightDecay, e = eps
+            if let active {  // sparse training: the kept entries only (values[j] ↔ indices[j])
+                let idx = active.indices.indices
+                for j in 0..<idx.count {
+                    let i = Int(idx[j]), d = gp[j] + wd * w[i]
+                    mp[i] = b1 * mp[i] + (1 - b1) * d
+                    vp[i] = b2 * vp[i] + (1 - b2) * d * d
+                    w[i] -= lr * (mp[i] / c1) / ((vp[i] / c2).squareRoot() + e)
+                }
+                continue
+            }
             for i in 0..<p.count {
                 let d = gp[i] + wd * w[i]
                 mp[i] = b1 * mp[i] + (1 - b1) * d

@@ -19,6 +19,7 @@ extension Trainer {
             for p in network.parameters { p.trainable = true; p.mask = nil }
             do {
                 let engine = try MaskingEngine(network: network, spec: nextSpec.masking, rng: rng.fork())
+                engine.sparseTraining = spec.training.kernels
                 let opt = try spec.optimizer.make(network.parameters + engine.scoreParameters)
                 engine.attach(optimizer: opt)
                 masking = engine; optimizer = opt; config = next; spec = nextSpec

@@ -80,6 +80,7 @@ public final class Trainer {
                                            memoryLimit: spec.runtime.memoryLimit)
             Models.initialize(network, weightInit: spec.model.initializer, rng: &initRNG)
             let masking = try MaskingEngine(network: network, spec: spec.masking, rng: r.fork())
+            masking.sparseTraining = spec.training.kernels
             let optimizer = try spec.optimizer.make(network.parameters + masking.scoreParameters)
             masking.attach(optimizer: optimizer)
             return (network, masking, optimizer)

@@ -154,4 +154,31 @@ long swk_current_threads(void);
  * the number of the last such signal (0 when none came). For `sparsewire train`'s preemption. */
 int swk_install_stop_signals(void);
 int swk_stop_signal(void);
+/* Sparse training (Autograd/Ops+SparseTraining.swift). The sampled dense-dense product at the
+ * kept entries of a CSR pattern: for r in [r0, r1) and e in rowptr[r] ..< rowptr[r+1]:
+ *   out[e] = Σ_{i<n} a[r·lda + i] · b[col[e]·ldb + i]
+ * (a linear layer's dW at its kept weights: a = dYᵀ, b = Xᵀ, n = batch). _variant: the portable
+ * build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
+void swk_sddmm_rows(const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda, const float *b,
+                    long ldb, long n, float *out);
+void swk_sddmm_rows_variant(int fast, const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda,
+                            const float *b, long ldb, long n, float *out);
+/* swk_sgd at the k entries idx[j] only, their gradients g[j] (dense w and b, compact g). */
+void swk_sgd_active(float *w, const int32_t *idx, const float *g, float *b, long k, float lr, float mu, float wd, int nesterov,
+                    int first);
+void swk_sgd_active_variant(int fast, float *w, const int32_t *idx, const float *g, float *b, long k, float lr, float mu,
+                            float wd, int nesterov, int first);
+/* out[j] = src[idx[j]], or 0 where idx[j] < 0 (a packed sparse weight's slot values). */
+void swk_gather(const float *src, const int32_t *idx, long k, float *out);
+/* out[j] = w[idx[j]] · m[idx[j]], or 0 where idx[j] < 0 (ŵ at a weight's kept entries). */
+void swk_gather_product(const float *w, const float *m, const int32_t *idx, long k, float *out);
+
+/* The weight gradient of a sparse convolution (the transpose of swk_csr_rows), added into out:
+ *   out[e] += Σ_{i<len} dy[r·lddy + i] · base[offs[e] + i]   for r in [r0, r1), e in rowptr[r] ..< rowptr[r+1].
+ * _variant as above. */
+void swk_csr_rows_grad(const int32_t *rowptr, const int64_t *offs, long r0, long r1, const float *base, long len,
+                       const float *dy, long lddy, float *out);
+void swk_csr_rows_grad_variant(int fast, const int32_t *rowptr, const int64_t *offs, long r0, long r1, const float *base,
+                               long len, const float *dy, long lddy, float *out);
+
 #endif

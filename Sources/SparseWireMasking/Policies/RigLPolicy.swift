@@ -221,6 +221,12 @@ package final class LotteryOneShotPolicy: MaskPolicy {
         pruned = bytes[0] == 1
     }
 
+    /// Only `updateMasks`, and only from the pruning step until it has pruned (sparse training
+    /// then keeps its pattern without looking at the masks again).
+    package func activeHooks(at step: MaskStep) -> PolicyHooks {
+        !pruned && step.training && step.step >= pruneStep(step) ? .updateMasks : []
+    }
+
     package func pruneStep(_ s: MaskStep) -> Int {
         let epochs = s.totalSteps / max(s.stepsPerEpoch, 1)
         return (pruneEpoch ?? max(1, epochs / 2)) * s.stepsPerEpoch
