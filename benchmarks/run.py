@@ -18,6 +18,9 @@ FC and RandWire rows: the median of 3 interleaved rounds):
   structure  inference of FC-1024 (784-1024-1024-10) and Conv4 with structured masks on the lane
          kernels (2:4 at density 0.5, block 1x8 at 0.1) against unstructured masks of the same
          density on the CSR and lane kernels and against the dense path (2 threads, 3 interleaved rounds).
+  sparsetrain  training steps on the sparse kernels (training.kernels auto) against the dense step,
+         per policy at densities 0.1 and 0.05, and a speed-up curve over density for Conv4 and FC-1024
+         (benchmarks/sparse_training.py; plot docs/results/sparse_training_speedup.png).
   sparsify  PyTorch training steps (FC and a small CNN) through sparsewire.torch at density 0.1
          against plain torch and torch.ao.pruning's WeightNormSparsifier (benchmarks/torch_sparsify.py).
 Every row records the peak RSS of its process. Results: benchmarks/results/latest.json and
@@ -39,6 +42,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import sparse_training  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BINARY = ROOT / ".build" / "release" / "sparsewire"
@@ -324,6 +330,7 @@ def targets(res: dict) -> list:
                                       f"batch {row['batch_size']}, 2 threads",
                             "measured": row["speedup_vs_dense"], "limit": limit, "met": row["speedup_vs_dense"] >= limit,
                             "higher_is_better": True})
+    out += sparse_training.targets(res.get("sparsetrain", []))
     for model in ["fc", "cnn"]:
         row = next((r for r in res.get("sparsify", []) if r["model"] == model and r["variant"] == "rigl"), None)
         if row:
@@ -385,6 +392,8 @@ def markdown(res: dict) -> str:
                              "the structured rows), `--kernels sparse`; the kernel family by `SPARSEWIRE_SPARSE_KERNEL` for the "
                              "unstructured rows. Conv4's dense path runs its 3×3 layers as Winograd (2.25× fewer multiplications "
                              "than the direct product the sparse kernels compute); `dense path, im2col` is the same through im2col + GEMM.")
+    if res.get("sparsetrain"):
+        lines += sparse_training.markdown(res["sparsetrain"], table, "docs/results/sparse_training_speedup.png")
     if res.get("sparsify"):
         lines += table("PyTorch training step through sparsewire.torch (density 0.1) vs plain torch and torch.ao.pruning",
                        ["model", "variant", "threads", "ms/step (median)", "× torch dense (median of processes)", "per process",
@@ -404,8 +413,9 @@ def markdown(res: dict) -> str:
 def main() -> None:
     global BINARY
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sections", default="train,gemm,infer,structure,sparsify",
-                    help="comma-separated: train, gemm, infer, structure, sparsify")
+    ap.add_argument("--sections", default="train,gemm,infer,structure,sparsetrain,sparsify",
+                    help="comma-separated: train, gemm, infer, structure, sparsetrain, sparsify")
+    ap.add_argument("--sparse-models", default="fc1024,conv4", help="sparsetrain section: comma-separated subset of fc1024, conv4")
     ap.add_argument("--structure-models", default="fc1024,conv4", help="structure section: comma-separated subset of fc1024, conv4")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--models", default="fc,conv4,randwire",
@@ -421,8 +431,8 @@ def main() -> None:
     BINARY = pathlib.Path(args.binary)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     for s in sections:
-        if s not in ("train", "gemm", "infer", "structure", "sparsify"):
-            raise SystemExit(f"unknown section {s!r}; choose from train, gemm, infer, structure, sparsify")
+        if s not in ("train", "gemm", "infer", "structure", "sparsetrain", "sparsify"):
+            raise SystemExit(f"unknown section {s!r}; choose from train, gemm, infer, structure, sparsetrain, sparsify")
     if not BINARY.exists():
         raise SystemExit(f"{BINARY} is missing: build first with `swift build -c release`")
     if not args.no_torch:
@@ -437,6 +447,10 @@ def main() -> None:
     for m in args.structure_models:
         if m not in STRUCTURE_MODELS:
             raise SystemExit(f"unknown --structure-models entry {m!r}; choose from {', '.join(STRUCTURE_MODELS)}")
+    args.sparse_models = [m.strip() for m in args.sparse_models.split(",") if m.strip()]
+    for m in args.sparse_models:
+        if m not in sparse_training.MODELS:
+            raise SystemExit(f"unknown --sparse-models entry {m!r}; choose from {', '.join(sparse_training.MODELS)}")
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in args.models:
         if m not in MODELS:
@@ -447,6 +461,10 @@ def main() -> None:
            "command": "python3 benchmarks/run.py " + " ".join(sys.argv[1:])}
     for s in sections:
         log(f"benchmarks: section {s}")
+        if s == "sparsetrain":
+            res[s] = sparse_training.section(args, env, run_json, median_run, log, BINARY)
+            sparse_training.plot(res[s], pathlib.Path(args.out) / "sparse_training_speedup.png")
+            continue
         res[s] = {"train": train_section, "gemm": gemm_section, "infer": infer_section, "structure": structure_section,
                   "sparsify": sparsify_section}[s](args, env)
     res["targets"] = targets(res)
@@ -465,6 +483,9 @@ def main() -> None:
             raise SystemExit(f"{doc} lacks the {begin} / {end} markers")
         head, rest = text.split(begin, 1)
         doc.write_text(head + begin + "\n" + md + "\n" + end + rest.split(end, 1)[1])
+        png = out / "sparse_training_speedup.png"
+        if "sparsetrain" in sections and png.exists():
+            (ROOT / "docs" / "results" / png.name).write_bytes(png.read_bytes())
         log(f"benchmarks: updated {doc}")
     log(f"benchmarks: done in {res['seconds']:.0f} s; {out / 'latest.json'}")
 

@@ -39,6 +39,42 @@ def test_reexec_sets_openblas_coretype():
         assert info["blas_core"] == info["openblas_coretype"]
 
 
+def _recommended_core():
+    return subprocess.run([str(BIN), "info", "--blas-coretype"], capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def test_blas_selftest_passes_on_the_loaded_core():
+    t = json.loads(run("info", "--blas-selftest", check=True).stdout)
+    assert t["passed"] is True and t["max_error"] < 1e-4 and t["gflops"] > 0, t
+
+
+def test_info_names_a_faster_core_than_a_slower_one_the_user_set():
+    best = _recommended_core()
+    if not best:
+        pytest.skip("no AVX2: no OpenBLAS core to recommend")
+    p = run("info", env={"OPENBLAS_CORETYPE": "Prescott"}, check=True)
+    info = json.loads(p.stdout)
+    assert info["openblas_coretype"] == "Prescott" and info["blas_core"] == "Prescott"  # the user's setting is honoured
+    assert info["faster_openblas_coretype"] == best
+    assert info["faster_core_selftest"]["passed"] is True and info["faster_core_selftest"]["core"] == best
+    same = json.loads(run("info", env={"OPENBLAS_CORETYPE": best}, check=True).stdout)
+    assert same["faster_openblas_coretype"] is None and "faster_core_selftest" not in same
+
+
+def test_blas_core_auto_switches_only_after_the_self_test():
+    best = _recommended_core()
+    if not best:
+        pytest.skip("no AVX2: no OpenBLAS core to recommend")
+    p = run("info", env={"OPENBLAS_CORETYPE": "Prescott", "SPARSEWIRE_BLAS_CORE": "auto"}, check=True)
+    info = json.loads(p.stdout)
+    assert info["blas_core"] == best and info["openblas_coretype"] == best, (info, p.stderr)
+    assert f"using OpenBLAS core {best} instead of the environment's Prescott (self-test passed" in p.stderr
+    kept = json.loads(run("info", env={"OPENBLAS_CORETYPE": "Prescott"}, check=True).stdout)  # without auto: honoured
+    assert kept["blas_core"] == "Prescott"
+    bad = run("info", env={"SPARSEWIRE_BLAS_CORE": "fastest"})
+    assert bad.returncode == 2 and "SPARSEWIRE_BLAS_CORE must be auto or env" in bad.stderr and "fastest" in bad.stderr
+
+
 @pytest.mark.skipif(not FMNIST.exists(), reason="dataset-fashion-mnist not installed")
 def test_train_fc_on_fashion_mnist(tmp_path):
     metrics = tmp_path / "m.jsonl"

@@ -41,3 +41,6 @@ void swk_csr_rows_grad(const int32_t *rowptr, const int64_t *offs, long r0, long
                        const float *dy, long lddy, float *out) {
     swk_csr_rows_grad_variant(1, rowptr, offs, r0, r1, base, len, dy, lddy, out);
 }
+long swk_mask_csr(const float *m, long rows, long cols, int32_t *rowptr, int32_t *col) {
+    return swk_has_avx2() ? swk_mask_csr_avx2(m, rows, cols, rowptr, col) : swk_mask_csr_base(m, rows, cols, rowptr, col);
+}

@@ -116,3 +116,14 @@ KATTR void KN(swk_csr_rows_grad)(const int32_t *restrict rowptr, const int64_t *
         }
     }
 }
+
+KATTR long KN(swk_mask_csr)(const float *restrict m, long rows, long cols, int32_t *restrict rowptr, int32_t *restrict col) {
+    long k = 0;
+    rowptr[0] = 0;
+    for (long r = 0; r < rows; r++) {
+        const float *row = m + r * cols;
+        for (long c = 0; c < cols; c++) { col[k] = (int32_t)c; k += row[c] != 0.0f; }  /* branchless compress */
+        rowptr[r + 1] = (int32_t)k;
+    }
+    return k;
+}

@@ -54,6 +54,23 @@ public final class SparseWeight {
         rowPtr = ptr; colIndex = col; values = val
     }
 
+    /// The non-zero pattern of `mask` ([rows, …] flattened to [rows, cols]) with all values 0, built
+    /// by one vectorised pass (`swk_mask_csr`). Errors: as `init(_:)`.
+    package convenience init(pattern mask: Tensor) throws {
+        guard mask.rank >= 2, mask.shape[0] > 0 else {
+            throw SparseWireError.shape("sparse weight: need [rows, ...] with rows > 0, got \(mask.shape)")
+        }
+        guard mask.count < Int(Int32.max) else {
+            throw SparseWireError.shape("sparse weight: \(mask.count) entries exceed the 32-bit index range")
+        }
+        let rows = mask.shape[0], cols = mask.count / rows
+        let nnz = swk_count_nonzero(mask.data, mask.count)
+        var ptr = [Int32](repeating: 0, count: rows + 1), col = [Int32](repeating: 0, count: nnz + 1)
+        _ = swk_mask_csr(mask.data, rows, cols, &ptr, &col)
+        col.removeLast()
+        self.init(shape: mask.shape, rowPtr: ptr, colIndex: col)
+    }
+
     /// A pattern given as CSR arrays (not checked: `rowPtr` has shape[0] + 1 ascending entries
     /// ending at colIndex.count, each row's columns ascending and below cols), values all 0.
     package init(shape: [Int], rowPtr: [Int32], colIndex: [Int32]) {

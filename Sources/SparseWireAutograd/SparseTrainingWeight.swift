@@ -59,7 +59,7 @@ public final class SparseTrainingWeight {
     /// Errors: `.shape` for a mask that is not [out, in] or exceeds the 32-bit index range.
     public init(linearMask mask: Tensor, structure: String?) throws {
         guard mask.rank == 2 else { throw SparseWireError.shape("sparse training: a linear weight must be [out, in], got \(mask.shape)") }
-        let pattern = try SparseWeight(mask)
+        let pattern = try SparseWeight(pattern: mask)
         pattern.structure = structure
         shape = mask.shape; rows = mask.shape[0]; cols = mask.shape[1]
         rowPtr = pattern.rowPtr; colIndex = pattern.colIndex
@@ -68,29 +68,41 @@ public final class SparseTrainingWeight {
         for r in 0..<rows { for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { flat[e] = Int32(r * cols) + colIndex[e] } }
         active = ActiveIndices(flat)
         activeValues = Tensor(shape: [max(nnz, 1)])
-        let forward = try Self.pack(pattern) { Int32($0) }
-        // Wᵀ[in, out] by a counting sort of the entries by column (CSR → CSC), remembering
-        // which entry of W each one is.
-        var tptr = [Int32](repeating: 0, count: cols + 1)
-        for c in colIndex { tptr[Int(c) + 1] += 1 }
-        for i in 0..<cols { tptr[i + 1] += tptr[i] }
-        var next = tptr.dropLast().map { Int($0) }
-        var trow = [Int32](repeating: 0, count: nnz), tentry = [Int32](repeating: 0, count: nnz)
-        for r in 0..<rows {
-            for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) {
-                let c = Int(colIndex[e]), at = next[c]
-                trow[at] = Int32(r); tentry[at] = Int32(e); next[c] = at + 1
+        // The two packings are independent: one per thread (the rebuild is on the step's path
+        // whenever the mask changed).
+        let rows = rows, cols = cols, rowPtr = rowPtr, colIndex = colIndex
+        let built = PackPair()
+        Parallel.forEachRange(2, workers: Parallel.workers(for: 2)) { _, lo, hi in
+            for part in lo..<hi {
+                do {
+                    if part == 0 { built.forward = try Self.pack(pattern) { Int32($0) }; continue }
+                    // Wᵀ[in, out] by a counting sort of the entries by column (CSR → CSC),
+                    // remembering which entry of W each one is.
+                    var tptr = [Int32](repeating: 0, count: cols + 1)
+                    for c in colIndex { tptr[Int(c) + 1] += 1 }
+                    for i in 0..<cols { tptr[i + 1] += tptr[i] }
+                    var next = tptr.dropLast().map { Int($0) }
+                    var trow = [Int32](repeating: 0, count: nnz), tentry = [Int32](repeating: 0, count: nnz)
+                    for r in 0..<rows {
+                        for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) {
+                            let c = Int(colIndex[e]), at = next[c]
+                            trow[at] = Int32(r); tentry[at] = Int32(e); next[c] = at + 1
+                        }
+                    }
+                    let tp = SparseWeight(shape: [cols, rows], rowPtr: tptr, colIndex: trow)
+                    built.transposed = try Self.pack(tp) { tentry[$0] }
+                } catch { built.failure = error }
             }
         }
-        let tp = SparseWeight(shape: [cols, rows], rowPtr: tptr, colIndex: trow)
-        kernels = .lanes(forward: forward, transposed: try Self.pack(tp) { tentry[$0] })
+        if let e = built.failure { throw e }
+        kernels = .lanes(forward: built.forward!, transposed: built.transposed!)
     }
 
     /// The pattern of a convolution's `mask` [O, C, kh, kw] (its non-zero entries) and of its
     /// flipped transpose. Errors: `.shape` for another rank or more than 2³¹ entries.
     public init(convMask mask: Tensor) throws {
         guard mask.rank == 4 else { throw SparseWireError.shape("sparse training: a conv weight must be [O, C, kh, kw], got \(mask.shape)") }
-        let pattern = try SparseWeight(mask)
+        let pattern = try SparseWeight(pattern: mask)
         shape = mask.shape; rows = mask.shape[0]; cols = pattern.cols
         rowPtr = pattern.rowPtr; colIndex = pattern.colIndex
         let nnz = pattern.nonZeros, taps = mask.shape[2] * mask.shape[3], channels = mask.shape[1]
@@ -155,4 +167,10 @@ public final class SparseTrainingWeight {
             }
         }
     }
+}
+
+/// The two packings of a linear weight, built on two threads (each writes its own field).
+private final class PackPair: @unchecked Sendable {
+    var forward: SparseTrainingWeight.Packed?, transposed: SparseTrainingWeight.Packed?
+    var failure: Error?
 }

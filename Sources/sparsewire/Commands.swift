@@ -208,6 +208,8 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the version, the CPU features and the BLAS set-up.")
     @Flag(name: .customLong("blas-coretype"), help: "Print only the OPENBLAS_CORETYPE this CPU should use (an empty line when none; for scripts).")
     var blasCoretypeOnly = false
+    @Flag(name: .customLong("blas-selftest"), help: "Run the BLAS self-test on the loaded OpenBLAS core and print its JSON (used by SPARSEWIRE_BLAS_CORE=auto).")
+    var blasSelfTest = false
 
     func run() throws {
         let cpu = CPUFeatures.current
@@ -215,11 +217,25 @@ struct Info: ParsableCommand {
             print(cpu.recommendedOpenBLASCore ?? "")
             return
         }
-        print(jsonLine([
+        if blasSelfTest {
+            let t = OpenBLASCoreChoice.selfTest()
+            print(jsonLine(["core": t.core, "passed": t.passed, "max_error": t.maxError, "gflops": t.gflops] as [String: Any]))
+            return
+        }
+        var info: [String: Any] = [
             "version": SparseWireVersion.string, "blas_core": BLAS.coreName,
             "openblas_coretype": BLAS.coreTypeEnvironment ?? NSNull(),
             "cpu_features": cpu.names, "recommended_openblas_coretype": cpu.recommendedOpenBLASCore ?? NSNull(),
             "cores": ProcessInfo.processInfo.activeProcessorCount, "default_threads": ProcessInfo.processInfo.activeProcessorCount,
-        ] as [String: Any]))
+            "faster_openblas_coretype": NSNull(),
+        ]
+        // A faster core than the environment's: say so, with its self-test (SPARSEWIRE_BLAS_CORE=auto uses it).
+        if let faster = OpenBLASCoreChoice.fasterCore(environment: ProcessInfo.processInfo.environment, features: cpu) {
+            info["faster_openblas_coretype"] = faster
+            if let t = OpenBLASCoreChoice.selfTest(core: faster) {
+                info["faster_core_selftest"] = ["core": t.core, "passed": t.passed, "max_error": t.maxError, "gflops": t.gflops] as [String: Any]
+            }
+        }
+        print(jsonLine(info))
     }
 }

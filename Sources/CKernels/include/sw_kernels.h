@@ -181,4 +181,8 @@ void swk_csr_rows_grad(const int32_t *rowptr, const int64_t *offs, long r0, long
 void swk_csr_rows_grad_variant(int fast, const int32_t *rowptr, const int64_t *offs, long r0, long r1, const float *base,
                                long len, const float *dy, long lddy, float *out);
 
+/* The CSR pattern of a mask's non-zero entries, [rows, cols] row-major: rowptr (rows + 1 entries)
+ * and the columns; `col` must hold nnz + 1 entries (the compress writes one past the last). Returns nnz. */
+long swk_mask_csr(const float *m, long rows, long cols, int32_t *rowptr, int32_t *col);
+
 #endif

@@ -1,0 +1,136 @@
+"""The `sparsetrain` section of benchmarks/run.py (issue 19): training steps of masked networks on
+the sparse kernels (training.kernels auto, the default) against the dense step of the same network.
+
+Rows, all at batch `--batch-size`, 2 threads, fresh processes:
+  policies  Conv4 and FC-1024 (784-1024-1024-10) with rigl, set, random-static, lottery-one-shot
+            (pruned at step 0), dnw, edge-popup and supermask at densities 0.1 and 0.05, each with
+            training.kernels auto and dense, beside the dense policy's step (the reference).
+  curve     random-static at densities 1.0 ... 0.02 with training.kernels sparse (forced), auto and
+            dense: the speed-up curve against the ideal FLOP ratio 1/density (PNG beside the tables).
+FC rows are the median of 3 interleaved rounds, Conv4 rows of 1 (its steps take ~0.1-0.4 s).
+"""
+import pathlib
+
+MODELS = {
+    "fc1024": (["--model", "mlp", "--set", "model.hidden=[1024,1024]"], 20, 100, 3),
+    "conv4": (["--model", "conv4"], 1, 4, 1),
+}
+POLICIES = ["rigl", "set", "random-static", "lottery-one-shot", "dnw", "edge-popup", "supermask"]
+# The policies whose weight gradient goes to the kept weights only (active-entry dW and update).
+ACTIVE = {"rigl", "set", "random-static", "lottery-one-shot"}
+DENSITIES = [0.1, 0.05]
+CURVE = [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02]
+
+
+def _extra(policy: str, density: float, kernels: str) -> list:
+    out = ["--set", f"policy={policy}", "--set", f"training.kernels={kernels}"]
+    if policy != "dense":
+        out += ["--set", f"density={density}"]
+    if policy == "lottery-one-shot":
+        out += ["--set", "policy_options.prune_epoch=0"]  # train the pruned ticket from the first step
+    return out
+
+
+def section(args, env, run_json, median_run, log, binary) -> list:
+    rows = []
+    models = [m for m in MODELS if m in args.sparse_models]
+    for model in models:
+        margs, warm, reps, rounds = MODELS[model]
+        common = ["--batch-size", str(args.batch_size), "--threads", "2", "--warmup", str(warm), "--repeats", str(reps)]
+        variants = [("dense", 1.0, "dense", "reference")]
+        for d in DENSITIES:
+            for p in POLICIES:
+                variants += [(p, d, "auto", "policies"), (p, d, "dense", "policies")]
+        for d in CURVE:
+            variants += [("random-static", d, k, "curve") for k in ("sparse", "auto", "dense")]
+        runs = {i: [] for i in range(len(variants))}
+        for rnd in range(rounds):
+            for i, (p, d, k, _) in enumerate(variants):
+                runs[i].append(run_json([str(binary), "bench", "--mode", "train", *margs, *common, *_extra(p, d, k)], env))
+            log(f"  sparsetrain {model} round {rnd + 1}/{rounds} done")
+        picked = {i: median_run(v) for i, v in runs.items()}
+        dense = picked[0]["ms_per_step_median"]
+        for i, (p, d, k, part) in enumerate(variants):
+            r = picked[i]
+            rows.append({"model": model, "part": part, "policy": p, "density": d, "kernels": k, "threads": 2,
+                         "batch_size": args.batch_size, "ms": r["ms_per_step_median"], "speedup_vs_dense": dense / r["ms_per_step_median"],
+                         "peak_rss_mb": r["peak_rss_mb"], "dense_rss_mb": picked[0]["peak_rss_mb"],
+                         "round_ms": r["round_ms"], "blas_core": r.get("blas_core")})
+            log(f"  sparsetrain {model:6} {p:16} density {d:4} kernels {k:6}: {r['ms_per_step_median']:9.2f} ms "
+                f"({dense / r['ms_per_step_median']:.2f}x the dense step)")
+    return rows
+
+
+def targets(rows: list) -> list:
+    out = []
+
+    def row(model, policy, density, kernels="auto", part="policies"):
+        return next((r for r in rows if r["model"] == model and r["policy"] == policy and r["density"] == density
+                     and r["kernels"] == kernels and r["part"] == part), None)
+    for model, limits in [("conv4", {0.1: 2.5, 0.05: 4.0}), ("fc1024", {0.1: 3.0, 0.05: 5.0})]:
+        for density, limit in limits.items():
+            for policy in sorted(ACTIVE) if model == "conv4" else ["rigl", "random-static"]:
+                r = row(model, policy, density)
+                if r:
+                    out.append({"target": f"sparse training step >= {limit}x faster than the dense step, {model}, {policy}, density {density}",
+                                "measured": r["speedup_vs_dense"], "limit": limit, "met": r["speedup_vs_dense"] >= limit,
+                                "higher_is_better": True})
+    for policy in ["dnw", "edge-popup", "supermask"]:
+        r = row("conv4", policy, 0.1)
+        if r:
+            out.append({"target": f"sparse forward + input gradient >= 1.3x faster than the dense step, conv4, {policy}, density 0.1",
+                        "measured": r["speedup_vs_dense"], "limit": 1.3, "met": r["speedup_vs_dense"] >= 1.3, "higher_is_better": True})
+    for model in MODELS:
+        for density in [1.0, 0.5]:
+            r = row(model, "random-static", density, "auto", "curve")
+            if r:
+                ratio = 1 / r["speedup_vs_dense"]
+                out.append({"target": f"automatic choice within 3% of the dense step at density {density}, {model} (step / dense step)",
+                            "measured": ratio, "limit": 1.03, "met": ratio <= 1.03})
+        worst = max((r for r in rows if r["model"] == model and r["kernels"] == "auto"), key=lambda r: r["peak_rss_mb"], default=None)
+        if worst:
+            out.append({"target": f"peak RSS of sparse training <= the dense step's, {model} (worst: {worst['policy']} {worst['density']}, MiB ratio)",
+                        "measured": worst["peak_rss_mb"] / worst["dense_rss_mb"], "limit": 1.0,
+                        "met": worst["peak_rss_mb"] <= worst["dense_rss_mb"]})
+    return out
+
+
+def markdown(rows: list, table, plot_name: str) -> list:
+    lines = table("Sparse training: step time against the dense step (2 threads)",
+                  ["model", "policy", "density", "training.kernels", "ms/step", "× faster than dense", "ideal (1/density)", "RSS MiB"],
+                  "|---|---|--:|---|--:|--:|--:|--:|",
+                  [[r["model"], r["policy"], r["density"], r["kernels"], f"{r['ms']:.2f}", f"{r['speedup_vs_dense']:.2f}",
+                    f"{1 / r['density']:.0f}", f"{r['peak_rss_mb']:.0f}"] for r in rows if r["part"] != "curve"],
+                  intro="`auto` runs masked linear and stride-1 conv layers on the sparse kernels at density ≤ training.sparse_below; "
+                        "rigl, set, random-static and lottery-one-shot (pruned at step 0) also compute the weight gradient and the "
+                        "optimizer update at the kept weights only; dnw, edge-popup and supermask need the dense weight gradient "
+                        "every step. `dense`: the same policy with training.kernels dense (the masked dense path).")
+    lines += table("Sparse training: speed-up against density (random-static)",
+                   ["model", "density", "sparse (forced)", "auto", "dense path", "ideal"], "|---|--:|--:|--:|--:|--:|",
+                   [[m, d] + [f"{next(r['speedup_vs_dense'] for r in rows if r['model'] == m and r['part'] == 'curve' and r['density'] == d and r['kernels'] == k):.2f}"
+                              for k in ("sparse", "auto", "dense")] + [f"{1 / d:.0f}"]
+                    for m in dict.fromkeys(r["model"] for r in rows) for d in CURVE
+                    if any(r["model"] == m and r["part"] == "curve" and r["density"] == d for r in rows)],
+                   intro=f"× faster than the dense policy's step; plot: `{plot_name}`.")
+    return lines
+
+
+def plot(rows: list, path: pathlib.Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    models = list(dict.fromkeys(r["model"] for r in rows if r["part"] == "curve"))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4), squeeze=False)
+    for ax, m in zip(axes[0], models):
+        for k, style in [("sparse", "o-"), ("auto", "s--"), ("dense", "^:")]:
+            pts = sorted((r["density"], r["speedup_vs_dense"]) for r in rows if r["model"] == m and r["part"] == "curve" and r["kernels"] == k)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"training.kernels {k}")
+        ds = sorted(CURVE)
+        ax.plot(ds, [1 / d for d in ds], "k-", alpha=0.3, label="ideal (1/density)")
+        ax.set_xscale("log"); ax.set_yscale("log")
+        ax.set_xlabel("density (fraction of weights kept)"); ax.set_ylabel("× faster than the dense step")
+        ax.set_title(f"{m}, random-static, batch 128, 2 threads")
+        ax.grid(True, which="both", alpha=0.3); ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
