@@ -44,3 +44,12 @@ void swk_csr_rows_grad(const int32_t *rowptr, const int64_t *offs, long r0, long
 long swk_mask_csr(const float *m, long rows, long cols, int32_t *rowptr, int32_t *col) {
     return swk_has_avx2() ? swk_mask_csr_avx2(m, rows, cols, rowptr, col) : swk_mask_csr_base(m, rows, cols, rowptr, col);
 }
+long swk_lane_pack_count(const int32_t *rowptr, const int32_t *col, long rows, long tiles, long tile_cols, int32_t *ptr) {
+    return swk_has_avx2() ? swk_lane_pack_count_avx2(rowptr, col, rows, tiles, tile_cols, ptr)
+                          : swk_lane_pack_count_base(rowptr, col, rows, tiles, tile_cols, ptr);
+}
+int swk_lane_pack_fill(const int32_t *rowptr, const int32_t *col, long rows, long tiles, long tile_cols, long scale,
+                       const int32_t *ptr, int32_t *offs, int32_t *srcs, int32_t *bases, uint64_t *deltas) {
+    return swk_has_avx2() ? swk_lane_pack_fill_avx2(rowptr, col, rows, tiles, tile_cols, scale, ptr, offs, srcs, bases, deltas)
+                          : swk_lane_pack_fill_base(rowptr, col, rows, tiles, tile_cols, scale, ptr, offs, srcs, bases, deltas);
+}

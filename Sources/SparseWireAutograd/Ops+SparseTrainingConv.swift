@@ -93,9 +93,10 @@ extension Context {
         return partial[0]
     }
 
-    /// The dense dL/dŵ of a convolution: per sample, im2col of x times dYᵀ (one GEMM), summed
-    /// over one partial per thread in thread order.
+    /// The dense dL/dŵ of a convolution: Winograd's where the dense path uses it, otherwise per
+    /// sample im2col of x times dYᵀ (one GEMM), summed over one partial per thread in thread order.
     package static func denseConvWeightGradient(_ gy: Tensor, _ x: Tensor, _ g: ConvGeometry) -> Tensor {
+        if usesWinograd(g) { return winogradWeightGradient(gy.data, x.data, g) }
         let workers = Parallel.workers(for: g.n)
         let parts = (0..<workers).map { _ in Tensor(shape: [g.o, g.c, g.kh, g.kw]) }
         let xp = x.data, gp = gy.data, inStride = g.c * g.h * g.w, outStride = g.o * g.p

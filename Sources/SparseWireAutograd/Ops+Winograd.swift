@@ -86,11 +86,48 @@ extension Context {
             if let first = dUParts.first {
                 for part in dUParts.dropFirst() { BLAS.axpy(first.count, 1, part.data, first.data) }
                 let dw = Tensor(uninitialized: w.shape)
-                swk_wino_weight_grad(first.data, O, C, dw.data)
+                withExtendedLifetime(dUParts) { swk_wino_weight_grad(first.data, O, C, dw.data) }
                 w.accumulate(dw)
             }
             withExtendedLifetime(U) {}
             if let dx { x.accumulate(dx) }
         }
+    }
+
+    /// The weight gradient alone of a Winograd convolution (`usesWinograd(g)`): dU = Σ dM·Vᵀ per
+    /// transform position over chunks of samples, one partial per thread summed in thread order,
+    /// then back to dW. For sparse training's steps that need the dense dL/dŵ (its own input
+    /// gradient runs sparse).
+    package static func winogradWeightGradient(_ gp: UnsafePointer<Float>, _ xp: UnsafePointer<Float>, _ g: ConvGeometry) -> Tensor {
+        let C = g.c, O = g.o, H = g.h, W = g.w
+        let tiles = ((H + 1) / 2) * ((W + 1) / 2)
+        let inStride = C * H * W, outStride = O * H * W
+        let workers = Parallel.workers(for: g.n)
+        let nb = max(1, min((g.n + workers - 1) / workers, 1024 / max(tiles, 1)))
+        let parts = (0..<workers).map { _ in Tensor(shape: [16 * O * C]) }
+        Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
+            let V = Tensor(uninitialized: [16 * C * nb * tiles]), dM = Tensor(uninitialized: [16 * O * nb * tiles])
+            let vp = V.data, mp = dM.data, dU = parts[worker].data
+            var n0 = lo
+            while n0 < hi {
+                let cnt = min(nb, hi - n0), T = cnt * tiles
+                for s in 0..<cnt { swk_wino_output_grad(gp + (n0 + s) * outStride, O, H, W, mp, T, s * tiles) }
+                for s in 0..<cnt { swk_wino_input(xp + (n0 + s) * inStride, C, H, W, vp, T, s * tiles) }
+                for xi in 0..<16 {
+                    BLAS.gemm(transB: true, m: O, n: C, k: T, a: mp + xi * O * T, lda: T, b: vp + xi * C * T, ldb: T,
+                              beta: 1, c: dU + xi * O * C, ldc: C)
+                }
+                n0 += cnt
+            }
+            withExtendedLifetime((V, dM)) {}  // the raw pointers above are used after the tensors' last mention
+        }
+        let dw = Tensor(uninitialized: [O, C, 3, 3])
+        // `parts` must outlive the kernel reading its pointer: released after `parts[0].data`,
+        // the block's first bytes became the allocator's free-list links (seen: 8 wrong taps).
+        withExtendedLifetime(parts) {
+            for part in parts.dropFirst() { BLAS.axpy(part.count, 1, part.data, parts[0].data) }
+            swk_wino_weight_grad(parts[0].data, O, C, dw.data)
+        }
+        return dw
     }
 }
