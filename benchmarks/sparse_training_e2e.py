@@ -58,8 +58,10 @@ def main() -> None:
     print("| run | seeds | wall s (mean) | test accuracy % (per seed) |\n|---|---|--:|---|")
     for policy, kernels in [("rigl", "auto"), ("rigl", "dense"), ("dense", "dense")]:
         rs = [r for r in rows if r["policy"] == policy and r["kernels"] == kernels]
-        print(f"| {policy} {'0.1' if policy != 'dense' else ''} training.kernels {kernels} | {' '.join(str(r['seed']) for r in rs)} | "
-              f"{statistics.mean(r['wall_s'] for r in rs):.1f} | {' / '.join(f'{100 * r['test_accuracy']:.2f}' for r in rs)} |")
+        seeds = " ".join(str(r["seed"]) for r in rs)
+        accs = " / ".join("%.2f" % (100 * r["test_accuracy"]) for r in rs)
+        label = f"{policy} 0.1" if policy != "dense" else policy
+        print(f"| {label} training.kernels {kernels} | {seeds} | {statistics.mean(r['wall_s'] for r in rs):.1f} | {accs} |")
 
 
 if __name__ == "__main__":

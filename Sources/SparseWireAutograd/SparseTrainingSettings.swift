@@ -6,7 +6,7 @@ import SparseWireTensor
 /// `threshold` of the weights and the batch has at least `minimumBatch` samples (the lane
 /// kernels fill 64 lanes); `sparse` forces the sparse kernels on every such layer, `dense` never
 /// uses them (the training path of w ⊙ m, bit for bit as before). Strided convolutions, depthwise
-/// ones and non-square kernels always train dense. The default 0.2 is the measured crossover
+/// ones and non-square kernels always train dense. The default 0.3 is the measured crossover
 /// (docs/BENCHMARKS.md, "Sparse training").
 public struct SparseTrainingSettings: Sendable, Equatable {
     /// `auto`, `dense` or `sparse` (see the type's summary).
@@ -19,7 +19,7 @@ public struct SparseTrainingSettings: Sendable, Equatable {
     public static let minimumBatch = 32
 
     /// Settings; `threshold` is not checked here (the config checks it).
-    public init(mode: Mode = .auto, threshold: Double = 0.2) { self.mode = mode; self.threshold = threshold }
+    public init(mode: Mode = .auto, threshold: Double = 0.3) { self.mode = mode; self.threshold = threshold }
 
     /// Whether a layer keeping `density` of its weights trains sparse on a batch of `samples`.
     public func useSparse(density: Double, samples: Int) -> Bool {
