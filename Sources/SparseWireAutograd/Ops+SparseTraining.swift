@@ -44,9 +44,9 @@ extension Context {
                 }
                 target.accumulate(dw)
             }
-            if let b, b.requiresGrad {
-                let db = Tensor(shape: [fout]), dp = db.data
-                for i in 0..<n { for j in 0..<fout { dp[j] += gp[i * fout + j] } }
+            if let b, b.requiresGrad {  // db = Σ_n dY[n, ·], one vectorised row add per sample
+                let db = Tensor(shape: [fout])
+                for i in 0..<n { BLAS.axpy(fout, 1, gp + i * fout, db.data) }
                 b.accumulate(db)
             }
         }

@@ -49,16 +49,7 @@ extension Context {
             case let .active(deliver): deliver(Self.activeConvWeightGradient(gy, xv, g, w, offsets))
             case let .dense(target): target.accumulate(Self.denseConvWeightGradient(gy, xv, g))
             }
-            if let b, b.requiresGrad {
-                let db = Tensor(shape: [g.o]), gp = gy.data, dp = db.data
-                for s in 0..<g.n { for o in 0..<g.o {
-                    var acc: Float = 0
-                    let row = gp + (s * g.o + o) * g.p
-                    for i in 0..<g.p { acc += row[i] }
-                    dp[o] += acc
-                } }
-                b.accumulate(db)
-            }
+            if let b, b.requiresGrad { b.accumulate(channelBiasGradient(gy.data, samples: g.n, channels: g.o, plane: g.p)) }
         }
     }
 
