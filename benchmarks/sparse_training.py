@@ -34,16 +34,23 @@ def _extra(policy: str, density: float, kernels: str) -> list:
 
 
 def section(args, env, run_json, median_run, log, binary) -> list:
+    """`args.sparse_quick`: one round of few steps over rigl and dnw at 0.1 and the curve's ends
+    (a smoke test of the section, e.g. in CI; not a measurement)."""
     rows = []
     models = [m for m in MODELS if m in args.sparse_models]
+    quick = getattr(args, "sparse_quick", False)
+    policies, densities = (["rigl", "dnw"], [0.1]) if quick else (POLICIES, DENSITIES)
+    curve = [1.0, 0.5, 0.1] if quick else CURVE
     for model in models:
         margs, warm, reps, rounds = MODELS[model]
+        if quick:
+            warm, reps, rounds = 1, 3, 1
         common = ["--batch-size", str(args.batch_size), "--threads", "2", "--warmup", str(warm), "--repeats", str(reps)]
         variants = [("dense", 1.0, "dense", "reference")]
-        for d in DENSITIES:
-            for p in POLICIES:
+        for d in densities:
+            for p in policies:
                 variants += [(p, d, "auto", "policies")] + ([(p, d, "dense", "policies")] if d == 0.1 else [])
-        for d in CURVE:
+        for d in curve:
             variants += [("random-static", d, k, "curve") for k in ("sparse", "auto", "dense") if k != "dense" or d >= 0.5]
         runs = {i: [] for i in range(len(variants))}
         for rnd in range(rounds):
@@ -117,7 +124,7 @@ def markdown(rows: list, table, plot_name: str) -> list:
                    [[m, d] + [next((f"{r['speedup_vs_dense']:.2f}" for r in rows if r['model'] == m and r['part'] == 'curve'
                                     and r['density'] == d and r['kernels'] == k), "—")
                               for k in ("sparse", "auto", "dense")] + [f"{1 / d:.0f}"]
-                    for m in dict.fromkeys(r["model"] for r in rows) for d in CURVE
+                    for m in dict.fromkeys(r["model"] for r in rows) for d in sorted({r["density"] for r in rows if r["part"] == "curve"}, reverse=True)
                     if any(r["model"] == m and r["part"] == "curve" and r["density"] == d for r in rows)],
                    intro=f"× faster than the dense policy's step; plot: `{plot_name}`.")
     return lines
@@ -133,7 +140,7 @@ def plot(rows: list, path: pathlib.Path) -> None:
         for k, style in [("sparse", "o-"), ("auto", "s--")]:
             pts = sorted((r["density"], r["speedup_vs_dense"]) for r in rows if r["model"] == m and r["part"] == "curve" and r["kernels"] == k)
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"training.kernels {k}")
-        ds = sorted(CURVE)
+        ds = sorted({r["density"] for r in rows if r["part"] == "curve"})
         ax.plot(ds, [1 / d for d in ds], "k-", alpha=0.3, label="ideal (1/density)")
         ax.set_xscale("log"); ax.set_yscale("log")
         ax.set_xlabel("density (fraction of weights kept)"); ax.set_ylabel("× faster than the dense step")

@@ -85,6 +85,24 @@ def test_suite_structure_section_measures_every_variant_and_checks_its_targets(t
     assert "Structured masks: inference on the lane kernels" in (tmp_path / "latest.md").read_text()
 
 
+def test_suite_sparsetrain_section_rows_targets_and_plot(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--sections", "sparsetrain", "--sparse-models", "fc1024",
+                        "--sparse-quick", "--no-torch", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    res = json.loads((tmp_path / "latest.json").read_text())
+    rows = res["sparsetrain"]
+    got = {(r["policy"], r["density"], r["kernels"], r["part"]) for r in rows}
+    for want in [("dense", 1.0, "dense", "reference"), ("rigl", 0.1, "auto", "policies"), ("rigl", 0.1, "dense", "policies"),
+                 ("random-static", 0.1, "sparse", "curve"), ("random-static", 1.0, "dense", "curve")]:
+        assert want in got, want
+    for r in rows:
+        assert r["ms"] > 0 and r["speedup_vs_dense"] > 0 and r["peak_rss_mb"] > 0
+    names = [t["target"] for t in res["targets"]]
+    assert any("fc1024, rigl, density 0.1" in n for n in names) and any("within 3%" in n for n in names)
+    assert (tmp_path / "sparse_training_speedup.png").stat().st_size > 10000
+    assert "Sparse training: speed-up against density" in (tmp_path / "latest.md").read_text()
+
+
 def test_suite_rejects_unknown_section_and_model(tmp_path):
     for args, word in [(["--sections", "speed"], "speed"), (["--models", "resnet"], "resnet"), (["--structure-models", "vgg"], "vgg")]:
         p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), *args, "--no-torch", "--out", str(tmp_path)],
