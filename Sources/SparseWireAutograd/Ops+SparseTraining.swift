@@ -63,7 +63,7 @@ extension Context {
             if lo < fout { swk_transpose(gp + lo, n, min(hi, fout) - lo, fout, gt.data + lo * n, n) }
             if hi > fout { let a = max(lo, fout) - fout; swk_transpose(xp + a, n, hi - fout - a, fin, xt.data + a * n, n) }
         }
-        let values = Tensor(uninitialized: [max(w.active.count, 1)])
+        let values = Tensor.bucketed(count: w.active.count)
         w.rowPtr.withUnsafeBufferPointer { rp in w.colIndex.withUnsafeBufferPointer { cp in
             Parallel.forEachRange(fout, workers: Parallel.workers(for: fout, grain: 16)) { _, lo, hi in
                 swk_sddmm_rows(rp.baseAddress!, cp.baseAddress!, lo, hi, gt.data, n, xt.data, n, n, values.data)

@@ -63,7 +63,7 @@ extension Context {
         let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad
         let len = ((g.oh - 1) * wp + g.ow + 7) / 8 * 8, ldo = max(len, g.oh * wp)
         let workers = Parallel.workers(for: g.n)
-        let partial = (0..<workers).map { _ in Tensor(shape: [max(nnz, 1)]) }
+        let partial = (0..<workers).map { _ in Tensor.bucketed(count: nnz) }
         let xp = x.data, gp = gy.data, inStride = g.c * g.h * g.w, outStride = g.o * g.p
         w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { op in
             Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in

@@ -67,7 +67,7 @@ public final class SparseTrainingWeight {
         var flat = [Int32](repeating: 0, count: nnz)
         for r in 0..<rows { for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { flat[e] = Int32(r * cols) + colIndex[e] } }
         active = ActiveIndices(flat)
-        activeValues = Tensor(shape: [max(nnz, 1)])
+        activeValues = Tensor.bucketed(count: nnz)
         // The two packings are independent: one per thread (the rebuild is on the step's path
         // whenever the mask changed).
         let rows = rows, cols = cols, rowPtr = rowPtr, colIndex = colIndex
@@ -109,7 +109,7 @@ public final class SparseTrainingWeight {
         var flat = [Int32](repeating: 0, count: nnz)
         for r in 0..<rows { for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { flat[e] = Int32(r * cols) + colIndex[e] } }
         active = ActiveIndices(flat)
-        activeValues = Tensor(shape: [max(nnz, 1)])
+        activeValues = Tensor.bucketed(count: nnz)
         // W'[c, o·taps + t'] by a counting sort on c; each row of W read backwards so that a
         // row of W' comes out in ascending column order (o ascending, then t' = taps − 1 − t).
         var fptr = [Int32](repeating: 0, count: channels + 1)
@@ -123,7 +123,7 @@ public final class SparseTrainingWeight {
                 fcol[at] = Int32(o * taps + taps - 1 - t); fentry[at] = Int32(e); next[c] = at + 1
             }
         }
-        kernels = .csr(flippedPtr: fptr, flippedCol: fcol, flippedEntry: fentry, flippedValues: Tensor(shape: [max(nnz, 1)]))
+        kernels = .csr(flippedPtr: fptr, flippedCol: fcol, flippedEntry: fentry, flippedValues: Tensor.bucketed(count: nnz))
     }
 
     /// Packs `pattern` for 64-float source rows (linear layers); slot sources are W's CSR
@@ -148,7 +148,7 @@ public final class SparseTrainingWeight {
         let sources = srcs.map { $0 < 0 ? -1 : entry(Int($0)) }
         let packing = LanePacking(tiles: tiles, ptr: ptr, offsets: offs, values: [], padding: chunks * 8 - pattern.nonZeros,
                                   bases: compact ? bases : [], deltas: compact ? deltas : [], sources: srcs)
-        return Packed(packing: packing, sources: sources, values: Tensor(shape: [max(sources.count, 1)]))
+        return Packed(packing: packing, sources: sources, values: Tensor.bucketed(count: sources.count))
     }
 
     /// Writes ŵ = w ⊙ m at the kept entries, then into every packed slot of both packings

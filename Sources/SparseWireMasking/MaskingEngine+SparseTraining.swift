@@ -12,9 +12,6 @@ package struct SparsePattern {
     package var weight: SparseTrainingWeight?
     /// The forward context whose step last refreshed the values.
     package var refreshedAt: Int
-    /// The forward context at which the mask was last seen to change, and for how many
-    /// consecutive steps it has changed (0: not on the step before).
-    package var changedAt: Int = -2, churn: Int = 0
 }
 
 extension MaskingEngine {
@@ -34,14 +31,15 @@ extension MaskingEngine {
         var state = sparsePatterns[id] ?? SparsePattern(generation: -1, density: 1, weight: nil, refreshedAt: -1)
         if state.generation != maskGeneration {
             let m = layer.mask
-            let churn = state.changedAt == tick - 1 ? state.churn + 1 : 0
             state = SparsePattern(generation: maskGeneration, density: Double(swk_count_nonzero(m.data, m.count)) / Double(max(m.count, 1)),
-                                  weight: nil, refreshedAt: -1, changedAt: tick, churn: churn)
+                                  weight: nil, refreshedAt: -1)
         }
-        // A linear layer whose mask changes every step (dnw, edge-popup, supermask) would rebuild
-        // its lane packings every step, which costs more than its sparse products save (FC-1024
-        // dnw at 0.1: 12.4 ms against 10.0 dense): `auto` keeps it dense. Convolutions still gain.
-        let churning = sparseTraining.mode == .auto && p.shape.count == 2 && state.churn > 0
+        // On a step where the policy may rewrite the masks before the forward pass (dnw,
+        // edge-popup, supermask: every step) a linear layer would rebuild its lane packings,
+        // which costs more than its sparse products save (FC-1024 dnw at 0.1: 12.4 ms against
+        // 10.0 dense): `auto` keeps it dense. Convolutions still gain. The choice depends on the
+        // step only (the policy's `activeHooks`), so a resumed run takes the same paths.
+        let churning = sparseTraining.mode == .auto && p.shape.count == 2 && updatesMasksThisStep
         guard !churning, sparseTraining.useSparse(density: state.density, samples: samples), state.density > 0 else {
             sparsePatterns[id] = state
             return nil

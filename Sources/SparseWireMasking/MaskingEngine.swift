@@ -22,6 +22,8 @@ public final class MaskingEngine {
     package var maskGeneration = 0
     /// Forward contexts installed so far: values are refreshed once per context.
     package var installs = 0
+    /// Whether the policy's `updateMasks` may write the masks before this step's forward pass.
+    package private(set) var updatesMasksThisStep = false
 
     /// Binds the policy `spec` names to `network`'s maskable parameters.
     /// Errors: `.config` (policy, options, density; a network with no layer left to mask).
@@ -71,7 +73,8 @@ public final class MaskingEngine {
     /// lets the policy write the masks. Errors: whatever the policy's `updateMasks` throws.
     public func beforeForward(_ step: MaskStep) throws {
         keepDenseGradient = policy.needsDenseGradient(at: step)
-        if policy.activeHooks(at: step).contains(.updateMasks) { maskGeneration += 1 }
+        updatesMasksThisStep = policy.activeHooks(at: step).contains(.updateMasks)
+        if updatesMasksThisStep { maskGeneration += 1 }
         try core.beforeForward(step)
     }
 

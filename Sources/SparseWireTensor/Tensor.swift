@@ -111,6 +111,18 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         storage = TensorStorage(capacity: count)
     }
 
+    /// A zero-filled vector of `count` elements whose storage is rounded up to one of a few sizes
+    /// per power of two (at most 1/8 larger), so that buffers whose size drifts (a sparse
+    /// pattern's kept count under gradual pruning) are reused by the pool instead of piling up
+    /// one size each.
+    package static func bucketed(count: Int) -> Tensor {
+        let n = max(count, 1)
+        let step = max(1, (1 << (Int.bitWidth - n.leadingZeroBitCount)) >> 3)
+        let storage = TensorStorage(capacity: (n + step - 1) / step * step)
+        storage.pointer.initialize(repeating: 0, count: storage.capacity)
+        return Tensor(shape: [n], storage: storage)
+    }
+
     package init(shape: [Int], storage: TensorStorage) {
         self.shape = shape
         self.storage = storage

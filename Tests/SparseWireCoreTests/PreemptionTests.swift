@@ -5,12 +5,22 @@ import SparseWireCore
 /// A stop request mid-epoch, a checkpoint, and a fresh trainer that loads it: the run ends
 /// bit-identical to one that was never stopped.
 final class PreemptionTests: XCTestCase {
-    func makeTrainer() throws -> Trainer {
-        try Trainer(config: Config(yaml: "model: {hidden: [16]}\npolicy: rigl\ndensity: 0.3\npolicy_options: {delta_t: 3}\nbatch_size: 16\nepochs: 3\nthreads: 1"),
+    /// `kernels`: training.kernels (sparse: the sparse training path, rebuilt from the checkpoint).
+    func makeTrainer(kernels: String = "auto") throws -> Trainer {
+        try Trainer(config: Config(yaml: "model: {hidden: [16]}\npolicy: rigl\ndensity: 0.3\npolicy_options: {delta_t: 3}\nbatch_size: 16\nepochs: 3\nthreads: 1\ntraining: {kernels: \(kernels)}"),
                     train: try syntheticDataset(count: 160, seed: 5), test: try syntheticDataset(count: 48, seed: 6))
     }
 
     func testStopMidEpochSaveAndResumeIsBitIdentical() throws {
+        try stopSaveAndResume(kernels: "auto")
+    }
+
+    func testSparseTrainingResumesBitIdentical() throws {
+        try stopSaveAndResume(kernels: "sparse")
+    }
+
+    private func stopSaveAndResume(kernels: String) throws {
+        let makeTrainer = { try self.makeTrainer(kernels: kernels) }
         let straight = try makeTrainer()
         try straight.fit()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("preempt-\(getpid()).safetensors").path

@@ -270,7 +270,7 @@ final class SparseTrainingTests: XCTestCase {
                 XCTAssertEqual(l.parameter.activeGradient != nil, sparse)
             }
         }
-        // auto keeps a linear layer whose mask changes every step (dnw) dense after its first change.
+        // auto keeps a linear layer dense on steps where the policy rewrites masks (dnw: every step).
         let churn = "model: {name: mlp, hidden: [96, 64]}\nbatch_size: 64\npolicy: dnw\ndensity: 0.2\ntraining: {kernels: auto, sparse_below: 0.3}\n"
         let (d, dx, dl) = try randomBatchTrainer(try Config(yaml: churn), batch: 64, seed: 1)
         for _ in 0..<3 { try d.step(images: dx, labels: dl) }
