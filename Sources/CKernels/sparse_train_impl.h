@@ -2,45 +2,54 @@
  * names them). The loops keep 8 (or 4 × 8) independent lane sums so the compiler vectorises them
  * without reassociating a single sum. */
 
-/* One row's entries of the sampled product, eight at a time: the row of `a` is loaded once per
- * 8 values for eight rows of `b` (9 loads per 8 FMAs), the eight sums reduced together by
- * three rounds of shuffles. */
+/* sums[q] = Σ_{i0 ≤ i < i1} a[i] · bq[q][i] for eight rows bq[0..7] (added into sums when
+ * `add`): one load of `a` per 8 values serves all eight rows (9 loads per 8 FMAs); the sums are
+ * reduced together by three rounds of shuffles. */
+static inline KATTR void KN(swk_dot8)(const float *restrict a, const float *const *bq, long i0, long i1, float *sums, int add) {
+    long v1 = i0 + (i1 - i0) / 8 * 8;
+    swk_v8 s[8];
+    for (int q = 0; q < 8; q++) s[q] = (swk_v8){0, 0, 0, 0, 0, 0, 0, 0};
+    for (long i = i0; i < v1; i += 8) {
+        swk_v8 av = *(const swk_v8u *)(a + i);
+        for (int q = 0; q < 8; q++) s[q] += av * *(const swk_v8u *)(bq[q] + i);
+    }
+    swk_v8 p01 = __builtin_shufflevector(s[0], s[1], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[0], s[1], 2, 10, 3, 11, 6, 14, 7, 15);
+    swk_v8 p23 = __builtin_shufflevector(s[2], s[3], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[2], s[3], 2, 10, 3, 11, 6, 14, 7, 15);
+    swk_v8 p45 = __builtin_shufflevector(s[4], s[5], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[4], s[5], 2, 10, 3, 11, 6, 14, 7, 15);
+    swk_v8 p67 = __builtin_shufflevector(s[6], s[7], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[6], s[7], 2, 10, 3, 11, 6, 14, 7, 15);
+    swk_v8 q0 = __builtin_shufflevector(p01, p23, 0, 1, 8, 9, 4, 5, 12, 13) + __builtin_shufflevector(p01, p23, 2, 3, 10, 11, 6, 7, 14, 15);
+    swk_v8 q1 = __builtin_shufflevector(p45, p67, 0, 1, 8, 9, 4, 5, 12, 13) + __builtin_shufflevector(p45, p67, 2, 3, 10, 11, 6, 7, 14, 15);
+    swk_v8 t = __builtin_shufflevector(q0, q1, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(q0, q1, 4, 5, 6, 7, 12, 13, 14, 15);
+    for (long i = v1; i < i1; i++)
+        for (int q = 0; q < 8; q++) t[q] += a[i] * bq[q][i];
+    if (add) t += *(swk_v8u *)sums;
+    *(swk_v8u *)sums = t;
+}
+
+/* Σ_{i0 ≤ i < i1} a[i] · b[i] (8 lane sums, then the tail). */
+static inline KATTR float KN(swk_dot1)(const float *restrict a, const float *restrict b, long i0, long i1) {
+    long v1 = i0 + (i1 - i0) / 8 * 8;
+    swk_v8 s0 = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (long i = i0; i < v1; i += 8) s0 += *(const swk_v8u *)(a + i) * *(const swk_v8u *)(b + i);
+    float t0 = 0;
+    for (long i = v1; i < i1; i++) t0 += a[i] * b[i];
+    for (int l = 0; l < 8; l++) t0 += s0[l];
+    return t0;
+}
+
+/* One row's entries of the sampled product, eight at a time (swk_dot8). */
 KATTR void KN(swk_sddmm_rows)(const int32_t *restrict rowptr, const int32_t *restrict col, long r0, long r1,
                               const float *restrict a, long lda, const float *restrict b, long ldb, long n,
                               float *restrict out) {
-    long n8 = n / 8 * 8;
     for (long r = r0; r < r1; r++) {
         const float *ar = a + r * lda;
         long e = rowptr[r], end = rowptr[r + 1];
         for (; e + 8 <= end; e += 8) {
             const float *bq[8];
             for (int q = 0; q < 8; q++) bq[q] = b + (long)col[e + q] * ldb;
-            swk_v8 s[8];
-            for (int q = 0; q < 8; q++) s[q] = (swk_v8){0, 0, 0, 0, 0, 0, 0, 0};
-            for (long i = 0; i < n8; i += 8) {
-                swk_v8 av = *(const swk_v8u *)(ar + i);
-                for (int q = 0; q < 8; q++) s[q] += av * *(const swk_v8u *)(bq[q] + i);
-            }
-            swk_v8 p01 = __builtin_shufflevector(s[0], s[1], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[0], s[1], 2, 10, 3, 11, 6, 14, 7, 15);
-            swk_v8 p23 = __builtin_shufflevector(s[2], s[3], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[2], s[3], 2, 10, 3, 11, 6, 14, 7, 15);
-            swk_v8 p45 = __builtin_shufflevector(s[4], s[5], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[4], s[5], 2, 10, 3, 11, 6, 14, 7, 15);
-            swk_v8 p67 = __builtin_shufflevector(s[6], s[7], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[6], s[7], 2, 10, 3, 11, 6, 14, 7, 15);
-            swk_v8 q0 = __builtin_shufflevector(p01, p23, 0, 1, 8, 9, 4, 5, 12, 13) + __builtin_shufflevector(p01, p23, 2, 3, 10, 11, 6, 7, 14, 15);
-            swk_v8 q1 = __builtin_shufflevector(p45, p67, 0, 1, 8, 9, 4, 5, 12, 13) + __builtin_shufflevector(p45, p67, 2, 3, 10, 11, 6, 7, 14, 15);
-            swk_v8 t = __builtin_shufflevector(q0, q1, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(q0, q1, 4, 5, 6, 7, 12, 13, 14, 15);
-            for (long i = n8; i < n; i++)
-                for (int q = 0; q < 8; q++) t[q] += ar[i] * bq[q][i];
-            *(swk_v8u *)(out + e) = t;
+            KN(swk_dot8)(ar, bq, 0, n, out + e, 0);
         }
-        for (; e < end; e++) {
-            const float *b0 = b + (long)col[e] * ldb;
-            swk_v8 s0 = {0, 0, 0, 0, 0, 0, 0, 0};
-            for (long i = 0; i < n8; i += 8) s0 += *(const swk_v8u *)(ar + i) * *(const swk_v8u *)(b0 + i);
-            float t0 = 0;
-            for (long i = n8; i < n; i++) t0 += ar[i] * b0[i];
-            for (int l = 0; l < 8; l++) t0 += s0[l];
-            out[e] = t0;
-        }
+        for (; e < end; e++) out[e] = KN(swk_dot1)(ar, b + (long)col[e] * ldb, 0, n);
     }
 }
 
@@ -74,45 +83,21 @@ KATTR void KN(swk_gather_product)(const float *restrict w, const float *restrict
 /* The weight gradient of a sparse convolution on the direct (shifted-plane) layout, added into
  * out: out[e] += Σ_{i<len} dy[r·lddy + i] · base[offs[e] + i] for the entries e of rows
  * [r0, r1). Positions in blocks of 256 (outermost) so one block of every input plane stays in L2
- * while all rows read it; eight entries at a time share each load of dy. */
+ * while all rows read it; eight entries at a time share each load of dy (swk_dot8). */
 KATTR void KN(swk_csr_rows_grad)(const int32_t *restrict rowptr, const int64_t *restrict offs, long r0, long r1,
                                  const float *restrict base, long len, const float *restrict dy, long lddy,
                                  float *restrict out) {
     for (long i0 = 0; i0 < len; i0 += 256) {
         long i1 = len - i0 < 256 ? len : i0 + 256;
-        long v1 = i0 + (i1 - i0) / 8 * 8;
         for (long r = r0; r < r1; r++) {
             const float *dr = dy + r * lddy;
             long e = rowptr[r], end = rowptr[r + 1];
             for (; e + 8 <= end; e += 8) {
                 const float *bq[8];
                 for (int q = 0; q < 8; q++) bq[q] = base + offs[e + q];
-                swk_v8 s[8];
-                for (int q = 0; q < 8; q++) s[q] = (swk_v8){0, 0, 0, 0, 0, 0, 0, 0};
-                for (long i = i0; i < v1; i += 8) {
-                    swk_v8 dv = *(const swk_v8u *)(dr + i);
-                    for (int q = 0; q < 8; q++) s[q] += dv * *(const swk_v8u *)(bq[q] + i);
-                }
-                swk_v8 p01 = __builtin_shufflevector(s[0], s[1], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[0], s[1], 2, 10, 3, 11, 6, 14, 7, 15);
-                swk_v8 p23 = __builtin_shufflevector(s[2], s[3], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[2], s[3], 2, 10, 3, 11, 6, 14, 7, 15);
-                swk_v8 p45 = __builtin_shufflevector(s[4], s[5], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[4], s[5], 2, 10, 3, 11, 6, 14, 7, 15);
-                swk_v8 p67 = __builtin_shufflevector(s[6], s[7], 0, 8, 1, 9, 4, 12, 5, 13) + __builtin_shufflevector(s[6], s[7], 2, 10, 3, 11, 6, 14, 7, 15);
-                swk_v8 q0 = __builtin_shufflevector(p01, p23, 0, 1, 8, 9, 4, 5, 12, 13) + __builtin_shufflevector(p01, p23, 2, 3, 10, 11, 6, 7, 14, 15);
-                swk_v8 q1 = __builtin_shufflevector(p45, p67, 0, 1, 8, 9, 4, 5, 12, 13) + __builtin_shufflevector(p45, p67, 2, 3, 10, 11, 6, 7, 14, 15);
-                swk_v8 t = __builtin_shufflevector(q0, q1, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(q0, q1, 4, 5, 6, 7, 12, 13, 14, 15);
-                for (long i = v1; i < i1; i++)
-                    for (int q = 0; q < 8; q++) t[q] += dr[i] * bq[q][i];
-                *(swk_v8u *)(out + e) += t;
+                KN(swk_dot8)(dr, bq, i0, i1, out + e, 1);
             }
-            for (; e < end; e++) {
-                const float *b0 = base + offs[e];
-                swk_v8 s0 = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (long i = i0; i < v1; i += 8) s0 += *(const swk_v8u *)(dr + i) * *(const swk_v8u *)(b0 + i);
-                float t0 = 0;
-                for (long i = v1; i < i1; i++) t0 += dr[i] * b0[i];
-                for (int l = 0; l < 8; l++) t0 += s0[l];
-                out[e] += t0;
-            }
+            for (; e < end; e++) out[e] += KN(swk_dot1)(dr, base + offs[e], i0, i1);
         }
     }
 }
