@@ -8,7 +8,7 @@ import SparseWireTensor
 /// The pattern is the mask's (m ≠ 0), not the non-zeros of ŵ = w ⊙ m: a kept weight may be
 /// exactly 0 (RigL grows weights at 0) and still needs its gradient. It is built when the mask
 /// changes: one pass over the mask (O(count)), then the transposed pattern and both packings
-/// from the kept entries (O(kept)). Each step `refresh(weight:mask:)` gathers ŵ at the kept
+/// from the kept entries (O(kept)). Each step `refresh(weight:mask:binary:)` gathers ŵ at the kept
 /// entries in index order and from there into the packed slots (O(kept)).
 ///
 /// A linear weight W[out, in] keeps two lane packings (`Ops+SparseLanes.swift`): W itself for
@@ -18,7 +18,7 @@ import SparseWireTensor
 /// dY). The active-entry weight gradient reads the CSR pattern (`rowPtr`, `colIndex`; `active`
 /// holds the same entries as flat indices, row-major).
 public final class SparseTrainingWeight {
-    /// The weight's shape, [out, in].
+    /// The weight's shape, [out, in] or [O, C, kh, kw].
     public let shape: [Int]
     /// The flattened matrix: rows = shape[0], cols = the product of the rest.
     public let rows: Int, cols: Int
@@ -43,7 +43,7 @@ public final class SparseTrainingWeight {
 
     /// A lane packing whose values are refreshed from `activeValues` through `sources`.
     package struct Packed {
-        /// Chunks, offsets and (stale) values as packed.
+        /// Chunks and offsets (its own `values` are empty: the slot values live in `values`).
         package let packing: LanePacking
         /// The CSR entry of W each slot holds, −1 for padding.
         package let sources: [Int32]
@@ -64,9 +64,7 @@ public final class SparseTrainingWeight {
         shape = mask.shape; rows = mask.shape[0]; cols = mask.shape[1]
         rowPtr = pattern.rowPtr; colIndex = pattern.colIndex
         let nnz = pattern.nonZeros
-        var flat = [Int32](repeating: 0, count: nnz)
-        for r in 0..<rows { for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { flat[e] = Int32(r * cols) + colIndex[e] } }
-        active = ActiveIndices(flat)
+        active = Self.flatIndices(rowPtr, colIndex, cols: cols)
         activeValues = Tensor.bucketed(count: nnz)
         // The two packings are independent: one per thread (the rebuild is on the step's path
         // whenever the mask changed).
@@ -106,9 +104,7 @@ public final class SparseTrainingWeight {
         shape = mask.shape; rows = mask.shape[0]; cols = pattern.cols
         rowPtr = pattern.rowPtr; colIndex = pattern.colIndex
         let nnz = pattern.nonZeros, taps = mask.shape[2] * mask.shape[3], channels = mask.shape[1]
-        var flat = [Int32](repeating: 0, count: nnz)
-        for r in 0..<rows { for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { flat[e] = Int32(r * cols) + colIndex[e] } }
-        active = ActiveIndices(flat)
+        active = Self.flatIndices(rowPtr, colIndex, cols: cols)
         activeValues = Tensor.bucketed(count: nnz)
         // W'[c, o·taps + t'] by a counting sort on c; each row of W read backwards so that a
         // row of W' comes out in ascending column order (o ascending, then t' = taps − 1 − t).
@@ -124,6 +120,13 @@ public final class SparseTrainingWeight {
             }
         }
         kernels = .csr(flippedPtr: fptr, flippedCol: fcol, flippedEntry: fentry, flippedValues: Tensor.bucketed(count: nnz))
+    }
+
+    /// The flat (row-major) index of each CSR entry.
+    private static func flatIndices(_ rowPtr: [Int32], _ colIndex: [Int32], cols: Int) -> ActiveIndices {
+        var flat = [Int32](repeating: 0, count: colIndex.count)
+        for r in 0..<(rowPtr.count - 1) { for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { flat[e] = Int32(r * cols) + colIndex[e] } }
+        return ActiveIndices(flat)
     }
 
     /// Packs `pattern` for 64-float source rows (linear layers); slot sources are W's CSR
