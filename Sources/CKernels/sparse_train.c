@@ -48,8 +48,8 @@ long swk_lane_pack_count(const int32_t *rowptr, const int32_t *col, long rows, l
     return swk_has_avx2() ? swk_lane_pack_count_avx2(rowptr, col, rows, tiles, tile_cols, ptr)
                           : swk_lane_pack_count_base(rowptr, col, rows, tiles, tile_cols, ptr);
 }
-int swk_lane_pack_fill(const int32_t *rowptr, const int32_t *col, long rows, long tiles, long tile_cols, long scale,
+int swk_lane_pack_fill(const int32_t *rowptr, const int32_t *col, long rows, long tiles, long tile_cols, const int32_t *col_off,
                        const int32_t *ptr, int32_t *offs, int32_t *srcs, int32_t *bases, uint64_t *deltas) {
-    return swk_has_avx2() ? swk_lane_pack_fill_avx2(rowptr, col, rows, tiles, tile_cols, scale, ptr, offs, srcs, bases, deltas)
-                          : swk_lane_pack_fill_base(rowptr, col, rows, tiles, tile_cols, scale, ptr, offs, srcs, bases, deltas);
+    return swk_has_avx2() ? swk_lane_pack_fill_avx2(rowptr, col, rows, tiles, tile_cols, col_off, ptr, offs, srcs, bases, deltas)
+                          : swk_lane_pack_fill_base(rowptr, col, rows, tiles, tile_cols, col_off, ptr, offs, srcs, bases, deltas);
 }

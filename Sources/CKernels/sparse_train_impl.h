@@ -124,13 +124,14 @@ KATTR long KN(swk_lane_pack_count)(const int32_t *restrict rowptr, const int32_t
 }
 
 KATTR int KN(swk_lane_pack_fill)(const int32_t *restrict rowptr, const int32_t *restrict col, long rows, long tiles,
-                                 long tile_cols, long scale, const int32_t *restrict ptr, int32_t *restrict offs,
-                                 int32_t *restrict srcs, int32_t *restrict bases, uint64_t *restrict deltas) {
+                                 long tile_cols, const int32_t *restrict col_off, const int32_t *restrict ptr,
+                                 int32_t *restrict offs, int32_t *restrict srcs, int32_t *restrict bases,
+                                 uint64_t *restrict deltas) {
     for (long r = 0; r < rows; r++) {
         long e = rowptr[r], end = rowptr[r + 1];
         while (e < end) {  /* one run: the row's entries in one tile (a row's columns ascend) */
             long t = col[e] / tile_cols, slot = t * rows + r, at = (long)ptr[slot] * 8, stop = (long)ptr[slot + 1] * 8;
-            for (; e < end && col[e] / tile_cols == t; e++, at++) { offs[at] = (int32_t)(col[e] * scale); srcs[at] = (int32_t)e; }
+            for (; e < end && col[e] / tile_cols == t; e++, at++) { offs[at] = col_off[col[e]]; srcs[at] = (int32_t)e; }
             for (; at < stop; at++) { offs[at] = offs[at / 8 * 8]; srcs[at] = -1; }  /* padding reads its chunk's first input */
         }
     }
@@ -139,9 +140,9 @@ KATTR int KN(swk_lane_pack_fill)(const int32_t *restrict rowptr, const int32_t *
     for (long c = 0; c < chunks; c++) {
         uint64_t d = 0;
         for (int q = 0; q < 8; q++) {
-            long delta = ((long)offs[8 * c + q] - offs[8 * c]) / scale;
-            if (delta < 0 || delta >= 256) return 0;
-            d |= (uint64_t)delta << (8 * q);
+            long delta = (long)offs[8 * c + q] - offs[8 * c];
+            if (delta < 0 || delta % 64 != 0 || delta / 64 >= 256) return 0;
+            d |= (uint64_t)(delta / 64) << (8 * q);
         }
         bases[c] = offs[8 * c]; deltas[c] = d;
     }

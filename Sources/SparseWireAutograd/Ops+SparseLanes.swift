@@ -54,45 +54,30 @@ extension SparseWeight {
 
     /// The lane packing with columns cut every `tileCols` and column c read at `offset(c)`,
     /// cached under `key` (the geometry the offsets depend on); with the compact form when
-    /// `compact` (sources of 64-float rows). Errors: `.shape` when an offset leaves the 32-bit range.
+    /// `compact` (sources of 64-float rows). Built by `swk_lane_pack_count` / `_fill` (each CSR row
+    /// is sorted by column, so a row's tiles are runs). Errors: `.shape` when an offset leaves
+    /// the 32-bit range.
     package func lanePacking(tileCols: Int, key: [Int], compact: Bool = false, offset: (Int) -> Int) throws -> LanePacking {
         if let hit = laneCache, hit.key == key { return hit.packing }
+        var colOff = [Int32](repeating: 0, count: cols)
+        for c in 0..<cols {
+            let o = offset(c)
+            guard o >= 0, o < Int(Int32.max) else {
+                throw SparseWireError.shape("sparse weight \(shape): input offset \(o) exceeds the 32-bit range")
+            }
+            colOff[c] = Int32(o)
+        }
         let tiles = max(1, (cols + tileCols - 1) / tileCols)
-        // Counts per (tile, row): each CSR row is sorted by column, so a row's tiles are runs.
-        var counts = [Int](repeating: 0, count: tiles * rows)
-        for r in 0..<rows {
-            for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) { counts[(Int(colIndex[e]) / tileCols) * rows + r] += 1 }
-        }
         var ptr = [Int32](repeating: 0, count: tiles * rows + 1)
-        var chunks = 0
-        for i in 0..<counts.count { chunks += (counts[i] + 7) / 8; ptr[i + 1] = Int32(chunks) }
-        var offs = [Int32](repeating: 0, count: chunks * 8)
-        var vals = [Float](repeating: 0, count: chunks * 8)
-        var srcs = [Int32](repeating: -1, count: chunks * 8)
-        var fill = ptr.dropLast().map { Int($0) * 8 }  // next slot of each (tile, row)
-        for r in 0..<rows {
-            for e in Int(rowPtr[r])..<Int(rowPtr[r + 1]) {
-                let c = Int(colIndex[e]), slot = (c / tileCols) * rows + r
-                let o = offset(c)
-                guard o >= 0, o < Int(Int32.max) else {
-                    throw SparseWireError.shape("sparse weight \(shape): input offset \(o) exceeds the 32-bit range")
-                }
-                offs[fill[slot]] = Int32(o); vals[fill[slot]] = values[e]; srcs[fill[slot]] = Int32(e)
-                fill[slot] += 1
-            }
-        }
-        // Padding reads its chunk's first input (any valid offset works; this one keeps deltas ≥ 0).
-        for slot in 0..<fill.count { while fill[slot] % 8 != 0 { offs[fill[slot]] = offs[fill[slot] / 8 * 8]; fill[slot] += 1 } }
+        let chunks = swk_lane_pack_count(rowPtr, colIndex, rows, tiles, tileCols, &ptr)
+        var offs = [Int32](repeating: 0, count: chunks * 8), srcs = [Int32](repeating: 0, count: chunks * 8)
         var bases = [Int32](repeating: 0, count: compact ? chunks : 0), deltas = [UInt64](repeating: 0, count: compact ? chunks : 0)
-        for c in 0..<(compact ? chunks : 0) {
-            bases[c] = offs[8 * c]
-            for q in 0..<8 {
-                let d = Int(offs[8 * c + q] - offs[8 * c])
-                guard d >= 0, d % 64 == 0, d / 64 < 256 else { bases = []; deltas = []; break }
-                deltas[c] |= UInt64(d / 64) << (8 * q)
-            }
-            if bases.isEmpty { break }
-        }
+        let fits = bases.withUnsafeMutableBufferPointer { bp in deltas.withUnsafeMutableBufferPointer { dp in
+            swk_lane_pack_fill(rowPtr, colIndex, rows, tiles, tileCols, colOff, ptr, &offs, &srcs, compact ? bp.baseAddress : nil,
+                               compact ? dp.baseAddress : nil) == 1
+        } }
+        if !fits { bases = []; deltas = [] }
+        let vals = srcs.map { $0 < 0 ? Float(0) : values[Int($0)] }  // padding entries weigh 0
         let packing = LanePacking(tiles: tiles, ptr: ptr, offsets: offs, values: vals, padding: chunks * 8 - nonZeros,
                                   bases: bases, deltas: deltas, sources: srcs)
         laneCache = (key, packing)

@@ -43,7 +43,7 @@ public final class SparseTrainingWeight {
 
     /// A lane packing whose values are refreshed from `activeValues` through `sources`.
     package struct Packed {
-        /// Chunks and offsets (its own `values` are empty: the slot values live in `values`).
+        /// Chunks and offsets (its own `values` are the pattern's zeros: the slot values live in `values`).
         package let packing: LanePacking
         /// The CSR entry of W each slot holds, −1 for padding.
         package let sources: [Int32]
@@ -139,18 +139,8 @@ public final class SparseTrainingWeight {
         var tile = 128
         while tile < 1024, Double(tile) * perRow < 25 { tile *= 2 }
         tile = max(pattern.chunkSpan, tile / pattern.chunkSpan * pattern.chunkSpan)
-        guard pattern.cols * 64 < Int(Int32.max) else {
-            throw SparseWireError.shape("sparse training: \(pattern.cols) inputs × 64 lanes exceed the 32-bit offset range")
-        }
-        let rows = pattern.rows, tiles = max(1, (pattern.cols + tile - 1) / tile)
-        var ptr = [Int32](repeating: 0, count: tiles * rows + 1)
-        let chunks = swk_lane_pack_count(pattern.rowPtr, pattern.colIndex, rows, tiles, tile, &ptr)
-        var offs = [Int32](repeating: 0, count: chunks * 8), srcs = [Int32](repeating: 0, count: chunks * 8)
-        var bases = [Int32](repeating: 0, count: chunks), deltas = [UInt64](repeating: 0, count: chunks)
-        let compact = swk_lane_pack_fill(pattern.rowPtr, pattern.colIndex, rows, tiles, tile, 64, ptr, &offs, &srcs, &bases, &deltas) == 1
-        let sources = srcs.map { $0 < 0 ? -1 : entry(Int($0)) }
-        let packing = LanePacking(tiles: tiles, ptr: ptr, offsets: offs, values: [], padding: chunks * 8 - pattern.nonZeros,
-                                  bases: compact ? bases : [], deltas: compact ? deltas : [], sources: srcs)
+        let packing = try pattern.lanePacking(tileCols: tile, key: [tile], compact: true) { $0 * 64 }
+        let sources = packing.sources.map { $0 < 0 ? -1 : entry(Int($0)) }
         return Packed(packing: packing, sources: sources, values: Tensor.bucketed(count: sources.count))
     }
 

@@ -185,15 +185,15 @@ void swk_csr_rows_grad_variant(int fast, const int32_t *rowptr, const int64_t *o
  * and the columns; `col` must hold nnz + 1 entries (the compress writes one past the last). Returns nnz. */
 long swk_mask_csr(const float *m, long rows, long cols, int32_t *rowptr, int32_t *col);
 
-/* The lane packing of a CSR pattern whose columns are read at col·scale (Autograd's LanePacking,
- * for sparse training's linear layers): _count writes the chunk pointers ptr (tiles·rows + 1
- * entries; row r of tile t: chunks ptr[t·rows + r] ..< ptr[t·rows + r + 1], tiles of tile_cols
- * columns) and returns the number of chunks; _fill writes 8 offsets and 8 sources (the CSR entry,
- * −1 for padding, which reads its chunk's first offset) per chunk, and, when bases is not NULL, the
- * compact form (chunk base + one-byte deltas in units of scale); it returns 1 when the compact form
- * fits (every delta in 0 ..< 256), else 0. Rows' columns must ascend. */
+/* The lane packing of a CSR pattern whose column c is read at col_off[c] (Autograd's
+ * LanePacking): _count writes the chunk pointers ptr (tiles·rows + 1 entries; row r of tile t:
+ * chunks ptr[t·rows + r] ..< ptr[t·rows + r + 1], tiles of tile_cols columns) and returns the
+ * number of chunks; _fill writes 8 offsets and 8 sources (the CSR entry, −1 for padding, which
+ * reads its chunk's first offset) per chunk, and, when bases is not NULL, the compact form (chunk
+ * base + one-byte deltas in units of 64 floats); it returns 1 when the compact form fits (every
+ * delta a multiple of 64 in 0 ..< 256·64), else 0. Rows' columns must ascend. */
 long swk_lane_pack_count(const int32_t *rowptr, const int32_t *col, long rows, long tiles, long tile_cols, int32_t *ptr);
-int swk_lane_pack_fill(const int32_t *rowptr, const int32_t *col, long rows, long tiles, long tile_cols, long scale,
+int swk_lane_pack_fill(const int32_t *rowptr, const int32_t *col, long rows, long tiles, long tile_cols, const int32_t *col_off,
                        const int32_t *ptr, int32_t *offs, int32_t *srcs, int32_t *bases, uint64_t *deltas);
 
 #endif
