@@ -234,14 +234,12 @@ extension Context {
     }
 
     /// The direct layout's read offset of each non-zero column (c·kh·kw + ky·kw + kx) for a
-    /// stride-1 convolution of geometry `g`: zero-padded planes whose rows share their side
-    /// padding (each grid row is [pad zeros, W values]; the right padding of a row is the left
-    /// padding of the next), rows of w + pad, planes of (h + 2·pad)·(w + pad) + pad.
+    /// stride-1 convolution of geometry `g` (`DirectLayout`).
     package static func directOffsets(_ colIndex: [Int32], _ g: ConvGeometry) -> [Int64] {
-        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad, taps = g.kh * g.kw
+        let d = DirectLayout(g), taps = g.kh * g.kw
         return colIndex.map { c in
             let col = Int(c), ci = col / taps, r = col % taps
-            return Int64(ci * plane + (r / g.kw) * wp + r % g.kw)
+            return Int64(ci * d.plane + (r / g.kw) * d.wp + r % g.kw)
         }
     }
 
@@ -252,28 +250,51 @@ extension Context {
     package static func directSparseConv(_ xp: UnsafePointer<Float>, _ g: ConvGeometry, rowPtr: UnsafePointer<Int32>,
                                          offsets: UnsafePointer<Int64>, values: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                          relu: Bool, into op: UnsafeMutablePointer<Float>) {
-        let inStride = g.c * g.h * g.w, outStride = g.o * g.p
-        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad
-        // The rows are computed on the padded grid, rounded up to whole 8-wide vectors (the few
-        // extra outputs are dropped by the copy below; the input gets as much slack).
-        let len = ((g.oh - 1) * wp + g.ow + 7) / 8 * 8
-        let ldo = max(len, g.oh * wp)
+        let outStride = g.o * g.p
+        let d = DirectLayout(g)
         let samplesSplit = g.n >= Parallel.threads
         Parallel.forEachRange(g.n, workers: samplesSplit ? Parallel.workers(for: g.n) : 1) { _, lo, hi in
-            let base = Tensor(shape: [g.c * plane + 8])  // zero border for the padded planes
-            let tmp = Tensor(uninitialized: [g.o * ldo])
+            let base = Tensor(shape: [g.c * d.plane + 8])  // zero border for the padded planes
+            let tmp = Tensor(uninitialized: [g.o * d.ldo])
             for s in lo..<hi {
-                let src = xp + s * inStride, dst = op + s * outStride
-                for ci in 0..<g.c { for y in 0..<g.h {
-                    (base.data + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
-                } }
+                let dst = op + s * outStride
+                d.copyPlanes(of: s, xp, g, into: base.data)
                 Parallel.forEachRange(g.o, workers: samplesSplit ? 1 : Parallel.workers(for: g.o)) { _, r0, r1 in
-                    swk_csr_rows(rowPtr, offsets, values, r0, r1, base.data, len, tmp.data, ldo, bias, relu ? 1 : 0)
+                    swk_csr_rows(rowPtr, offsets, values, r0, r1, base.data, d.len, tmp.data, d.ldo, bias, relu ? 1 : 0)
                 }
                 for o in 0..<g.o { for y in 0..<g.oh {
-                    (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
+                    (dst + o * g.p + y * g.ow).update(from: tmp.data + o * d.ldo + y * d.wp, count: g.ow)
                 } }
             }
         }
+    }
+}
+
+/// Where a stride-1 sparse convolution reads and writes (`Context.directSparseConv`, sparse
+/// training's weight gradient): zero-padded input planes whose rows share their side padding
+/// (each grid row is [pad zeros, W values]; the right padding of a row is the left padding of
+/// the next), and outputs computed on the same grid.
+package struct DirectLayout {
+    /// Row stride w + pad and plane size (h + 2·pad)·(w + pad) + pad of the padded input.
+    package let wp: Int, plane: Int
+    /// Grid positions computed per output plane, rounded up to whole 8-wide vectors (the few
+    /// extra outputs are dropped; the input gets as much slack), and the output grid's plane stride.
+    package let len: Int, ldo: Int
+
+    /// The layout for geometry `g` (stride 1).
+    package init(_ g: ConvGeometry) {
+        wp = g.w + g.pad
+        plane = (g.h + 2 * g.pad) * wp + g.pad
+        len = ((g.oh - 1) * wp + g.ow + 7) / 8 * 8
+        ldo = max(len, g.oh * wp)
+    }
+
+    /// Writes sample `s` of the NCHW input `x` into the padded planes at `base` (whose border
+    /// stays as it is: zero).
+    package func copyPlanes(of s: Int, _ x: UnsafePointer<Float>, _ g: ConvGeometry, into base: UnsafeMutablePointer<Float>) {
+        let src = x + s * g.c * g.h * g.w
+        for ci in 0..<g.c { for y in 0..<g.h {
+            (base + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
+        } }
     }
 }

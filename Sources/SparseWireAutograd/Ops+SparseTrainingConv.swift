@@ -60,23 +60,20 @@ extension Context {
     package static func activeConvWeightGradient(_ gy: Tensor, _ x: Tensor, _ g: ConvGeometry, _ w: SparseTrainingWeight,
                                                  _ offsets: [Int64]) -> Tensor {
         let nnz = w.active.count
-        let wp = g.w + g.pad, plane = (g.h + 2 * g.pad) * wp + g.pad
-        let len = ((g.oh - 1) * wp + g.ow + 7) / 8 * 8, ldo = max(len, g.oh * wp)
+        let d = DirectLayout(g)
         let workers = Parallel.workers(for: g.n)
         let partial = (0..<workers).map { _ in Tensor.bucketed(count: nnz) }
-        let xp = x.data, gp = gy.data, inStride = g.c * g.h * g.w, outStride = g.o * g.p
+        let xp = x.data, gp = gy.data, outStride = g.o * g.p
         w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { op in
             Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
-                let base = Tensor(shape: [g.c * plane + len + 8]), grid = Tensor(shape: [g.o * ldo])
+                let base = Tensor(shape: [g.c * d.plane + d.len + 8]), grid = Tensor(shape: [g.o * d.ldo])
                 for s in lo..<hi {
-                    let src = xp + s * inStride, dy = gp + s * outStride
-                    for ci in 0..<g.c { for y in 0..<g.h {
-                        (base.data + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
-                    } }
+                    let dy = gp + s * outStride
+                    d.copyPlanes(of: s, xp, g, into: base.data)
                     for o in 0..<g.o { for y in 0..<g.oh {
-                        (grid.data + o * ldo + y * wp).update(from: dy + o * g.p + y * g.ow, count: g.ow)
+                        (grid.data + o * d.ldo + y * d.wp).update(from: dy + o * g.p + y * g.ow, count: g.ow)
                     } }
-                    swk_csr_rows_grad(rp.baseAddress!, op.baseAddress!, 0, g.o, base.data, len, grid.data, ldo, partial[worker].data)
+                    swk_csr_rows_grad(rp.baseAddress!, op.baseAddress!, 0, g.o, base.data, d.len, grid.data, d.ldo, partial[worker].data)
                 }
             }
         } }
