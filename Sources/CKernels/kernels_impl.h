@@ -106,7 +106,14 @@ KATTR void KN(swk_csr_rows)(const int32_t *restrict rowptr, const int64_t *restr
      * segments (the rows around this block in each plane), which stay in L1/L2. */
     long i0 = 0;
     for (; i0 + 64 <= len; i0 += 64) KN(csr_rows_block)(rowptr, offs, val, r0, r1, base, i0, out, ldo, bias, relu, 64);
-    for (; i0 + 8 <= len; i0 += 8) KN(csr_rows_block)(rowptr, offs, val, r0, r1, base, i0, out, ldo, bias, relu, 8);
+    /* The rest (< 64) in one pass of its own width: a 7×7 plane's 56 positions as 8-wide blocks
+     * would walk every row's non-zeros 7 times, loading index and value once per 8 outputs. */
+    switch ((len - i0) / 8) {
+#define SWK_CSR_REST(k) case k: KN(csr_rows_block)(rowptr, offs, val, r0, r1, base, i0, out, ldo, bias, relu, 8 * k); i0 += 8 * k; break;
+    SWK_CSR_REST(1) SWK_CSR_REST(2) SWK_CSR_REST(3) SWK_CSR_REST(4) SWK_CSR_REST(5) SWK_CSR_REST(6) SWK_CSR_REST(7)
+#undef SWK_CSR_REST
+    default: break;
+    }
     for (long r = r0; r < r1 && i0 < len; r++) {
         float b = bias ? bias[r] : 0.0f;
         for (long i = i0; i < len; i++) {

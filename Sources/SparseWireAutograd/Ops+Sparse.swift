@@ -262,9 +262,7 @@ extension Context {
                 Parallel.forEachRange(g.o, workers: samplesSplit ? 1 : Parallel.workers(for: g.o)) { _, r0, r1 in
                     swk_csr_rows(rowPtr, offsets, values, r0, r1, base.data, d.len, tmp.data, d.ldo, bias, relu ? 1 : 0)
                 }
-                for o in 0..<g.o { for y in 0..<g.oh {
-                    (dst + o * g.p + y * g.ow).update(from: tmp.data + o * d.ldo + y * d.wp, count: g.ow)
-                } }
+                d.copyOutput(planes: g.o, grid: tmp.data, nchw: dst, g, toGrid: false)
             }
         }
     }
@@ -293,8 +291,22 @@ package struct DirectLayout {
     /// stays as it is: zero).
     package func copyPlanes(of s: Int, _ x: UnsafePointer<Float>, _ g: ConvGeometry, into base: UnsafeMutablePointer<Float>) {
         let src = x + s * g.c * g.h * g.w
+        if g.pad == 0 { base.update(from: src, count: g.c * g.h * g.w); return }  // unpadded: the planes as they are
         for ci in 0..<g.c { for y in 0..<g.h {
             (base + ci * plane + (y + g.pad) * wp + g.pad).update(from: src + (ci * g.h + y) * g.w, count: g.w)
+        } }
+    }
+
+    /// Copies `planes` output planes between the grid (plane stride `ldo`, row stride `wp`) and
+    /// NCHW (plane stride oh·ow, row stride ow): `toGrid` false reads the grid, true writes it.
+    /// When the grid's rows are the output's rows (wp = ow, e.g. a 1×1 kernel without padding)
+    /// each plane is one copy.
+    package func copyOutput(planes: Int, grid: UnsafeMutablePointer<Float>, nchw: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
+                            toGrid: Bool) {
+        let rows = wp == g.ow ? 1 : g.oh, count = wp == g.ow ? g.oh * g.ow : g.ow
+        for o in 0..<planes { for y in 0..<rows {
+            let gq = grid + o * ldo + y * wp, nq = nchw + o * g.p + y * g.ow
+            if toGrid { gq.update(from: nq, count: count) } else { nq.update(from: gq, count: count) }
         } }
     }
 }

@@ -70,9 +70,7 @@ extension Context {
                 for s in lo..<hi {
                     let dy = gp + s * outStride
                     d.copyPlanes(of: s, xp, g, into: base.data)
-                    for o in 0..<g.o { for y in 0..<g.oh {
-                        (grid.data + o * d.ldo + y * d.wp).update(from: dy + o * g.p + y * g.ow, count: g.ow)
-                    } }
+                    d.copyOutput(planes: g.o, grid: grid.data, nchw: UnsafeMutablePointer(mutating: dy), g, toGrid: true)
                     swk_csr_rows_grad(rp.baseAddress!, op.baseAddress!, 0, g.o, base.data, d.len, grid.data, d.ldo, partial[worker].data)
                 }
             }

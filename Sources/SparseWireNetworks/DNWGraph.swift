@@ -79,7 +79,7 @@ public final class DNWGraphModule: Module {
     /// One application of the dynamic graph: IN(A · dw(ReLU(Z))).
     package func field(_ z: Var, _ ctx: Context) throws -> Var {
         let h = try depthwise.forward(ctx.relu(z), ctx)
-        let a = try ctx.conv2d(h, ctx.effective(adjacency[0]), nil)
+        let a = try ctx.maskedConv2d(h, adjacency[0], nil)
         return try ctx.instanceNorm(a, gamma: normWeight.variable, beta: normBias.variable)
     }
 
@@ -104,7 +104,7 @@ public final class DNWGraphModule: Module {
                                                   beta: ctx.slice1D(normBias.variable, range))
                 transformed.append(try ctx.depthwiseConv2d(ctx.relu(normed), w, nil, stride: 1, padding: 1))
                 start += spec.blocks[i]
-                z = try ctx.conv2d(ctx.concatChannels(transformed), ctx.effective(adjacency[i]), nil)
+                z = try ctx.maskedConv2d(ctx.concatChannels(transformed), adjacency[i], nil)
                 states.append(z)
             }
             return try ctx.concatChannels(states)

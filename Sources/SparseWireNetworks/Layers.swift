@@ -51,17 +51,29 @@ public final class Conv2d: Module {
     /// when picked. Errors: `.shape` when `x` is not [N, in, H, W] or the kernel exceeds the padded input.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         ctx.layerObserver?(self, x)
-        if !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) {
-            return try ctx.sparseConv2d(x, sparse, bias?.variable, stride: stride, padding: padding)
-        }
-        if ctx.recordGrad, stride == 1, padding < weight.shape[2], weight.shape[2] == weight.shape[3], x.shape.count == 4,
-           let step = try ctx.sparseTraining?(weight, x.shape[0], ctx) {
-            return try ctx.sparseTrainConv2d(x, step, bias?.variable, padding: padding)
-        }
-        return try ctx.conv2d(x, ctx.effective(weight), bias?.variable, stride: stride, padding: padding)
+        return try ctx.maskedConv2d(x, weight, bias?.variable, stride: stride, padding: padding)
     }
     /// The weight, then the bias if any.
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+}
+
+extension Context {
+    /// y = conv2d(x, ŵ) + b for a (possibly masked) convolution weight parameter `weight`, on the
+    /// kernels the context chooses: the sparse inference kernels when `sparseInference` picks
+    /// them, the sparse training kernels (stride 1, square kernel, padding < kernel size) when
+    /// `sparseTraining` returns a step, else the dense `conv2d` of the effective weight. Used by
+    /// `Conv2d` and by the layers that hold a convolution weight of their own (DNW's channel
+    /// graphs). Errors: `.shape` as `conv2d`.
+    public func maskedConv2d(_ x: Var, _ weight: Parameter, _ bias: Var?, stride: Int = 1, padding: Int = 0) throws -> Var {
+        if !recordGrad, let sparse = try sparseInference?.weight(for: weight, self) {
+            return try sparseConv2d(x, sparse, bias, stride: stride, padding: padding)
+        }
+        if recordGrad, stride == 1, weight.shape.count == 4, padding < weight.shape[2], weight.shape[2] == weight.shape[3],
+           x.shape.count == 4, let step = try sparseTraining?(weight, x.shape[0], self) {
+            return try sparseTrainConv2d(x, step, bias, padding: padding)
+        }
+        return try conv2d(x, effective(weight), bias, stride: stride, padding: padding)
+    }
 }
 
 /// Depthwise convolution: one k×k kernel per channel.

@@ -79,6 +79,7 @@ final class SparseTrainingTests: XCTestCase {
         let cases: [(n: Int, c: Int, o: Int, h: Int, w: Int, k: Int, pad: Int, density: Double)] = [
             (3, 5, 7, 9, 7, 3, 1, 0.3), (4, 16, 8, 8, 8, 3, 0, 0.1), (2, 6, 4, 11, 10, 5, 2, 0.2), (3, 8, 12, 6, 5, 1, 0, 0.5),
             (1, 3, 4, 5, 5, 3, 2, 1.0), (5, 16, 24, 7, 9, 3, 1, 0.2),  // the last: Winograd for the dense dW
+            (3, 40, 24, 7, 7, 1, 0, 0.1),  // a DNW graph layer: 1×1 on 7×7 planes (56 grid positions, one pass)
         ]
         for c in cases {
             let label = "n \(c.n), \(c.o)×\(c.c)×\(c.k)×\(c.k) on \(c.h)×\(c.w), pad \(c.pad), density \(c.density)"
@@ -228,6 +229,35 @@ final class SparseTrainingTests: XCTestCase {
             let convs = r.trainers[1].masking.layers.filter { $0.parameter.shape.count == 4 }
             XCTAssertFalse(convs.isEmpty)
             for l in convs { XCTAssertNotNil(r.trainers[1].masking.sparsePatterns[ObjectIdentifier(l.parameter)]?.weight, l.name) }
+        }
+    }
+
+    func testDNWGraphsTrainTheSameBothWays() throws {
+        // The channel graphs' adjacency (1×1 convolutions on 7×7 maps) trains on the sparse
+        // kernels too: static (one matrix per block), discrete and continuous time (one shared
+        // matrix applied several times per forward pass).
+        for setting in ["static", "discrete", "continuous"] {
+            for p in ["random-static", "dnw"] {
+                let yaml = """
+                    model: {name: dnw, setting: \(setting), blocks: [8, 12, 12], readout: 12, steps: 2}
+                    masking: {scope: global}
+                    batch_size: 64
+                    epochs: 24
+                    optimizer: {name: sgd, lr: 0.1, momentum: 0.9, weight_decay: 0.0005}
+                    policy: \(p)
+                    density: 0.2
+                    """
+                let r = try trainBothWays(yaml, steps: 8)
+                let label = "\(setting), \(p)"
+                for (s, (a, b)) in zip(r.dense, r.sparse).enumerated() {
+                    XCTAssertEqual(a, b, accuracy: 2e-4 * (1 + abs(a)), "\(label): loss at step \(s)")
+                }
+                for (i, (a, b)) in r.masks.enumerated() { XCTAssertEqual(a.array, b.array, "\(label): final mask of layer \(i)") }
+                XCTAssertLessThan(r.sparse.last!, r.sparse.first!, "\(label): the loss falls")
+                let graph = r.trainers[1].masking.layers.filter { $0.name.hasPrefix("graph.") }
+                XCTAssertEqual(graph.count, setting == "static" ? 2 : 1, label)
+                for l in graph { XCTAssertNotNil(r.trainers[1].masking.sparsePatterns[ObjectIdentifier(l.parameter)]?.weight, "\(label): \(l.name)") }
+            }
         }
     }
 
