@@ -415,7 +415,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", default="train,gemm,infer,structure,sparsetrain,sparsify",
                     help="comma-separated: train, gemm, infer, structure, sparsetrain, sparsify")
-    ap.add_argument("--sparse-models", default="fc1024,conv4", help="sparsetrain section: comma-separated subset of fc1024, conv4")
+    ap.add_argument("--sparse-models", default="fc1024,conv4,dnw-static,dnw-discrete",
+                    help="sparsetrain section: comma-separated subset of fc1024, conv4, dnw-static, dnw-discrete")
     ap.add_argument("--sparse-quick", action="store_true", help="sparsetrain section: a few steps of rigl and dnw only (a smoke test)")
     ap.add_argument("--structure-models", default="fc1024,conv4", help="structure section: comma-separated subset of fc1024, conv4")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])

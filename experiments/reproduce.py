@@ -21,6 +21,11 @@ rerun, so an interrupted run resumes); the table goes to docs/results/<experimen
                    same width (Ramanujan et al., Fig. 4/5: does the gap shrink with width?)
 8 sparse_resnet    DNW's sparse ResNet section scaled to ResNet-20: dnw vs rigl vs snfs vs
                    random-static at 10 % and 20 % of the weights, all layers sparse and first layer dense
+9 wrn_rigl_set_static  RigL vs SET vs static random sparsity on WRN-22-2 at densities 0.05 / 0.1 / 0.2,
+                   ERK (Evci et al.'s CIFAR network), on the sparse training kernels
+10 dnw_tiny_paper  DNW's tiny classifier at the paper's size (blocks [32, 192, 192, 192, 192],
+                   readout 100, 5 % of the edges): static / discrete / continuous time, dnw vs
+                   Random Graph, per-seed differences and learning curves (Wortsman et al., Fig. 3)
 6 mobilenet_dnw    DNW's MobileNetV1 table (Wortsman et al., "Contrasting with other methods"):
                    MobileNetV1-DNW graphs at edge budget ×0.225 under dnw, random graph, no update
                    rule, L1 + anneal, targeted dropout, lottery one-shot, the complete graph, and
@@ -67,6 +72,37 @@ def resnet_edge_popup(k, width):
 def sparse_resnet(policy, density, first_dense):
     opts = {"delta_t": 25} if policy in ("rigl", "snfs") else {}
     return merge(RESNET, policy=policy, density=density, masking={"first_layer_dense": first_dense}, policy_options=opts)
+
+
+# WRN-22-2 (RigL's CIFAR network; CIFAR recipe SGD 0.1, momentum 0.9, weight decay 5e-4, cosine)
+# on 12,000 Fashion-MNIST images for 3 epochs (282 steps of 128), 2,000 test images; ERK densities;
+# rigl and set update every 25 steps. Sized for ~45 min of this machine with 2 seeds.
+WRN = dict(model={"name": "wrn", "depth": 22, "width": 2, "norm": "affine"},
+           optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0005}, schedule={"name": "cosine"},
+           batch_size=128, epochs=3, data={"train_limit": 12000, "test_limit": 2000}, masking={"distribution": "erk"})
+
+
+def wrn_sparse(policy, density):
+    return merge(WRN, policy=policy, density=density, policy_options={"delta_t": 25} if policy != "random-static" else {})
+
+
+# DNW's tiny classifier at the paper's size: 800 channel nodes in blocks [32, 192, 192, 192, 192],
+# readout 100, 5 % of the possible edges chosen over all graph matrices at once; the optimizer of
+# configs/fmnist-dnw-tiny.yaml. Static time on all 60k images for 3 epochs; discrete time (T = 3)
+# on 20k images for 2 epochs; continuous time (2 RK4 steps = 8 graph evaluations) on 10k images
+# for 2 epochs; 5,000 test images for the time-dependent ones.
+DNW_TINY = dict(model={"name": "dnw", "blocks": [32, 192, 192, 192, 192], "readout": 100}, masking={"scope": "global"},
+                density=0.05, optimizer={"name": "sgd", "lr": 0.5, "momentum": 0.9, "weight_decay": 0.00005},
+                schedule={"name": "cosine"}, batch_size=128)
+DNW_TINY_SETTINGS = {
+    "static": dict(model={"setting": "static"}, epochs=3),
+    "discrete": dict(model={"setting": "discrete", "steps": 3}, epochs=2, data={"train_limit": 20000, "test_limit": 5000}),
+    "continuous": dict(model={"setting": "continuous", "steps": 2}, epochs=2, data={"train_limit": 10000, "test_limit": 5000}),
+}
+
+
+def dnw_tiny(setting, policy):
+    return merge(merge(DNW_TINY, **DNW_TINY_SETTINGS[setting]), policy=policy)
 
 
 def mobile_dnw(policy):
@@ -189,6 +225,16 @@ Keeping the stem dense helps every method by 1–2 points at 10 %.
                  for fd in (False, True) for d in (0.1, 0.2) for p in ("dnw", "rigl", "snfs", "random-static")]
         + [({"setting": "100 %", "policy": "dense"}, RESNET)],
     },
+    "wrn_rigl_set_static": {
+        "title": "RigL vs SET vs static random mask on WRN-22-2 (ERK), 12k train images, 3 epochs",
+        "x": "density", "series": "policy",
+        "runs": [({"density": d, "policy": p}, wrn_sparse(p, d)) for p in ("rigl", "set", "random-static") for d in (0.05, 0.1, 0.2)],
+    },
+    "dnw_tiny_paper": {
+        "title": "DNW's tiny classifier at the paper's size (800 nodes, 5 % of the edges): dnw vs Random Graph",
+        "x": "setting", "series": "policy", "paired": ("policy", "dnw", "random-static"), "curves": True,
+        "runs": [({"setting": st, "policy": p}, dnw_tiny(st, p)) for st in DNW_TINY_SETTINGS for p in ("dnw", "random-static")],
+    },
     "randwire_graphs": {
         "title": "RandWire (C = 16, 2 stages of 32 nodes) with ER(0.2), BA(5), WS(4, 0.75) graphs, 20k train images, 1 epoch",
         "x": "graph", "series": None,
@@ -223,14 +269,15 @@ def run_one(cfg, seed, threads, with_fast_eval=False):
     t0 = time.time()
     extra = {}
     with sw.Engine(cfg) as e:
-        last = e.fit(progress=False)[-1]
+        history = e.fit(progress=False)
+        last = history[-1]
         counts = e.parameter_counts()
         if with_fast_eval and cfg["model"]["name"] == "mobilenetv1-dnw":
             with tempfile.TemporaryDirectory() as d:
                 e.save(os.path.join(d, "run.safetensors"))
                 extra = fast_eval(os.path.join(d, "run.safetensors"))
     return {"test_accuracy": last["test_accuracy"], "train_loss": last["train_loss"], "params_kept": counts["kept"],
-            "params_total": counts["total"], "seconds": round(time.time() - t0, 1), **extra}
+            "params_total": counts["total"], "seconds": round(time.time() - t0, 1), "curve": [h["test_accuracy"] for h in history], **extra}
 
 
 def table(name, exp, rows):
@@ -250,7 +297,52 @@ def table(name, exp, rows):
                      f"{statistics.mean(r['macs_before'] for r in f) / 1e6:.2f} M → {statistics.mean(r['fast_eval_macs'] for r in f) / 1e6:.2f} M |"
                      if f else " — | — |")
         lines.append(line)
+    if exp.get("paired"):
+        lines += ["", paired_differences(exp["paired"], keys, rows)]
     return "\n".join(lines)
+
+
+def paired_differences(paired, keys, rows):
+    """A table of per-seed differences a − b (in points) of test accuracy between the runs whose
+    label `key` is a and b and whose other labels agree: each difference, and their mean ± std."""
+    key, a, b = paired
+    rest = [k for k in keys if k != key]
+    acc = {(tuple(r["label"][k] for k in rest), r["label"][key], r["seed"]): r["test_accuracy"] for r in rows}
+    lines = [f"| {' | '.join(rest)} | {a} − {b} per seed (points) | mean ± std |", "|" + "---|" * (len(rest) + 2)]
+    for other in dict.fromkeys(k[0] for k in acc):
+        d = [100 * (acc[(other, a, s)] - acc[(other, b, s)]) for s in sorted({k[2] for k in acc})
+             if (other, a, s) in acc and (other, b, s) in acc]
+        if d:
+            sd = statistics.stdev(d) if len(d) > 1 else 0.0
+            lines.append(f"| {' | '.join(map(str, other))} | {', '.join(f'{x:+.2f}' for x in d)} | {statistics.mean(d):+.2f} ± {sd:.2f} |")
+    return "\n".join(lines)
+
+
+def plot_curves(exp, rows, path):
+    """Test accuracy after each epoch, one line per run (colour per series, panel per x value)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    x, series = exp["x"], exp["series"]
+    panels = list(dict.fromkeys(r["label"][x] for r in rows))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2), squeeze=False)
+    colours = {}
+    for ax, panel in zip(axes[0], panels):
+        for r in rows:
+            if r["label"][x] != panel or not r.get("curve"):
+                continue
+            s = r["label"][series]
+            c = colours.setdefault(s, f"C{len(colours)}")
+            ax.plot(range(1, len(r["curve"]) + 1), [100 * a for a in r["curve"]], "o-", color=c, alpha=0.7,
+                    label=s if r["seed"] == min(q["seed"] for q in rows) else None)
+        ax.set_title(str(panel), fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    fig.suptitle(exp["title"], fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def grouped(rows):
@@ -316,8 +408,11 @@ def main():
         md = table(name, exp, rows)
         cmd = "python3 experiments/reproduce.py " + name + " --seeds " + " ".join(map(str, args.seeds))
         notes = ("\n\n" + exp["notes"].strip()) if exp.get("notes") else ""
-        (RESULTS / f"{name}.md").write_text(md + notes + f"\n\nMade by `{cmd}`; raw runs in `{name}.jsonl`, plot `{name}.png`.\n")
+        (RESULTS / f"{name}.md").write_text(md + notes + f"\n\nMade by `{cmd}`; raw runs in `{name}.jsonl`, plot `{name}.png`"
+                                         + (f", learning curves `{name}_curves.png`" if exp.get("curves") else "") + ".\n")
         plot(name, exp, rows, RESULTS / f"{name}.png")
+        if exp.get("curves"):
+            plot_curves(exp, rows, RESULTS / f"{name}_curves.png")
         print(md + "\n")
 
 

@@ -117,6 +117,11 @@ private func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, ld: Int, co
 extension Context {
     /// Scratch budget (floats) for the unfolded columns of one chunk of samples.
     package static let im2colBudget = 4 << 20
+    /// 1×1 convolutions on planes of at least this many positions multiply each sample's
+    /// [C, H·W] block in place (one GEMM per sample); smaller planes (MobileNet's 7×7, 4×4) are
+    /// copied into chunks of samples first, so one GEMM covers many samples and OpenBLAS packs
+    /// the weight once per chunk instead of once per sample.
+    package static let pointwiseDirectPlane = 256
 
     /// 2-D convolution, NCHW input, weight [O, C, kh, kw] (PyTorch layout), optional bias [O].
     /// Implemented as im2col + one sgemm per chunk of samples; the columns are recomputed in
@@ -133,18 +138,19 @@ extension Context {
         let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
         let K = g.k, P = g.p, O = g.o
         let workers = Parallel.workers(for: g.n)
-        let nb = g.isPointwise ? 1 : max(1, min(g.n, Context.im2colBudget / workers / max(K * P, 1)))
+        let direct = g.isPointwise && P >= Context.pointwiseDirectPlane  // per-sample GEMMs on x itself
+        let nb = direct ? 1 : max(1, min(g.n, Context.im2colBudget / workers / max(K * P, 1)))
         let xp = x.value.data, wp = w.value.data, op = out.data
         let inStride = g.c * g.h * g.w, outStride = O * P
         // Each worker owns a contiguous range of samples and its own scratch.
         Parallel.forEachRange(g.n, workers: workers) { _, lo, hi in
-            let cols = g.isPointwise ? nil : Tensor(uninitialized: [K * nb * P])
+            let cols = direct ? nil : Tensor(uninitialized: [K * nb * P])
             let res = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
             var n0 = lo
             while n0 < hi {
                 let cnt = min(nb, hi - n0)
                 let ld = cnt * P
-                if g.isPointwise {
+                if direct {
                     BLAS.gemm(m: O, n: P, k: K, a: wp, lda: K, b: xp + n0 * inStride, ldb: P, c: op + n0 * outStride, ldc: P)
                 } else {
                     let cp = cols!.data
@@ -176,9 +182,9 @@ extension Context {
             let dwParts = w.requiresGrad ? (0..<workers).map { _ in Tensor(shape: w.shape) } : []
             Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
                 let dw = dwParts.isEmpty ? nil : dwParts[worker]
-                let cols = (dw != nil && !g.isPointwise) ? Tensor(uninitialized: [K * nb * P]) : nil
+                let cols = (dw != nil && !direct) ? Tensor(uninitialized: [K * nb * P]) : nil
                 let dres = nb > 1 ? Tensor(uninitialized: [O * nb * P]) : nil
-                let dcols = (dx != nil && !g.isPointwise) ? Tensor(uninitialized: [K * nb * P]) : nil
+                let dcols = (dx != nil && !direct) ? Tensor(uninitialized: [K * nb * P]) : nil
                 var n0 = lo
                 while n0 < hi {
                     let cnt = min(nb, hi - n0)
@@ -193,7 +199,7 @@ extension Context {
                             (gChunk + oc * ld + s * P).update(from: gp + (n0 + s) * outStride + oc * P, count: P)
                         } }
                     }
-                    if g.isPointwise {
+                    if direct {
                         if let dw {
                             BLAS.gemm(transB: true, m: O, n: K, k: P, a: gChunk, lda: P, b: xp + n0 * inStride, ldb: P,
                                       beta: 1, c: dw.data, ldc: K)

@@ -1,39 +1,103 @@
 import CKernels
 import SparseWireTensor
-/// Depthwise convolution with stride 1, the common case of separable convs (RandWire, DNW),
-/// computed on zero-padded planes so every inner loop is one contiguous run over a whole
-/// plane (H·(W+2p) elements) instead of short rows: for each kernel tap (ki, kj),
-///   Q[i] += w[ki, kj] · Xpad[i + ki·Wp + kj],   i < OH·Wp,  Wp = W + 2p,
-/// then the valid columns of Q are the output. The backward pass uses the same layout:
-/// dXpad[i + ki·Wp + kj] += w · Gq[i] and dw[ki, kj] = Σᵢ Gq[i] · Xpad[i + ki·Wp + kj], where Gq is
-/// the output gradient spread into the padded width (zeros in the extra columns).
+/// Where a depthwise convolution of stride s reads and writes. The zero-padded input plane
+/// (Hp = H + 2p rows, Wp = W + 2p columns) is split into s² phase planes of hq = ⌈Hp/s⌉ rows and
+/// wq = ⌈Wp/s⌉ columns, phase (a, b) holding Xpad[s·y + a, s·x + b] at (y, x). Output (oy, ox)
+/// is then computed at grid position i = oy·wq + ox, and tap (ki, kj) reads its phase plane at
+/// i + (ki / s)·wq + kj / s: for every tap one contiguous run over the whole grid,
+///   Q[i] = b + Σ_t w[t] · X[off_t + i],  i < OH·wq,
+/// with the valid columns ox < OW of Q the output. For s = 1 there is one phase: the padded plane.
+/// The backward pass uses the same layout: dX[off_t + i] += w[t] · Gq[i] and
+/// dw[t] = Σᵢ Gq[i] · X[off_t + i], Gq the output gradient spread into the grid (zeros in the
+/// extra columns); dX's phase planes are gathered back into the input plane.
+package struct DepthwiseLayout {
+    /// Stride, phase plane rows and columns, and the size of one phase plane.
+    package let s: Int, hq: Int, wq: Int, phasePlane: Int
+    /// Floats in the phase buffer: s² phase planes plus slack for the last taps' reads past the
+    /// end (they land in discarded columns).
+    package let size: Int
+    /// Grid positions computed per output plane: OH·wq.
+    package let q: Int
+    /// Offset of each tap (row-major over the kernel) in the phase buffer.
+    package let offsets: [Int]
+
+    /// The layout for geometry `g` (any stride and padding).
+    package init(_ g: ConvGeometry) {
+        s = g.stride
+        hq = (g.h + 2 * g.pad + s - 1) / s
+        wq = (g.w + 2 * g.pad + s - 1) / s
+        phasePlane = hq * wq
+        size = s * s * phasePlane + g.kw
+        q = g.oh * wq
+        let (s, hq, wq) = (s, hq, wq)
+        offsets = (0..<(g.kh * g.kw)).map { t in
+            let ki = t / g.kw, kj = t % g.kw
+            return ((ki % s) * s + kj % s) * hq * wq + (ki / s) * wq + kj / s
+        }
+    }
+
+    /// Writes one H×W input plane into the phase buffer `dst` (all `size` floats, zeros around).
+    package func fill(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, _ g: ConvGeometry) {
+        dst.update(repeating: 0, count: size)
+        if s == 1 {
+            for y in 0..<g.h { (dst + (y + g.pad) * wq + g.pad).update(from: src + y * g.w, count: g.w) }
+            return
+        }
+        for a in 0..<s { for b in 0..<s {
+            let phase = dst + (a * s + b) * phasePlane
+            // Columns x of this phase read input column s·x + b − pad: the range [x0, x1) is inside.
+            let x0 = max(0, (g.pad - b + s - 1) / s), x1 = min(wq, (g.w + g.pad - b + s - 1) / s)
+            guard x0 < x1 else { continue }
+            for y in 0..<hq {
+                let r = s * y + a - g.pad
+                guard r >= 0, r < g.h else { continue }
+                let row = phase + y * wq, srow = src + r * g.w + b - g.pad
+                for x in x0..<x1 { row[x] = srow[s * x] }
+            }
+        } }
+    }
+
+    /// Reads the H×W input plane `dst` back out of the phase buffer `src` (the inverse of `fill`
+    /// on the positions inside the input).
+    package func gather(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, _ g: ConvGeometry) {
+        if s == 1 {
+            for y in 0..<g.h { (dst + y * g.w).update(from: src + (y + g.pad) * wq + g.pad, count: g.w) }
+            return
+        }
+        for r in 0..<g.h {
+            let rr = r + g.pad, drow = dst + r * g.w
+            let rowBase = src + (rr % s) * s * phasePlane + (rr / s) * wq
+            for c in 0..<g.w { let cc = c + g.pad; drow[c] = rowBase[(cc % s) * phasePlane + cc / s] }
+        }
+    }
+}
+
 extension Context {
-    package func depthwiseStride1(_ x: Var, _ w: Var, _ b: Var?, _ g: ConvGeometry) -> Var {
-        let C = g.c, H = g.h, W = g.w, kh = g.kh, kw = g.kw, pad = g.pad, OH = g.oh, OW = g.ow
-        let Wp = W + 2 * pad, Hp = H + 2 * pad
-        let padded = Hp * Wp + kw          // slack: the last taps read past the last padded row
-        let qCount = OH * Wp
-        let HW = H * W, P = OH * OW, KK = kh * kw
+    /// Depthwise convolution on phase planes (`DepthwiseLayout`), any stride and padding: per
+    /// sample and channel one fill, then one C kernel call for all taps (forward, input gradient,
+    /// weight gradient); samples over the threads.
+    package func depthwisePhased(_ x: Var, _ w: Var, _ b: Var?, _ g: ConvGeometry) -> Var {
+        let C = g.c, OH = g.oh, OW = g.ow, taps = g.kh * g.kw
+        let d = DepthwiseLayout(g)
+        let HW = g.h * g.w, P = OH * OW
         let out = Tensor(uninitialized: [g.n, C, OH, OW])
         let xp = x.value.data, wp = w.value.data, op = out.data
         let biasPtr: UnsafeMutablePointer<Float>? = b?.value.data
         let workers = Parallel.workers(for: g.n)
+        let offs = d.offsets
 
-        @inline(__always) func fillPadded(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
-            dst.update(repeating: 0, count: padded)
-            for y in 0..<H { (dst + (y + pad) * Wp + pad).update(from: src + y * W, count: W) }
-        }
-
-        Parallel.forEachRange(g.n, workers: workers) { _, lo, hi in
-            let xpad = UnsafeMutablePointer<Float>.allocate(capacity: padded)
-            let q = UnsafeMutablePointer<Float>.allocate(capacity: qCount)
-            defer { xpad.deallocate(); q.deallocate() }
-            for s in lo..<hi {
-                for ch in 0..<C {
-                    fillPadded(xpad, xp + (s * C + ch) * HW)
-                    swk_dw_fwd(xpad, Wp, kh, kw, wp + ch * KK, qCount, biasPtr?[ch] ?? 0, q)
-                    let dst = op + (s * C + ch) * P
-                    for y in 0..<OH { (dst + y * OW).update(from: q + y * Wp, count: OW) }
+        offs.withUnsafeBufferPointer { ob in
+            Parallel.forEachRange(g.n, workers: workers) { _, lo, hi in
+                let xph = UnsafeMutablePointer<Float>.allocate(capacity: d.size)
+                let q = UnsafeMutablePointer<Float>.allocate(capacity: d.q)
+                defer { xph.deallocate(); q.deallocate() }
+                for s in lo..<hi {
+                    for ch in 0..<C {
+                        d.fill(xph, from: xp + (s * C + ch) * HW, g)
+                        swk_dw_fwd(xph, ob.baseAddress!, taps, wp + ch * taps, d.q, biasPtr?[ch] ?? 0, q)
+                        let dst = op + (s * C + ch) * P
+                        for y in 0..<OH { (dst + y * OW).update(from: q + y * d.wq, count: OW) }
+                    }
                 }
             }
         }
@@ -44,27 +108,30 @@ extension Context {
             let dx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
             let dxp: UnsafeMutablePointer<Float>? = dx?.data
             let wantW = w.requiresGrad, wantB = b?.requiresGrad ?? false
-            let stride = KK * C + C
+            let stride = taps * C + C
             let partial = Tensor(shape: [workers, stride])
             let pp = partial.data
-            Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
-                let xpad = UnsafeMutablePointer<Float>.allocate(capacity: padded)
-                let dpad = UnsafeMutablePointer<Float>.allocate(capacity: padded)
-                let gq = UnsafeMutablePointer<Float>.allocate(capacity: qCount)
-                defer { xpad.deallocate(); dpad.deallocate(); gq.deallocate() }
-                let myW = pp + worker * stride, myB = myW + KK * C
-                for s in lo..<hi {
-                    for ch in 0..<C {
-                        let gsrc = gp + (s * C + ch) * P
-                        gq.update(repeating: 0, count: qCount)
-                        for y in 0..<OH { (gq + y * Wp).update(from: gsrc + y * OW, count: OW) }
-                        if wantB { var acc: Float = 0; for i in 0..<P { acc += gsrc[i] }; myB[ch] += acc }
-                        if wantW { fillPadded(xpad, xp + (s * C + ch) * HW) }
-                        if dxp != nil { swk_dw_bwd_input(gq, qCount, Wp, kh, kw, wp + ch * KK, padded, dpad) }
-                        if wantW { swk_dw_bwd_weight(gq, xpad, qCount, Wp, kh, kw, myW + ch * KK) }
-                        if let dxp {
-                            let dst = dxp + (s * C + ch) * HW
-                            for y in 0..<H { (dst + y * W).update(from: dpad + (y + pad) * Wp + pad, count: W) }
+            offs.withUnsafeBufferPointer { ob in
+                Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
+                    let xph = UnsafeMutablePointer<Float>.allocate(capacity: d.size)
+                    let dph = UnsafeMutablePointer<Float>.allocate(capacity: d.size)
+                    let gq = UnsafeMutablePointer<Float>.allocate(capacity: d.q)
+                    defer { xph.deallocate(); dph.deallocate(); gq.deallocate() }
+                    let myW = pp + worker * stride, myB = myW + taps * C
+                    for s in lo..<hi {
+                        for ch in 0..<C {
+                            let gsrc = gp + (s * C + ch) * P
+                            gq.update(repeating: 0, count: d.q)
+                            for y in 0..<OH { (gq + y * d.wq).update(from: gsrc + y * OW, count: OW) }
+                            if wantB { var acc: Float = 0; for i in 0..<P { acc += gsrc[i] }; myB[ch] += acc }
+                            if wantW {
+                                d.fill(xph, from: xp + (s * C + ch) * HW, g)
+                                swk_dw_bwd_weight(gq, xph, d.q, ob.baseAddress!, taps, myW + ch * taps)
+                            }
+                            if let dxp {
+                                swk_dw_bwd_input(gq, d.q, ob.baseAddress!, taps, wp + ch * taps, d.size, dph)
+                                d.gather(dxp + (s * C + ch) * HW, from: dph, g)
+                            }
                         }
                     }
                 }
@@ -74,8 +141,8 @@ extension Context {
                 let dw = Tensor(shape: w.shape), db = Tensor(shape: [C])
                 for wk in 0..<workers {
                     let part = pp + wk * stride
-                    for i in 0..<(KK * C) { dw.data[i] += part[i] }
-                    for i in 0..<C { db.data[i] += part[KK * C + i] }
+                    for i in 0..<(taps * C) { dw.data[i] += part[i] }
+                    for i in 0..<C { db.data[i] += part[taps * C + i] }
                 }
                 if wantW { w.accumulate(dw) }
                 if wantB, let b { b.accumulate(db) }

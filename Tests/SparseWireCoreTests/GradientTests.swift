@@ -29,7 +29,13 @@ final class GradientTests: XCTestCase {
     }
 
     func testConv2dPointwise() throws {
+        // 3×3 planes: samples copied into chunks, one GEMM per chunk.
         try gradCheck([randomTensor([2, 4, 3, 3], seed: 6), randomTensor([5, 4, 1, 1], seed: 7), randomTensor([5], seed: 8)]) { v, c in
+            try c.conv2d(v[0], v[1], v[2])
+        }
+        // 16×16 planes (≥ Context.pointwiseDirectPlane): one GEMM per sample on x itself.
+        XCTAssertGreaterThanOrEqual(16 * 16, Context.pointwiseDirectPlane)
+        try gradCheck([randomTensor([2, 3, 16, 16], seed: 36), randomTensor([2, 3, 1, 1], seed: 37), randomTensor([2], seed: 38)]) { v, c in
             try c.conv2d(v[0], v[1], v[2])
         }
     }

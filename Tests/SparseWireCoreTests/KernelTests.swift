@@ -201,7 +201,7 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
-    /// The depthwise stride-1 kernels, portable and fast builds, against plain loops (3×3 and 5×3).
+    /// The depthwise kernels, portable and fast builds, against plain loops (3×3 and 5×3 tap offsets).
     func testDepthwiseKernelsMatchPlainLoops() {
         var rng = RNG(seed: 22)
         for (kh, kw, wp, q) in [(3, 3, 10, 80), (5, 3, 9, 45)] {
@@ -215,9 +215,10 @@ final class ElementwiseKernelTests: XCTestCase {
             } }
             for fast: Int32 in [0, 1] {
                 var out = [Float](repeating: 0, count: q), dx = [Float](repeating: 9, count: n), dw = [Float](repeating: 0, count: kh * kw)
-                swk_dw_fwd_variant(fast, xpad, wp, kh, kw, ker, q, 0.5, &out)
-                swk_dw_bwd_input_variant(fast, gq, q, wp, kh, kw, ker, n, &dx)
-                swk_dw_bwd_weight_variant(fast, gq, xpad, q, wp, kh, kw, &dw)
+                let offs = (0..<(kh * kw)).map { ($0 / kw) * wp + $0 % kw }
+                swk_dw_fwd_variant(fast, xpad, offs, kh * kw, ker, q, 0.5, &out)
+                swk_dw_bwd_input_variant(fast, gq, q, offs, kh * kw, ker, n, &dx)
+                swk_dw_bwd_weight_variant(fast, gq, xpad, q, offs, kh * kw, &dw)
                 for i in 0..<q { XCTAssertEqual(out[i], refOut[i], accuracy: 1e-4, "out \(i) fast \(fast)") }
                 for i in 0..<n { XCTAssertEqual(dx[i], refDx[i], accuracy: 1e-4, "dx \(i) fast \(fast)") }
                 for t in 0..<(kh * kw) { XCTAssertEqual(dw[t], refDw[t], accuracy: 1e-3, "dw \(t) fast \(fast)") }

@@ -99,18 +99,18 @@ void swk_norm_bwd(const float *dy, const float *xhat, long n, float k, float a, 
 void swk_sum_dot_variant(int fast, const float *a, const float *b, long n, double *sa, double *sab);
 void swk_norm_fwd_variant(int fast, const float *x, long n, float mu, float inv, float ga, float be, float *xhat, float *out);
 void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, long n, float k, float a, float b, float *dx);
-/* Depthwise stride-1 convolution on a zero-padded plane of row stride wp (Autograd/
- * Ops+DepthwiseFast.swift); tap t = (ki, kj) reads offset off_t = ki·wp + kj:
- *   swk_dw_fwd:        out[i] = bias + Σ_t ker[t]·xpad[i + off_t],  i < q
- *   swk_dw_bwd_input:  dpad[j] = Σ_t ker[t]·gq[j − off_t],  j < n  (gq zero outside [0, q))
- *   swk_dw_bwd_weight: dw[t] += Σ_{i<q} gq[i]·xpad[i + off_t]
+/* Depthwise convolution on the grid of a (phase-split) zero-padded plane (Autograd/
+ * Ops+DepthwiseFast.swift); tap t reads offset offs[t] (stride 1: ki·wp + kj):
+ *   swk_dw_fwd:        out[i] = bias + Σ_t ker[t]·x[offs[t] + i],  i < q
+ *   swk_dw_bwd_input:  dx[j] = Σ_t ker[t]·gq[j − offs[t]],  j < n  (gq zero outside [0, q))
+ *   swk_dw_bwd_weight: dw[t] += Σ_{i<q} gq[i]·x[offs[t] + i]
  * _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
-void swk_dw_fwd(const float *xpad, long wp, long kh, long kw, const float *ker, long q, float bias, float *out);
-void swk_dw_bwd_input(const float *gq, long q, long wp, long kh, long kw, const float *ker, long n, float *dpad);
-void swk_dw_bwd_weight(const float *gq, const float *xpad, long q, long wp, long kh, long kw, float *dw);
-void swk_dw_fwd_variant(int fast, const float *xpad, long wp, long kh, long kw, const float *ker, long q, float bias, float *out);
-void swk_dw_bwd_input_variant(int fast, const float *gq, long q, long wp, long kh, long kw, const float *ker, long n, float *dpad);
-void swk_dw_bwd_weight_variant(int fast, const float *gq, const float *xpad, long q, long wp, long kh, long kw, float *dw);
+void swk_dw_fwd(const float *x, const long *offs, long taps, const float *ker, long q, float bias, float *out);
+void swk_dw_bwd_input(const float *gq, long q, const long *offs, long taps, const float *ker, long n, float *dx);
+void swk_dw_bwd_weight(const float *gq, const float *x, long q, const long *offs, long taps, float *dw);
+void swk_dw_fwd_variant(int fast, const float *x, const long *offs, long taps, const float *ker, long q, float bias, float *out);
+void swk_dw_bwd_input_variant(int fast, const float *gq, long q, const long *offs, long taps, const float *ker, long n, float *dx);
+void swk_dw_bwd_weight_variant(int fast, const float *gq, const float *x, long q, const long *offs, long taps, float *dw);
 /* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
  * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
  * whose top 11 bits equal `prefix`, returning how many (keys/idx need room for 8 entries past
