@@ -60,6 +60,10 @@ func validRange(size: Int, out: Int, stride: Int, pad: Int, kOff: Int) -> (Int, 
 
 /// Unfolds one sample x[C,H,W] into columns cols[K, ld] starting at column `col0`.
 package func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>, ld: Int, col0: Int) {
+    if g.isPointwise {  // the columns are the planes: one copy each
+        for ci in 0..<g.c { (cols + ci * ld + col0).update(from: x + ci * g.p, count: g.p) }
+        return
+    }
     for ci in 0..<g.c {
         let plane = x + ci * g.h * g.w
         for ki in 0..<g.kh {
@@ -91,6 +95,13 @@ package func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: Unsafe
 
 /// Folds columns back, accumulating into one sample dx[C,H,W].
 private func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, ld: Int, col0: Int, _ dx: UnsafeMutablePointer<Float>) {
+    if g.isPointwise {
+        for ci in 0..<g.c {
+            let src = cols + ci * ld + col0, dst = dx + ci * g.p
+            for i in 0..<g.p { dst[i] += src[i] }
+        }
+        return
+    }
     for ci in 0..<g.c {
         let plane = dx + ci * g.h * g.w
         for ki in 0..<g.kh {

@@ -38,11 +38,19 @@ package struct DepthwiseLayout {
 
     /// Writes one H×W input plane into the phase buffer `dst` (all `size` floats, zeros around).
     package func fill(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, _ g: ConvGeometry) {
-        dst.update(repeating: 0, count: size)
-        if s == 1 {
-            for y in 0..<g.h { (dst + (y + g.pad) * wq + g.pad).update(from: src + y * g.w, count: g.w) }
+        if s == 1 {  // rows [pad zeros, W values, pad zeros]: zero only what the rows leave
+            let first = g.pad * wq + g.pad
+            dst.update(repeating: 0, count: first)
+            for y in 0..<g.h {
+                let row = dst + first + y * wq
+                row.update(from: src + y * g.w, count: g.w)
+                (row + g.w).update(repeating: 0, count: min(2 * g.pad, size - (first + y * wq + g.w)))
+            }
+            let done = first + (g.h - 1) * wq + g.w + 2 * g.pad
+            if done < size { (dst + done).update(repeating: 0, count: size - done) }
             return
         }
+        dst.update(repeating: 0, count: size)
         for a in 0..<s { for b in 0..<s {
             let phase = dst + (a * s + b) * phasePlane
             // Columns x of this phase read input column s·x + b − pad: the range [x0, x1) is inside.
