@@ -23,3 +23,15 @@ void swk_dw_bwd_input(const float *gq, long q, const long *offs, long taps, cons
 void swk_dw_bwd_weight(const float *gq, const float *x, long q, const long *offs, long taps, float *dw) {
     swk_dw_bwd_weight_variant(1, gq, x, q, offs, taps, dw);
 }
+void swk_dw_phase_fill_variant(int fast, const float *x, long h, long w, long pad, long s, long hq, long wq, long size, float *dst) {
+    (fast && swk_has_avx2()) ? swk_dw_phase_fill_avx2(x, h, w, pad, s, hq, wq, size, dst) : swk_dw_phase_fill_base(x, h, w, pad, s, hq, wq, size, dst);
+}
+void swk_dw_phase_gather_variant(int fast, const float *ph, long h, long w, long pad, long s, long hq, long wq, float *x) {
+    (fast && swk_has_avx2()) ? swk_dw_phase_gather_avx2(ph, h, w, pad, s, hq, wq, x) : swk_dw_phase_gather_base(ph, h, w, pad, s, hq, wq, x);
+}
+void swk_dw_phase_fill(const float *x, long h, long w, long pad, long s, long hq, long wq, long size, float *dst) {
+    swk_dw_phase_fill_variant(1, x, h, w, pad, s, hq, wq, size, dst);
+}
+void swk_dw_phase_gather(const float *ph, long h, long w, long pad, long s, long hq, long wq, float *x) {
+    swk_dw_phase_gather_variant(1, ph, h, w, pad, s, hq, wq, x);
+}

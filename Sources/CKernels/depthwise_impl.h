@@ -42,3 +42,42 @@ KATTR void KN(swk_dw_bwd_weight)(const float *restrict gq, const float *restrict
         dw[t] += (float)total;
     }
 }
+
+/* The phase planes of one h × w input plane zero-padded by `pad` on every side, for stride s
+ * (DepthwiseLayout): phase (a, b), at (a·s + b)·hq·wq, holds xpad[s·y + a][s·x + b] at y·wq + x.
+ * fill writes all `size` floats of dst (zeros where no input lands); gather is its inverse on the
+ * input's positions (x[r][c] from the phase entry that holds it). Input row r lands in phase
+ * row a = (r + pad) mod s, y = (r + pad) / s; its columns c ≡ b − pad (mod s) in phase column b,
+ * at x = (c + pad) / s, one step per s columns. */
+KATTR void KN(swk_dw_phase_fill)(const float *restrict x, long h, long w, long pad, long s, long hq, long wq, long size,
+                                 float *restrict dst) {
+    for (long i = 0; i < size; i++) dst[i] = 0;
+    for (long r = 0; r < h; r++) {
+        long rr = r + pad, a = rr % s, y = rr / s;
+        const float *restrict xr = x + r * w;
+        for (long b = 0; b < s; b++) {
+            long c0 = ((b - pad) % s + s) % s;
+            if (c0 >= w) continue;
+            long n = (w - c0 + s - 1) / s;
+            float *restrict d = dst + (a * s + b) * hq * wq + y * wq + (c0 + pad) / s;
+            if (s == 1) for (long i = 0; i < n; i++) d[i] = xr[c0 + i];
+            else for (long i = 0; i < n; i++) d[i] = xr[c0 + i * s];
+        }
+    }
+}
+
+KATTR void KN(swk_dw_phase_gather)(const float *restrict ph, long h, long w, long pad, long s, long hq, long wq,
+                                   float *restrict x) {
+    for (long r = 0; r < h; r++) {
+        long rr = r + pad, a = rr % s, y = rr / s;
+        float *restrict xr = x + r * w;
+        for (long b = 0; b < s; b++) {
+            long c0 = ((b - pad) % s + s) % s;
+            if (c0 >= w) continue;
+            long n = (w - c0 + s - 1) / s;
+            const float *restrict p = ph + (a * s + b) * hq * wq + y * wq + (c0 + pad) / s;
+            if (s == 1) for (long i = 0; i < n; i++) xr[c0 + i] = p[i];
+            else for (long i = 0; i < n; i++) xr[c0 + i * s] = p[i];
+        }
+    }
+}

@@ -36,47 +36,16 @@ package struct DepthwiseLayout {
         }
     }
 
-    /// Writes one H×W input plane into the phase buffer `dst` (all `size` floats, zeros around).
+    /// Writes one H×W input plane into the phase buffer `dst` (all `size` floats, zeros around;
+    /// `swk_dw_phase_fill`).
     package func fill(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, _ g: ConvGeometry) {
-        if s == 1 {  // rows [pad zeros, W values, pad zeros]: zero only what the rows leave
-            let first = g.pad * wq + g.pad
-            dst.update(repeating: 0, count: first)
-            for y in 0..<g.h {
-                let row = dst + first + y * wq
-                row.update(from: src + y * g.w, count: g.w)
-                (row + g.w).update(repeating: 0, count: min(2 * g.pad, size - (first + y * wq + g.w)))
-            }
-            let done = first + (g.h - 1) * wq + g.w + 2 * g.pad
-            if done < size { (dst + done).update(repeating: 0, count: size - done) }
-            return
-        }
-        dst.update(repeating: 0, count: size)
-        for a in 0..<s { for b in 0..<s {
-            let phase = dst + (a * s + b) * phasePlane
-            // Columns x of this phase read input column s·x + b − pad: the range [x0, x1) is inside.
-            let x0 = max(0, (g.pad - b + s - 1) / s), x1 = min(wq, (g.w + g.pad - b + s - 1) / s)
-            guard x0 < x1 else { continue }
-            for y in 0..<hq {
-                let r = s * y + a - g.pad
-                guard r >= 0, r < g.h else { continue }
-                let row = phase + y * wq, srow = src + r * g.w + b - g.pad
-                for x in x0..<x1 { row[x] = srow[s * x] }
-            }
-        } }
+        swk_dw_phase_fill(src, g.h, g.w, g.pad, s, hq, wq, size, dst)
     }
 
     /// Reads the H×W input plane `dst` back out of the phase buffer `src` (the inverse of `fill`
-    /// on the positions inside the input).
+    /// on the positions inside the input; `swk_dw_phase_gather`).
     package func gather(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, _ g: ConvGeometry) {
-        if s == 1 {
-            for y in 0..<g.h { (dst + y * g.w).update(from: src + (y + g.pad) * wq + g.pad, count: g.w) }
-            return
-        }
-        for r in 0..<g.h {
-            let rr = r + g.pad, drow = dst + r * g.w
-            let rowBase = src + (rr % s) * s * phasePlane + (rr / s) * wq
-            for c in 0..<g.w { let cc = c + g.pad; drow[c] = rowBase[(cc % s) * phasePlane + cc / s] }
-        }
+        swk_dw_phase_gather(src, g.h, g.w, g.pad, s, hq, wq, dst)
     }
 }
 

@@ -226,6 +226,28 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// The phase planes of a padded plane, portable and fast builds, against their definition
+    /// (phase (a, b) holds xpad[s·y + a][s·x + b]), and gather as fill's inverse.
+    func testDepthwisePhasePlanesMatchTheirDefinition() {
+        var rng = RNG(seed: 23)
+        for (h, w, pad, s) in [(7, 7, 1, 1), (6, 5, 2, 1), (7, 7, 1, 2), (8, 9, 0, 2), (9, 8, 2, 3), (5, 4, 1, 2)] {
+            let hq = (h + 2 * pad + s - 1) / s, wq = (w + 2 * pad + s - 1) / s, size = s * s * hq * wq + 3
+            let x = (0..<(h * w)).map { _ in rng.normal() }
+            var want = [Float](repeating: 0, count: size)
+            for a in 0..<s { for b in 0..<s { for y in 0..<hq { for xx in 0..<wq {
+                let r = s * y + a - pad, c = s * xx + b - pad
+                if r >= 0, r < h, c >= 0, c < w { want[(a * s + b) * hq * wq + y * wq + xx] = x[r * w + c] }
+            } } } }
+            for fast: Int32 in [0, 1] {
+                var ph = [Float](repeating: 9, count: size), back = [Float](repeating: 0, count: h * w)
+                swk_dw_phase_fill_variant(fast, x, h, w, pad, s, hq, wq, size, &ph)
+                XCTAssertEqual(ph, want, "fill \(h)×\(w) pad \(pad) stride \(s) fast \(fast)")
+                swk_dw_phase_gather_variant(fast, ph, h, w, pad, s, hq, wq, &back)
+                XCTAssertEqual(back, x, "gather \(h)×\(w) pad \(pad) stride \(s) fast \(fast)")
+            }
+        }
+    }
+
     func testFiniteCheckFindsNaNAndInfAnywhere() {
         var x = [Float](repeating: 1, count: 1037)
         XCTAssertEqual(swk_all_finite(x, x.count), 1)

@@ -111,6 +111,13 @@ void swk_dw_bwd_weight(const float *gq, const float *x, long q, const long *offs
 void swk_dw_fwd_variant(int fast, const float *x, const long *offs, long taps, const float *ker, long q, float bias, float *out);
 void swk_dw_bwd_input_variant(int fast, const float *gq, long q, const long *offs, long taps, const float *ker, long n, float *dx);
 void swk_dw_bwd_weight_variant(int fast, const float *gq, const float *x, long q, const long *offs, long taps, float *dw);
+/* Phase planes of a zero-padded h × w plane for stride s (DepthwiseLayout): phase (a, b) at
+ * (a·s + b)·hq·wq holds xpad[s·y + a][s·x + b] at y·wq + x. fill writes all `size` floats of dst;
+ * gather reads the input's positions back into x (h × w). */
+void swk_dw_phase_fill(const float *x, long h, long w, long pad, long s, long hq, long wq, long size, float *dst);
+void swk_dw_phase_gather(const float *ph, long h, long w, long pad, long s, long hq, long wq, float *x);
+void swk_dw_phase_fill_variant(int fast, const float *x, long h, long w, long pad, long s, long hq, long wq, long size, float *dst);
+void swk_dw_phase_gather_variant(int fast, const float *ph, long h, long w, long pad, long s, long hq, long wq, float *x);
 /* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
  * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
  * whose top 11 bits equal `prefix`, returning how many (keys/idx need room for 8 entries past
