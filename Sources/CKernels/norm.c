@@ -5,19 +5,19 @@
 #define SWK_IMPL "norm_impl.h"
 #include "dual_build.h"
 
-void swk_sum_dot_variant(int fast, const float *a, const float *b, long n, double *sa, double *sab) {
-    (fast && swk_has_avx2()) ? swk_sum_dot_avx2(a, b, n, sa, sab) : swk_sum_dot_base(a, b, n, sa, sab);
+void swk_sum_dot_variant(int fast, const float *a, const float *b, const float *m, long n, double *sa, double *sab) {
+    (fast && swk_has_avx2()) ? swk_sum_dot_avx2(a, b, m, n, sa, sab) : swk_sum_dot_base(a, b, m, n, sa, sab);
 }
-void swk_norm_fwd_variant(int fast, const float *x, long n, float mu, float inv, float ga, float be, float *xhat, float *out) {
-    (fast && swk_has_avx2()) ? swk_norm_fwd_avx2(x, n, mu, inv, ga, be, xhat, out) : swk_norm_fwd_base(x, n, mu, inv, ga, be, xhat, out);
+void swk_norm_fwd_variant(int fast, const float *x, long n, float mu, float inv, float ga, float be, int relu, float *xhat, float *out) {
+    (fast && swk_has_avx2()) ? swk_norm_fwd_avx2(x, n, mu, inv, ga, be, relu, xhat, out) : swk_norm_fwd_base(x, n, mu, inv, ga, be, relu, xhat, out);
 }
-void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, long n, float k, float a, float b, float *dx) {
-    (fast && swk_has_avx2()) ? swk_norm_bwd_avx2(dy, xhat, n, k, a, b, dx) : swk_norm_bwd_base(dy, xhat, n, k, a, b, dx);
+void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long n, float k, float a, float b, float *dx) {
+    (fast && swk_has_avx2()) ? swk_norm_bwd_avx2(dy, xhat, m, n, k, a, b, dx) : swk_norm_bwd_base(dy, xhat, m, n, k, a, b, dx);
 }
-void swk_sum_dot(const float *a, const float *b, long n, double *sa, double *sab) { swk_sum_dot_variant(1, a, b, n, sa, sab); }
-void swk_norm_fwd(const float *x, long n, float mu, float inv, float ga, float be, float *xhat, float *out) {
-    swk_norm_fwd_variant(1, x, n, mu, inv, ga, be, xhat, out);
+void swk_sum_dot(const float *a, const float *b, const float *m, long n, double *sa, double *sab) { swk_sum_dot_variant(1, a, b, m, n, sa, sab); }
+void swk_norm_fwd(const float *x, long n, float mu, float inv, float ga, float be, int relu, float *xhat, float *out) {
+    swk_norm_fwd_variant(1, x, n, mu, inv, ga, be, relu, xhat, out);
 }
-void swk_norm_bwd(const float *dy, const float *xhat, long n, float k, float a, float b, float *dx) {
-    swk_norm_bwd_variant(1, dy, xhat, n, k, a, b, dx);
+void swk_norm_bwd(const float *dy, const float *xhat, const float *m, long n, float k, float a, float b, float *dx) {
+    swk_norm_bwd_variant(1, dy, xhat, m, n, k, a, b, dx);
 }

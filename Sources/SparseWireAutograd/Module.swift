@@ -22,14 +22,15 @@ public final class Sequential: Module {
     /// Chains `layers`: the first receives the input, each next one the previous output.
     public init(_ layers: [any Module]) { self.layers = layers }
 
-    /// Applies the layers in order. Without a recorded tape, a conv/linear followed by `Lambda.relu`
-    /// may run as one fused sparse pass (`ReLUFusable`). Errors: whatever a layer throws.
+    /// Applies the layers in order. A layer followed by `Lambda.relu` may apply the ReLU in its
+    /// own output pass (`ReLUFusable`: batch norm always, conv/linear on the sparse inference
+    /// kernels). Errors: whatever a layer throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         var h = x
         var i = 0
         while i < layers.count {
-            // Inference: conv/linear → ReLU in one output pass when the layer can (sparse kernels).
-            if !ctx.recordGrad, i + 1 < layers.count, (layers[i + 1] as? Lambda)?.isReLU == true,
+            // layer → ReLU in one output pass when the layer can.
+            if i + 1 < layers.count, (layers[i + 1] as? Lambda)?.isReLU == true,
                let f = layers[i] as? ReLUFusable, let y = try f.forwardFusingReLU(h, ctx) {
                 h = y
                 i += 2
@@ -122,7 +123,7 @@ public final class Lambda: Module {
     }
 }
 
-/// A layer that can apply a following ReLU in its own output pass (no gradient recorded).
+/// A layer that can apply a following ReLU in its own output pass.
 package protocol ReLUFusable {
     /// The layer's output with ReLU applied, or nil when this layer cannot fuse here.
     func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var?

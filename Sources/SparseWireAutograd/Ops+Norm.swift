@@ -12,9 +12,11 @@ extension Context {
     ///
     /// Training uses the batch statistics (biased variance) and updates the running statistics
     /// in place with `momentum` (PyTorch convention, running variance unbiased); evaluation uses
-    /// the running statistics. `gamma`/`beta` nil means non-affine.
+    /// the running statistics. `gamma`/`beta` nil means non-affine. `relu`: the ReLU that follows
+    /// in the same pass, y = max(γ·x̂ + β, 0), its gradient masked by y > 0 inside the norm's
+    /// backward (equal to `relu(batchNorm(x))`, one output tensor and two passes fewer).
     public func batchNorm(_ x: Var, gamma: Var?, beta: Var?, runningMean: Tensor, runningVar: Tensor,
-                          momentum: Float = 0.1, eps: Float = 1e-5) throws -> Var {
+                          momentum: Float = 0.1, eps: Float = 1e-5, relu: Bool = false) throws -> Var {
         guard x.shape.count == 2 || x.shape.count == 4 else {
             throw SparseWireError.shape("batch_norm: input must be [N, C] or [N, C, H, W], got \(x.shape)")
         }
@@ -37,7 +39,7 @@ extension Context {
             sums.withUnsafeMutableBufferPointer { sp in
                 let sp = sp.baseAddress!
                 Parallel.forEachRange(c, workers: Parallel.workers(for: c * n * hw / 16384 + 1)) { _, c0, c1 in
-                    for ch in c0..<c1 { for b in 0..<n { swk_sum_dot(xp + (b * c + ch) * hw, xp + (b * c + ch) * hw, hw, sp + 2 * ch, sp + 2 * ch + 1) } }
+                    for ch in c0..<c1 { for b in 0..<n { swk_sum_dot(xp + (b * c + ch) * hw, xp + (b * c + ch) * hw, nil, hw, sp + 2 * ch, sp + 2 * ch + 1) } }
                 }
             }
             for ch in 0..<c {
@@ -55,7 +57,7 @@ extension Context {
             }
         }
         return normalize(x, gamma: gamma, beta: beta, groups: c, mean: mean, invStd: invStd,
-                         batchStats: training, members: { ch, body in
+                         batchStats: training, relu: relu, members: { ch, body in
                              for b in 0..<n { body((b * c + ch) * hw, hw) }
                          }, channelOf: { $0 })
     }
@@ -72,19 +74,20 @@ extension Context {
         var mean = [Float](repeating: 0, count: n * c), invStd = [Float](repeating: 0, count: n * c)
         for pl in 0..<(n * c) {
             var s: Double = 0, ss: Double = 0
-            swk_sum_dot(xp + pl * hw, xp + pl * hw, hw, &s, &ss)
+            swk_sum_dot(xp + pl * hw, xp + pl * hw, nil, hw, &s, &ss)
             let mu = s / Double(hw)
             mean[pl] = Float(mu)
             invStd[pl] = Float(1 / (max(ss / Double(hw) - mu * mu, 0) + Double(eps)).squareRoot())
         }
         return normalize(x, gamma: gamma, beta: beta, groups: n * c, mean: mean, invStd: invStd,
-                         batchStats: true, members: { pl, body in body(pl * hw, hw) }, channelOf: { $0 % c })
+                         batchStats: true, relu: false, members: { pl, body in body(pl * hw, hw) }, channelOf: { $0 % c })
     }
 
     /// Shared forward/backward. A group's members are contiguous runs given by `members`; the
-    /// runs go through the C kernels (`swk_norm_*`), the groups over the threads.
+    /// runs go through the C kernels (`swk_norm_*`), the groups over the threads. `relu`: the
+    /// output is max(·, 0) and the gradient counts where it is positive (the kernels' mask).
     private func normalize(_ x: Var, gamma: Var?, beta: Var?, groups: Int, mean: [Float], invStd: [Float],
-                           batchStats: Bool,
+                           batchStats: Bool, relu: Bool,
                            members: @escaping (Int, (Int, Int) -> Void) -> Void,
                            channelOf: @escaping (Int) -> Int) -> Var {
         let out = Tensor(uninitialized: x.shape)
@@ -96,7 +99,7 @@ extension Context {
             for gi in g0..<g1 {
                 let mu = mean[gi], inv = invStd[gi], ch = channelOf(gi)
                 let ga = gp?[ch] ?? 1, be = bp?[ch] ?? 0
-                members(gi) { start, len in swk_norm_fwd(xp + start, len, mu, inv, ga, be, hp + start, op + start) }
+                members(gi) { start, len in swk_norm_fwd(xp + start, len, mu, inv, ga, be, relu ? 1 : 0, hp + start, op + start) }
             }
         }
         var inputs = [x]
@@ -104,6 +107,7 @@ extension Context {
         if let beta { inputs.append(beta) }
         return node(out, inputs) { g in
             let hp = xhat.data  // keeps `xhat` alive with the tape
+            let mp: UnsafePointer<Float>? = relu ? UnsafePointer(out.data) : nil  // the ReLU's output: its mask
             let dyp = g.data
             let dgamma = (gamma?.requiresGrad ?? false) ? Tensor(shape: gamma!.shape) : nil
             let dbeta = (beta?.requiresGrad ?? false) ? Tensor(shape: beta!.shape) : nil
@@ -117,7 +121,7 @@ extension Context {
                 for gi in g0..<g1 {
                     var count = 0
                     members(gi) { start, len in
-                        swk_sum_dot(dyp + start, hp + start, len, sums + 2 * gi, sums + 2 * gi + 1)
+                        swk_sum_dot(dyp + start, hp + start, mp.map { $0 + start }, len, sums + 2 * gi, sums + 2 * gi + 1)
                         count += len
                     }
                     guard let dxp else { continue }
@@ -125,7 +129,7 @@ extension Context {
                     // Batch statistics: dx = γ·inv/m · (m·dy − Σdy − x̂·Σ(dy·x̂)); running ones: γ·inv·dy.
                     let mInv = 1 / Float(count)
                     let a = batchStats ? Float(sums[2 * gi]) * mInv : 0, bb = batchStats ? Float(sums[2 * gi + 1]) * mInv : 0
-                    members(gi) { start, len in swk_norm_bwd(dyp + start, hp + start, len, ga * inv, a, bb, dxp + start) }
+                    members(gi) { start, len in swk_norm_bwd(dyp + start, hp + start, mp.map { $0 + start }, len, ga * inv, a, bb, dxp + start) }
                 }
             }
             for gi in 0..<groups {

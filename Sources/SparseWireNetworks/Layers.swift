@@ -161,9 +161,17 @@ public final class InstanceNorm: Module {
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
 }
 
+extension BatchNorm: ReLUFusable {
+    /// max(batchNorm(x), 0) in one pass, training and evaluation alike.
+    package func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
+        try ctx.batchNorm(x, gamma: gamma?.variable, beta: beta?.variable, runningMean: runningMean,
+                          runningVar: runningVar, momentum: momentum, eps: eps, relu: true)
+    }
+}
+
 extension Linear: ReLUFusable {
     package func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
-        guard let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
+        guard !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
         ctx.layerObserver?(self, x)
         return try ctx.sparseLinear(x, sparse, bias?.variable, relu: true)
     }
@@ -171,7 +179,7 @@ extension Linear: ReLUFusable {
 
 extension Conv2d: ReLUFusable {
     package func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
-        guard let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
+        guard !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
         ctx.layerObserver?(self, x)
         return try ctx.sparseConv2d(x, sparse, bias?.variable, stride: stride, padding: padding, relu: true)
     }

@@ -86,6 +86,36 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    func testBatchNormFusedWithReLUEqualsReLUOfBatchNorm() throws {
+        // Training (batch statistics) and evaluation (running ones), [N, C, H, W] and [N, C]:
+        // the fused op's output (and in training every gradient) equal relu(batchNorm(x)).
+        for (shape, training) in [([4, 3, 5, 5], true), ([4, 3, 5, 5], false), ([9, 6], true)] {
+            let c = shape[1]
+            let x = randomTensor(shape, seed: 40), g = randomTensor([c], seed: 41), b = randomTensor([c], seed: 42)
+            let seedGrad = randomTensor(shape, seed: 43)
+            var outs: [(Tensor, Tensor, Tensor, Tensor)] = []
+            for fused in [false, true] {
+                let ctx = Context(training: training)
+                let rm = Tensor(shape: [c], repeating: 0.1), rv = Tensor(shape: [c], repeating: 1.5)
+                let (xv, gv, bv) = (Var(x, requiresGrad: true), Var(g, requiresGrad: true), Var(b, requiresGrad: true))
+                let y = fused ? try ctx.batchNorm(xv, gamma: gv, beta: bv, runningMean: rm, runningVar: rv, relu: true)
+                              : ctx.relu(try ctx.batchNorm(xv, gamma: gv, beta: bv, runningMean: rm, runningVar: rv))
+                guard training else { outs.append((y.value, y.value, y.value, y.value)); continue }  // evaluation records no tape
+                try y.backward(seed: seedGrad)
+                outs.append((y.value, xv.grad!, gv.grad!, bv.grad!))
+            }
+            let label = "\(shape), training \(training)"
+            XCTAssertGreaterThan(outs[0].0.array.filter { $0 == 0 }.count, 0, "the ReLU clips something, \(label)")
+            for (a, b, what) in [(outs[0].0, outs[1].0, "y"), (outs[0].1, outs[1].1, "dx"), (outs[0].2, outs[1].2, "dγ"), (outs[0].3, outs[1].3, "dβ")] {
+                for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-5 * (1 + abs(a[i])), "\(what) \(i), \(label)") }
+            }
+        }
+        let rm = Tensor(shape: [3]), rv = Tensor(shape: [3], repeating: 1)
+        try gradCheck([randomTensor([4, 3, 2, 2], seed: 44), randomTensor([3], seed: 45), randomTensor([3], seed: 46)], tol: 3e-2) { v, c in
+            try c.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: rm, runningVar: rv, relu: true)
+        }
+    }
+
     func testInstanceNorm() throws {
         try gradCheck([randomTensor([2, 3, 3, 3], seed: 33), randomTensor([3], seed: 34), randomTensor([3], seed: 35)], tol: 3e-2) { v, c in
             try c.instanceNorm(v[0], gamma: v[1], beta: v[2])

@@ -179,24 +179,30 @@ final class ElementwiseKernelTests: XCTestCase {
             let s = x.reduce(0.0) { $0 + Double($1) }, ss = x.reduce(0.0) { $0 + Double($1) * Double($1) }
             for fast: Int32 in [0, 1] {
                 var gs = 0.0, gss = 0.0
-                swk_sum_dot_variant(fast, x, x, n, &gs, &gss)
+                swk_sum_dot_variant(fast, x, x, nil, n, &gs, &gss)
                 XCTAssertEqual(gs, s, accuracy: 1e-5 * max(1, abs(s)), "sum n \(n) fast \(fast)")
                 XCTAssertEqual(gss, ss, accuracy: 1e-5 * ss, "sum of squares n \(n) fast \(fast)")
-                var xhat = [Float](repeating: 0, count: n), out = xhat
-                swk_norm_fwd_variant(fast, x, n, 3, 0.5, 1.5, -0.25, &xhat, &out)
-                for i in 0..<n {
-                    XCTAssertEqual(xhat[i], (x[i] - 3) * 0.5, accuracy: 1e-5)
-                    XCTAssertEqual(out[i], 1.5 * xhat[i] - 0.25, accuracy: 1e-5)
+                for relu: Int32 in [0, 1] {
+                    var xhat = [Float](repeating: 0, count: n), out = xhat
+                    swk_norm_fwd_variant(fast, x, n, 3, 0.5, 1.5, -0.25, relu, &xhat, &out)
+                    for i in 0..<n {
+                        XCTAssertEqual(xhat[i], (x[i] - 3) * 0.5, accuracy: 1e-5)
+                        let y = 1.5 * xhat[i] - 0.25
+                        XCTAssertEqual(out[i], relu == 1 ? max(y, 0) : y, accuracy: 1e-5)
+                    }
+                    // With the fused ReLU, the gradient counts only where the output is positive.
+                    let m: [Float]? = relu == 1 ? out : nil
+                    let dm = (0..<n).map { i in m.map { $0[i] > 0 ? dy[i] : 0 } ?? dy[i] }
+                    var sdy = 0.0, sdyx = 0.0
+                    swk_sum_dot_variant(fast, dy, xhat, m, n, &sdy, &sdyx)
+                    let rdy = dm.reduce(0.0) { $0 + Double($1) }
+                    let rdyx = zip(dm, xhat).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                    XCTAssertEqual(sdy, rdy, accuracy: 1e-4 * max(1, abs(rdy)), "Σdy n \(n) relu \(relu)")
+                    XCTAssertEqual(sdyx, rdyx, accuracy: 1e-4 * max(1, abs(rdyx)), "Σdy·x̂ n \(n) relu \(relu)")
+                    var dx = [Float](repeating: 0, count: n)
+                    swk_norm_bwd_variant(fast, dy, xhat, m, n, 0.7, 0.1, 0.2, &dx)
+                    for i in 0..<n { XCTAssertEqual(dx[i], 0.7 * (dm[i] - 0.1 - xhat[i] * 0.2), accuracy: 1e-5) }
                 }
-                var sdy = 0.0, sdyx = 0.0
-                swk_sum_dot_variant(fast, dy, xhat, n, &sdy, &sdyx)
-                let rdy = dy.reduce(0.0) { $0 + Double($1) }
-                let rdyx = zip(dy, xhat).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                XCTAssertEqual(sdy, rdy, accuracy: 1e-4 * max(1, abs(rdy)), "Σdy n \(n)")
-                XCTAssertEqual(sdyx, rdyx, accuracy: 1e-4 * max(1, abs(rdyx)), "Σdy·x̂ n \(n)")
-                var dx = [Float](repeating: 0, count: n)
-                swk_norm_bwd_variant(fast, dy, xhat, n, 0.7, 0.1, 0.2, &dx)
-                for i in 0..<n { XCTAssertEqual(dx[i], 0.7 * (dy[i] - 0.1 - xhat[i] * 0.2), accuracy: 1e-5) }
             }
         }
     }
