@@ -2,6 +2,19 @@
 
 /* The normalisation kernels (see sw_kernels.h), built for AVX2+FMA and for baseline x86-64;
  * the entry points pick the AVX2 build when the CPU has AVX2 and FMA (or when `fast` asks). */
+#include <stdint.h>
+#include <string.h>
+
+/* a where m > 0, else +0 (a select written as a bit mask, so the 8-lane sums below vectorise:
+ * a plain `m > 0 ? a : 0` keeps clang from vectorising the reduction). */
+static inline float swk_keep_where_positive(float a, float m) {
+    uint32_t u;
+    memcpy(&u, &a, sizeof u);
+    u &= -(uint32_t)(m > 0);
+    memcpy(&a, &u, sizeof a);
+    return a;
+}
+
 #define SWK_IMPL "norm_impl.h"
 #include "dual_build.h"
 

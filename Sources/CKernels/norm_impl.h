@@ -2,34 +2,37 @@
  * Sums run in float over blocks of 512 values (8 lanes × 64) and add the blocks in double, so
  * long runs keep the double precision of a plain loop at vector speed. A norm fused with the
  * ReLU that follows it (`relu`, `m`) keeps its output y = max(γ·x̂ + β, 0) as the ReLU's mask:
- * the gradient that reaches the norm is dy·[y > 0]. Each kernel is one always-inlined body
- * instantiated with and without the mask, so the plain loops stay free of it. */
+ * the gradient that reaches the norm is dy·[y > 0]. Each kernel has its plain loop and its
+ * masked one, chosen once per call, so the plain loops stay as fast as without the option. */
 
-KATTR static inline __attribute__((always_inline)) void KN(sum_dot_body)(
-    const float *restrict a, const float *restrict b, const float *restrict m, long n, double *restrict sa, double *restrict sab) {
-    double da = 0, dab = 0;
-    for (long i0 = 0; i0 < n; i0 += 512) {
-        long end = n - i0 < 512 ? n : i0 + 512;
-        float pa[8] = {0}, pab[8] = {0};
-        long i = i0;
-        for (; i + 8 <= end; i += 8)
-            for (int l = 0; l < 8; l++) {
-                float v = m ? (m[i + l] > 0 ? a[i + l] : 0) : a[i + l];
-                pa[l] += v; pab[l] += v * b[i + l];
-            }
-        float ra = 0, rab = 0;
-        for (; i < end; i++) { float v = m ? (m[i] > 0 ? a[i] : 0) : a[i]; ra += v; rab += v * b[i]; }
-        for (int l = 0; l < 8; l++) { ra += pa[l]; rab += pab[l]; }
-        da += ra; dab += rab;
+/* Σ a and Σ a·b over one block [i0, end) in 8 float lanes (vertical adds, so it vectorises
+ * without reassociation); with a mask, a counts where m > 0 (a bit-mask select, no branch). */
+#define SWK_SUM_DOT_BLOCK(VALUE)                                                              \
+    {                                                                                         \
+        float pa[8] = {0}, pab[8] = {0};                                                      \
+        long i = i0;                                                                          \
+        for (; i + 8 <= end; i += 8)                                                          \
+            for (int l = 0; l < 8; l++) { float v = VALUE(i + l); pa[l] += v; pab[l] += v * b[i + l]; } \
+        float ra = 0, rab = 0;                                                                \
+        for (; i < end; i++) { float v = VALUE(i); ra += v; rab += v * b[i]; }                \
+        for (int l = 0; l < 8; l++) { ra += pa[l]; rab += pab[l]; }                           \
+        da += ra; dab += rab;                                                                 \
     }
-    *sa += da; *sab += dab;
-}
+#define SWK_PLAIN(k) a[k]
+#define SWK_MASKED(k) swk_keep_where_positive(a[k], m[k])
 
 KATTR void KN(swk_sum_dot)(const float *restrict a, const float *restrict b, const float *restrict m, long n, double *restrict sa,
                            double *restrict sab) {
-    if (m) KN(sum_dot_body)(a, b, m, n, sa, sab);
-    else KN(sum_dot_body)(a, b, 0, n, sa, sab);
+    double da = 0, dab = 0;
+    for (long i0 = 0; i0 < n; i0 += 512) {
+        long end = n - i0 < 512 ? n : i0 + 512;
+        if (m) SWK_SUM_DOT_BLOCK(SWK_MASKED) else SWK_SUM_DOT_BLOCK(SWK_PLAIN)
+    }
+    *sa += da; *sab += dab;
 }
+#undef SWK_SUM_DOT_BLOCK
+#undef SWK_PLAIN
+#undef SWK_MASKED
 
 KATTR void KN(swk_norm_fwd)(const float *restrict x, long n, float mu, float inv, float ga, float be, int relu,
                             float *restrict xhat, float *restrict out) {
