@@ -10,9 +10,10 @@ extension Context {
     /// dŵ[o, c, t] = Σ_n Σ_p dY[n, o, p] · x_pad[n, c, p + off(t)] (`swk_csr_rows_grad` on the same
     /// shifted planes as the forward pass; `.active`), or dense by `conv2d`'s own backward
     /// (`.dense`); db = Σ dY. Results equal `conv2d(x, ŵ, b, stride: 1, padding:)` up to float
-    /// summation order. Errors: `.shape` for mismatched shapes, a non-square kernel, or
-    /// padding ≥ the kernel size.
-    public func sparseTrainConv2d(_ x: Var, _ step: SparseTrainingStep, _ b: Var?, padding: Int) throws -> Var {
+    /// summation order. `relu`: the ReLU that follows, in the forward kernel's output pass; its
+    /// gradient masks dY once (dY·[y > 0]) before the three gradients. Errors: `.shape` for
+    /// mismatched shapes, a non-square kernel, or padding ≥ the kernel size.
+    public func sparseTrainConv2d(_ x: Var, _ step: SparseTrainingStep, _ b: Var?, padding: Int, relu: Bool = false) throws -> Var {
         let w = step.weight
         guard case let .csr(fptr, fcol, _, fvalues) = w.kernels else {
             throw SparseWireError.shape("sparse conv2d: weight \(w.shape) is packed for a linear layer")
@@ -27,12 +28,13 @@ extension Context {
         let offsets = Self.directOffsets(w.colIndex, g)
         w.rowPtr.withUnsafeBufferPointer { rp in offsets.withUnsafeBufferPointer { op in
             Self.directSparseConv(x.value.data, g, rowPtr: rp.baseAddress!, offsets: op.baseAddress!, values: w.activeValues.data,
-                                  bias: b.map { UnsafePointer($0.value.data) }, relu: false, into: out.data)
+                                  bias: b.map { UnsafePointer($0.value.data) }, relu: relu, into: out.data)
         } }
         var inputs = [x, step.anchor]
         if let b { inputs.append(b) }
         let xv = x.value
-        return node(out, inputs) { gy in
+        return node(out, inputs) { upstream in
+            let gy = relu ? Self.reluMasked(upstream, by: out) : upstream
             if x.requiresGrad {
                 let gt = try ConvGeometry(input: gy.shape, weight: [g.c, g.o, g.kh, g.kw], stride: 1, pad: g.kh - 1 - padding,
                                           op: "sparse conv2d (input gradient)")
@@ -51,6 +53,14 @@ extension Context {
             }
             if let b, b.requiresGrad { b.accumulate(channelBiasGradient(gy.data, samples: g.n, channels: g.o, plane: g.p)) }
         }
+    }
+
+    /// g·[y > 0]: the gradient through a ReLU whose output is `y` (`swk_relu_backward`).
+    package static func reluMasked(_ g: Tensor, by y: Tensor) -> Tensor {
+        let out = Tensor(uninitialized: g.shape)
+        let gp = g.data, yp = y.data, op = out.data
+        Parallel.forEachChunk(g.count) { lo, hi in swk_relu_backward(yp + lo, gp + lo, op + lo, hi - lo) }
+        return out
     }
 
     /// dL/dŵ at the kept entries (CSR order) of a stride-1 convolution: per sample, the padded

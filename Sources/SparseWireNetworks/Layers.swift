@@ -178,8 +178,16 @@ extension Linear: ReLUFusable {
 }
 
 extension Conv2d: ReLUFusable {
+    /// conv → ReLU in one output pass on the sparse kernels: inference's, or training's (stride 1,
+    /// as `Context.maskedConv2d`); nil on the dense paths.
     package func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
-        guard !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
+        if ctx.recordGrad {
+            guard stride == 1, padding < weight.shape[2], weight.shape[2] == weight.shape[3], x.shape.count == 4,
+                  let step = try ctx.sparseTraining?(weight, x.shape[0], ctx) else { return nil }
+            ctx.layerObserver?(self, x)
+            return try ctx.sparseTrainConv2d(x, step, bias?.variable, padding: padding, relu: true)
+        }
+        guard let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
         ctx.layerObserver?(self, x)
         return try ctx.sparseConv2d(x, sparse, bias?.variable, stride: stride, padding: padding, relu: true)
     }

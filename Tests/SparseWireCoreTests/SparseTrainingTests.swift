@@ -110,6 +110,20 @@ final class SparseTrainingTests: XCTestCase {
             try ctx.sparseTrainConv2d(Var(x), SparseTrainingStep(weight: sw, weightGradient: .dense(target), anchor: target), nil, padding: c.pad)
                 .backward(seed: seed)
             assertClose(target.grad!, wd.grad!, 1e-5, "dense dW, \(label)")
+            // Fused with the ReLU after it: relu(conv2d) and its gradients.
+            let xr = Var(x, requiresGrad: true), wr = Var(wm, requiresGrad: true), br = Var(b, requiresGrad: true)
+            let yr = ctx.relu(try ctx.conv2d(xr, wr, br, stride: 1, padding: c.pad))
+            try yr.backward(seed: seed)
+            let xf = Var(x, requiresGrad: true), bf = Var(b, requiresGrad: true)
+            let fusedTarget = Var(Tensor(shape: w.shape), requiresGrad: true)
+            let yf = try ctx.sparseTrainConv2d(xf, SparseTrainingStep(weight: sw, weightGradient: .dense(fusedTarget), anchor: fusedTarget), bf,
+                                               padding: c.pad, relu: true)
+            XCTAssertGreaterThan(yf.value.array.filter { $0 == 0 }.count, 0, "the ReLU clips something, \(label)")
+            assertClose(yf.value, yr.value, 1e-5, "fused forward, \(label)")
+            try yf.backward(seed: seed)
+            assertClose(xf.grad!, xr.grad!, 1e-5, "fused dX, \(label)")
+            assertClose(bf.grad!, br.grad!, 1e-5, "fused db, \(label)")
+            assertClose(fusedTarget.grad!, wr.grad!, 5e-5, "fused dW, \(label)")
         }
     }
 
