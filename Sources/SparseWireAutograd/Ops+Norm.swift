@@ -63,8 +63,9 @@ extension Context {
     }
 
     /// Instance normalisation over [N, C, H, W]: statistics per (sample, channel) over H·W, in
-    /// training and evaluation alike (no running statistics, PyTorch's default).
-    public func instanceNorm(_ x: Var, gamma: Var?, beta: Var?, eps: Float = 1e-5) throws -> Var {
+    /// training and evaluation alike (no running statistics, PyTorch's default). `relu`: the ReLU
+    /// that follows, in the same pass (as `batchNorm`'s).
+    public func instanceNorm(_ x: Var, gamma: Var?, beta: Var?, eps: Float = 1e-5, relu: Bool = false) throws -> Var {
         guard x.shape.count == 4 else { throw SparseWireError.shape("instance_norm: input must be [N, C, H, W], got \(x.shape)") }
         let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
         if let gamma, gamma.shape != [c] { throw SparseWireError.shape("instance_norm: weight shape \(gamma.shape) should be [\(c)]") }
@@ -80,7 +81,7 @@ extension Context {
             invStd[pl] = Float(1 / (max(ss / Double(hw) - mu * mu, 0) + Double(eps)).squareRoot())
         }
         return normalize(x, gamma: gamma, beta: beta, groups: n * c, mean: mean, invStd: invStd,
-                         batchStats: true, relu: false, members: { pl, body in body(pl * hw, hw) }, channelOf: { $0 % c })
+                         batchStats: true, relu: relu, members: { pl, body in body(pl * hw, hw) }, channelOf: { $0 % c })
     }
 
     /// Shared forward/backward. A group's members are contiguous runs given by `members`; the

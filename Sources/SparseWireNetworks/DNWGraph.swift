@@ -100,9 +100,9 @@ public final class DNWGraphModule: Module {
             for i in 0..<(spec.blocks.count - 1) {
                 let range = start..<(start + spec.blocks[i])
                 let w = try ctx.sliceDepthwise(depthwise.weight.variable, range)
-                let normed = try ctx.instanceNorm(z, gamma: ctx.slice1D(normWeight.variable, range),
-                                                  beta: ctx.slice1D(normBias.variable, range))
-                transformed.append(try ctx.depthwiseConv2d(ctx.relu(normed), w, nil, stride: 1, padding: 1))
+                let activated = try ctx.instanceNorm(z, gamma: ctx.slice1D(normWeight.variable, range),
+                                                     beta: ctx.slice1D(normBias.variable, range), relu: true)
+                transformed.append(try ctx.depthwiseConv2d(activated, w, nil, stride: 1, padding: 1))
                 start += spec.blocks[i]
                 z = try ctx.maskedConv2d(ctx.concatChannels(transformed), adjacency[i], nil)
                 states.append(z)

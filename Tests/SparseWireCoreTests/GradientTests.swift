@@ -120,6 +120,20 @@ final class GradientTests: XCTestCase {
         try gradCheck([randomTensor([2, 3, 3, 3], seed: 33), randomTensor([3], seed: 34), randomTensor([3], seed: 35)], tol: 3e-2) { v, c in
             try c.instanceNorm(v[0], gamma: v[1], beta: v[2])
         }
+        // Fused with the ReLU (finite differences would straddle its kink on 3×3 planes): the same
+        // values and input gradient as relu(instanceNorm(x)), each of which is checked above.
+        let x = randomTensor([3, 4, 5, 5], seed: 50), seedGrad = randomTensor([3, 4, 5, 5], seed: 51)
+        var got: [(Tensor, Tensor)] = []
+        for fused in [false, true] {
+            let ctx = Context(training: true), xv = Var(x, requiresGrad: true)
+            let y = fused ? try ctx.instanceNorm(xv, gamma: nil, beta: nil, relu: true) : ctx.relu(try ctx.instanceNorm(xv, gamma: nil, beta: nil))
+            try y.backward(seed: seedGrad)
+            got.append((y.value, xv.grad!))
+        }
+        for i in 0..<x.count {
+            XCTAssertEqual(got[0].0[i], got[1].0[i], accuracy: 1e-5)
+            XCTAssertEqual(got[0].1[i], got[1].1[i], accuracy: 1e-5 * (1 + abs(got[0].1[i])))
+        }
     }
 
     func testDropoutUsesTheSameMaskInBackward() throws {
