@@ -18,19 +18,28 @@ static inline float swk_keep_where_positive(float a, float m) {
 #define SWK_IMPL "norm_impl.h"
 #include "dual_build.h"
 
-void swk_sum_dot_variant(int fast, const float *a, const float *b, const float *m, long n, double *sa, double *sab) {
-    (fast && swk_has_avx2()) ? swk_sum_dot_avx2(a, b, m, n, sa, sab) : swk_sum_dot_base(a, b, m, n, sa, sab);
+void swk_sum_dot_variant(int fast, const float *a, const float *b, const float *m, long count, long len, long stride, double *sa,
+                         double *sab) {
+    (fast && swk_has_avx2()) ? swk_sum_dot_avx2(a, b, m, count, len, stride, sa, sab) : swk_sum_dot_base(a, b, m, count, len, stride, sa, sab);
 }
-void swk_norm_fwd_variant(int fast, const float *x, long n, float mu, float inv, float ga, float be, int relu, float *xhat, float *out) {
-    (fast && swk_has_avx2()) ? swk_norm_fwd_avx2(x, n, mu, inv, ga, be, relu, xhat, out) : swk_norm_fwd_base(x, n, mu, inv, ga, be, relu, xhat, out);
+void swk_norm_fwd_variant(int fast, const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu,
+                          float *xhat, float *out) {
+    (fast && swk_has_avx2()) ? swk_norm_fwd_avx2(x, count, len, stride, mu, inv, ga, be, relu, xhat, out)
+                             : swk_norm_fwd_base(x, count, len, stride, mu, inv, ga, be, relu, xhat, out);
 }
-void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long n, float k, float a, float b, float *dx) {
-    (fast && swk_has_avx2()) ? swk_norm_bwd_avx2(dy, xhat, m, n, k, a, b, dx) : swk_norm_bwd_base(dy, xhat, m, n, k, a, b, dx);
+void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k,
+                          float a, float b, float *dx) {
+    (fast && swk_has_avx2()) ? swk_norm_bwd_avx2(dy, xhat, m, count, len, stride, k, a, b, dx)
+                             : swk_norm_bwd_base(dy, xhat, m, count, len, stride, k, a, b, dx);
 }
-void swk_sum_dot(const float *a, const float *b, const float *m, long n, double *sa, double *sab) { swk_sum_dot_variant(1, a, b, m, n, sa, sab); }
-void swk_norm_fwd(const float *x, long n, float mu, float inv, float ga, float be, int relu, float *xhat, float *out) {
-    swk_norm_fwd_variant(1, x, n, mu, inv, ga, be, relu, xhat, out);
+void swk_sum_dot(const float *a, const float *b, const float *m, long count, long len, long stride, double *sa, double *sab) {
+    swk_sum_dot_variant(1, a, b, m, count, len, stride, sa, sab);
 }
-void swk_norm_bwd(const float *dy, const float *xhat, const float *m, long n, float k, float a, float b, float *dx) {
-    swk_norm_bwd_variant(1, dy, xhat, m, n, k, a, b, dx);
+void swk_norm_fwd(const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu, float *xhat,
+                  float *out) {
+    swk_norm_fwd_variant(1, x, count, len, stride, mu, inv, ga, be, relu, xhat, out);
+}
+void swk_norm_bwd(const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k, float a, float b,
+                  float *dx) {
+    swk_norm_bwd_variant(1, dy, xhat, m, count, len, stride, k, a, b, dx);
 }

@@ -1,10 +1,11 @@
 import CKernels
 import SparseWireTensor
-/// Normalises x over groups of `m` values: y = γ·(x−μ)/√(σ²+ε) + β, the shared kernel of batch and
-/// instance norm. `index(g, j)` gives the flat position of the j-th member of group g.
-private struct NormStats {
-    package var mean: [Float]
-    package var invStd: [Float]
+/// Where the values of one normalisation group lie: `count` runs of `len` values, run r of group
+/// g at g·groupStride + r·runStride (batch norm: channel g's plane in every sample; instance
+/// norm: plane g). The C kernels take a whole group per call.
+private struct NormRuns {
+    let groupStride: Int, count: Int, len: Int, runStride: Int
+    func start(_ g: Int) -> Int { g * groupStride }
 }
 
 extension Context {
@@ -39,7 +40,7 @@ extension Context {
             sums.withUnsafeMutableBufferPointer { sp in
                 let sp = sp.baseAddress!
                 Parallel.forEachRange(c, workers: Parallel.workers(for: c * n * hw / 16384 + 1)) { _, c0, c1 in
-                    for ch in c0..<c1 { for b in 0..<n { swk_sum_dot(xp + (b * c + ch) * hw, xp + (b * c + ch) * hw, nil, hw, sp + 2 * ch, sp + 2 * ch + 1) } }
+                    for ch in c0..<c1 { swk_sum_dot(xp + ch * hw, xp + ch * hw, nil, n, hw, c * hw, sp + 2 * ch, sp + 2 * ch + 1) }
                 }
             }
             for ch in 0..<c {
@@ -57,9 +58,8 @@ extension Context {
             }
         }
         return normalize(x, gamma: gamma, beta: beta, groups: c, mean: mean, invStd: invStd,
-                         batchStats: training, relu: relu, members: { ch, body in
-                             for b in 0..<n { body((b * c + ch) * hw, hw) }
-                         }, channelOf: { $0 })
+                         batchStats: training, relu: relu, runs: NormRuns(groupStride: hw, count: n, len: hw, runStride: c * hw),
+                         channelOf: { $0 })
     }
 
     /// Instance normalisation over [N, C, H, W]: statistics per (sample, channel) over H·W, in
@@ -73,23 +73,27 @@ extension Context {
         guard hw >= 2 else { throw SparseWireError.shape("instance_norm: needs more than one value per plane, got \(x.shape)") }
         let xp = x.value.data
         var mean = [Float](repeating: 0, count: n * c), invStd = [Float](repeating: 0, count: n * c)
-        for pl in 0..<(n * c) {
-            var s: Double = 0, ss: Double = 0
-            swk_sum_dot(xp + pl * hw, xp + pl * hw, nil, hw, &s, &ss)
-            let mu = s / Double(hw)
-            mean[pl] = Float(mu)
-            invStd[pl] = Float(1 / (max(ss / Double(hw) - mu * mu, 0) + Double(eps)).squareRoot())
-        }
+        mean.withUnsafeMutableBufferPointer { mp in invStd.withUnsafeMutableBufferPointer { ip in
+            let mp = mp.baseAddress!, ip = ip.baseAddress!
+            Parallel.forEachRange(n * c, workers: Parallel.workers(for: x.value.count / 16384 + 1)) { _, p0, p1 in
+                for pl in p0..<p1 {
+                    var s: Double = 0, ss: Double = 0
+                    swk_sum_dot(xp + pl * hw, xp + pl * hw, nil, 1, hw, 0, &s, &ss)
+                    let mu = s / Double(hw)
+                    mp[pl] = Float(mu)
+                    ip[pl] = Float(1 / (max(ss / Double(hw) - mu * mu, 0) + Double(eps)).squareRoot())
+                }
+            }
+        } }
         return normalize(x, gamma: gamma, beta: beta, groups: n * c, mean: mean, invStd: invStd,
-                         batchStats: true, relu: relu, members: { pl, body in body(pl * hw, hw) }, channelOf: { $0 % c })
+                         batchStats: true, relu: relu, runs: NormRuns(groupStride: hw, count: 1, len: hw, runStride: 0), channelOf: { $0 % c })
     }
 
-    /// Shared forward/backward. A group's members are contiguous runs given by `members`; the
-    /// runs go through the C kernels (`swk_norm_*`), the groups over the threads. `relu`: the
+    /// Shared forward/backward. A group's values are the runs `runs` describes; each group is one
+    /// call of the C kernels (`swk_norm_*`), the groups over the threads. `relu`: the
     /// output is max(·, 0) and the gradient counts where it is positive (the kernels' mask).
     private func normalize(_ x: Var, gamma: Var?, beta: Var?, groups: Int, mean: [Float], invStd: [Float],
-                           batchStats: Bool, relu: Bool,
-                           members: @escaping (Int, (Int, Int) -> Void) -> Void,
+                           batchStats: Bool, relu: Bool, runs: NormRuns,
                            channelOf: @escaping (Int) -> Int) -> Var {
         let out = Tensor(uninitialized: x.shape)
         let xhat = Tensor(uninitialized: x.shape)
@@ -100,7 +104,8 @@ extension Context {
             for gi in g0..<g1 {
                 let mu = mean[gi], inv = invStd[gi], ch = channelOf(gi)
                 let ga = gp?[ch] ?? 1, be = bp?[ch] ?? 0
-                members(gi) { start, len in swk_norm_fwd(xp + start, len, mu, inv, ga, be, relu ? 1 : 0, hp + start, op + start) }
+                let at = runs.start(gi)
+                swk_norm_fwd(xp + at, runs.count, runs.len, runs.runStride, mu, inv, ga, be, relu ? 1 : 0, hp + at, op + at)
             }
         }
         var inputs = [x]
@@ -120,17 +125,14 @@ extension Context {
             sums.initialize(repeating: 0, count: 2 * groups)
             Parallel.forEachRange(groups, workers: min(workers, groups)) { _, g0, g1 in
                 for gi in g0..<g1 {
-                    var count = 0
-                    members(gi) { start, len in
-                        swk_sum_dot(dyp + start, hp + start, mp.map { $0 + start }, len, sums + 2 * gi, sums + 2 * gi + 1)
-                        count += len
-                    }
+                    let at = runs.start(gi), count = runs.count * runs.len
+                    swk_sum_dot(dyp + at, hp + at, mp.map { $0 + at }, runs.count, runs.len, runs.runStride, sums + 2 * gi, sums + 2 * gi + 1)
                     guard let dxp else { continue }
                     let ga = gp?[channelOf(gi)] ?? 1, inv = invStd[gi]
                     // Batch statistics: dx = γ·inv/m · (m·dy − Σdy − x̂·Σ(dy·x̂)); running ones: γ·inv·dy.
                     let mInv = 1 / Float(count)
                     let a = batchStats ? Float(sums[2 * gi]) * mInv : 0, bb = batchStats ? Float(sums[2 * gi + 1]) * mInv : 0
-                    members(gi) { start, len in swk_norm_bwd(dyp + start, hp + start, mp.map { $0 + start }, len, ga * inv, a, bb, dxp + start) }
+                    swk_norm_bwd(dyp + at, hp + at, mp.map { $0 + at }, runs.count, runs.len, runs.runStride, ga * inv, a, bb, dxp + at)
                 }
             }
             for gi in 0..<groups {

@@ -170,38 +170,45 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
-    /// The normalisation kernels, portable and fast builds, against double-precision loops (runs
-    /// longer than the 512-value blocks, and short tails).
+    /// The normalisation kernels, portable and fast builds, against double-precision loops: one
+    /// run longer than the 512-value blocks and short tails, and groups of many short strided
+    /// runs (batch norm's planes), with and without the fused ReLU's mask.
     func testNormKernelsMatchDoubleReferences() {
         var rng = RNG(seed: 21)
-        for n in [1, 7, 8, 511, 512, 513, 5000] {
-            let x = (0..<n).map { _ in 3 + 2 * rng.normal() }, dy = (0..<n).map { _ in rng.normal() }
-            let s = x.reduce(0.0) { $0 + Double($1) }, ss = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+        for (count, len, stride) in [(1, 1, 0), (1, 7, 0), (1, 8, 0), (1, 511, 0), (1, 512, 0), (1, 513, 0), (1, 5000, 0),
+                                     (128, 16, 40), (64, 49, 49 * 3), (3, 300, 310)] {
+            let total = (count - 1) * stride + len
+            let x = (0..<total).map { _ in 3 + 2 * rng.normal() }, dy = (0..<total).map { _ in rng.normal() }
+            let at = (0..<count).flatMap { r in (0..<len).map { r * stride + $0 } }  // the group's positions
+            let s = at.reduce(0.0) { $0 + Double(x[$1]) }, ss = at.reduce(0.0) { $0 + Double(x[$1]) * Double(x[$1]) }
+            let label = "count \(count) len \(len) stride \(stride)"
             for fast: Int32 in [0, 1] {
                 var gs = 0.0, gss = 0.0
-                swk_sum_dot_variant(fast, x, x, nil, n, &gs, &gss)
-                XCTAssertEqual(gs, s, accuracy: 1e-5 * max(1, abs(s)), "sum n \(n) fast \(fast)")
-                XCTAssertEqual(gss, ss, accuracy: 1e-5 * ss, "sum of squares n \(n) fast \(fast)")
+                swk_sum_dot_variant(fast, x, x, nil, count, len, stride, &gs, &gss)
+                XCTAssertEqual(gs, s, accuracy: 1e-5 * max(1, abs(s)), "sum, \(label), fast \(fast)")
+                XCTAssertEqual(gss, ss, accuracy: 1e-5 * ss, "sum of squares, \(label), fast \(fast)")
                 for relu: Int32 in [0, 1] {
-                    var xhat = [Float](repeating: 0, count: n), out = xhat
-                    swk_norm_fwd_variant(fast, x, n, 3, 0.5, 1.5, -0.25, relu, &xhat, &out)
-                    for i in 0..<n {
+                    var xhat = [Float](repeating: 7, count: total), out = xhat
+                    swk_norm_fwd_variant(fast, x, count, len, stride, 3, 0.5, 1.5, -0.25, relu, &xhat, &out)
+                    for i in at {
                         XCTAssertEqual(xhat[i], (x[i] - 3) * 0.5, accuracy: 1e-5)
                         let y = 1.5 * xhat[i] - 0.25
                         XCTAssertEqual(out[i], relu == 1 ? max(y, 0) : y, accuracy: 1e-5)
                     }
+                    let inside = Set(at)
+                    for i in 0..<total where !inside.contains(i) { XCTAssertEqual(out[i], 7, "between runs untouched, \(label)") }
                     // With the fused ReLU, the gradient counts only where the output is positive.
                     let m: [Float]? = relu == 1 ? out : nil
-                    let dm = (0..<n).map { i in m.map { $0[i] > 0 ? dy[i] : 0 } ?? dy[i] }
+                    let dm = (0..<total).map { i in m.map { $0[i] > 0 ? dy[i] : 0 } ?? dy[i] }
                     var sdy = 0.0, sdyx = 0.0
-                    swk_sum_dot_variant(fast, dy, xhat, m, n, &sdy, &sdyx)
-                    let rdy = dm.reduce(0.0) { $0 + Double($1) }
-                    let rdyx = zip(dm, xhat).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                    XCTAssertEqual(sdy, rdy, accuracy: 1e-4 * max(1, abs(rdy)), "Σdy n \(n) relu \(relu)")
-                    XCTAssertEqual(sdyx, rdyx, accuracy: 1e-4 * max(1, abs(rdyx)), "Σdy·x̂ n \(n) relu \(relu)")
-                    var dx = [Float](repeating: 0, count: n)
-                    swk_norm_bwd_variant(fast, dy, xhat, m, n, 0.7, 0.1, 0.2, &dx)
-                    for i in 0..<n { XCTAssertEqual(dx[i], 0.7 * (dm[i] - 0.1 - xhat[i] * 0.2), accuracy: 1e-5) }
+                    swk_sum_dot_variant(fast, dy, xhat, m, count, len, stride, &sdy, &sdyx)
+                    let rdy = at.reduce(0.0) { $0 + Double(dm[$1]) }
+                    let rdyx = at.reduce(0.0) { $0 + Double(dm[$1]) * Double(xhat[$1]) }
+                    XCTAssertEqual(sdy, rdy, accuracy: 1e-4 * max(1, abs(rdy)), "Σdy, \(label), relu \(relu)")
+                    XCTAssertEqual(sdyx, rdyx, accuracy: 1e-4 * max(1, abs(rdyx)), "Σdy·x̂, \(label), relu \(relu)")
+                    var dx = [Float](repeating: 0, count: total)
+                    swk_norm_bwd_variant(fast, dy, xhat, m, count, len, stride, 0.7, 0.1, 0.2, &dx)
+                    for i in at { XCTAssertEqual(dx[i], 0.7 * (dm[i] - 0.1 - xhat[i] * 0.2), accuracy: 1e-5) }
                 }
             }
         }

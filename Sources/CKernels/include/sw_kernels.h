@@ -87,19 +87,26 @@ void swk_lane_rows_compact_variant(int fast, const int32_t *ptr, const int32_t *
 /* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (8×8 register tiles). _variant as above. */
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
-/* Normalisation runs (Autograd/Ops+Norm.swift), over n contiguous values; m, when not NULL, is
- * the output of a norm fused with the ReLU after it (a value counts only where m > 0):
- *   swk_sum_dot:  *sa += Σ a·[m > 0], *sab += Σ a·[m > 0]·b  (float blocks of 512 added in
- *                 double): the statistics (a = b = x) and the gradient sums (a = dy, b = xhat)
+/* Normalisation over the `count` runs of `len` values of one group, run r at r·stride
+ * (Autograd/Ops+Norm.swift); m, when not NULL, is the output of a norm fused with the ReLU after
+ * it (a value counts only where m > 0):
+ *   swk_sum_dot:  *sa += Σ a·[m > 0], *sab += Σ a·[m > 0]·b  (float partial sums added in
+ *                 double every 512 values): the statistics (a = b = x) and the gradient sums
+ *                 (a = dy, b = xhat)
  *   swk_norm_fwd: xhat = (x − mu)·inv, out = ga·xhat + be (then max(out, 0) when relu)
  *   swk_norm_bwd: dx = k·(dy·[m > 0] − a − xhat·b)
  * _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
-void swk_sum_dot(const float *a, const float *b, const float *m, long n, double *sa, double *sab);
-void swk_norm_fwd(const float *x, long n, float mu, float inv, float ga, float be, int relu, float *xhat, float *out);
-void swk_norm_bwd(const float *dy, const float *xhat, const float *m, long n, float k, float a, float b, float *dx);
-void swk_sum_dot_variant(int fast, const float *a, const float *b, const float *m, long n, double *sa, double *sab);
-void swk_norm_fwd_variant(int fast, const float *x, long n, float mu, float inv, float ga, float be, int relu, float *xhat, float *out);
-void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long n, float k, float a, float b, float *dx);
+void swk_sum_dot(const float *a, const float *b, const float *m, long count, long len, long stride, double *sa, double *sab);
+void swk_norm_fwd(const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu, float *xhat,
+                  float *out);
+void swk_norm_bwd(const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k, float a, float b,
+                  float *dx);
+void swk_sum_dot_variant(int fast, const float *a, const float *b, const float *m, long count, long len, long stride, double *sa,
+                         double *sab);
+void swk_norm_fwd_variant(int fast, const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu,
+                          float *xhat, float *out);
+void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k,
+                          float a, float b, float *dx);
 /* Depthwise convolution on the grid of a (phase-split) zero-padded plane (Autograd/
  * Ops+DepthwiseFast.swift); tap t reads offset offs[t] (stride 1: ki·wp + kj):
  *   swk_dw_fwd:        out[i] = bias + Σ_t ker[t]·x[offs[t] + i],  i < q
