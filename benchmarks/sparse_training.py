@@ -131,7 +131,9 @@ def markdown(rows: list, table, plot_name: str) -> list:
                   intro="`auto` runs masked linear and stride-1 conv layers on the sparse kernels at density ≤ training.sparse_below; "
                         "rigl, set, random-static and lottery-one-shot (pruned at step 0) also compute the weight gradient and the "
                         "optimizer update at the kept weights only; dnw, edge-popup and supermask need the dense weight gradient "
-                        "every step. `dense`: the same policy with training.kernels dense (the masked dense path).")
+                        "every step. `dense`: the same policy with training.kernels dense (the masked dense path). "
+                        "dnw-static / dnw-discrete: DNW's tiny classifier at the paper's size (800 channel nodes, 5 % of the "
+                        "edges chosen globally; discrete time T = 3), its reference row the complete graph (policy dense).")
     lines += table("Sparse training: speed-up against density (random-static)",
                    ["model", "density", "sparse (forced)", "auto", "dense path", "ideal"], "|---|--:|--:|--:|--:|--:|",
                    [[m, d] + [next((f"{r['speedup_vs_dense']:.2f}" for r in rows if r['model'] == m and r['part'] == 'curve'

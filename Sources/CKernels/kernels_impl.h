@@ -243,30 +243,40 @@ KATTR void KN(swk_sgd)(float *restrict w, const float *restrict g, float *restri
 /* Winograd F(2×2, 3×3) transforms for 3×3 convolutions with stride 1 and padding 1
  * (Autograd/Ops+Winograd.swift). Tiles of 2×2 outputs, t = i·tw + j over one sample's
  * th × tw tiles, placed at column t0 + t of the [16][rows][ld] transform-domain matrices. */
+/* Input transform, a row of tiles at a time: the four input rows a tile row reads, zero-padded
+ * (column q at q + 1), then blocks of up to 64 tiles computed into a local buffer (a loop over
+ * tiles with stride-2 reads that vectorises) and copied to the 16 matrices, 64 floats per row. */
+#define SWK_WINO_TILES 64
 KATTR void KN(swk_wino_input)(const float *restrict x, long C, long H, long W, float *restrict V, long ldv, long t0) {
-    long th = (H + 1) / 2, tw = (W + 1) / 2, plane = C * ldv;
+    long th = (H + 1) / 2, tw = (W + 1) / 2, plane = C * ldv, pw = 2 * tw + 2;
+    float rows[4][pw + 2];
+    float out[16][SWK_WINO_TILES];
     for (long c = 0; c < C; c++) {
         const float *xc = x + c * H * W;
-        for (long i = 0; i < th; i++) for (long j = 0; j < tw; j++) {
-            float d[4][4];
+        for (long i = 0; i < th; i++) {
             for (int a = 0; a < 4; a++) {
                 long r = 2 * i - 1 + a;
-                for (int b = 0; b < 4; b++) {
-                    long q = 2 * j - 1 + b;
-                    d[a][b] = (r >= 0 && r < H && q >= 0 && q < W) ? xc[r * W + q] : 0.0f;
+                for (long q = 0; q < pw + 2; q++) rows[a][q] = 0.0f;
+                if (r >= 0 && r < H) for (long q = 0; q < W; q++) rows[a][q + 1] = xc[r * W + q];
+            }
+            for (long j0 = 0; j0 < tw; j0 += SWK_WINO_TILES) {
+                long nj = tw - j0 < SWK_WINO_TILES ? tw - j0 : SWK_WINO_TILES;
+                for (long jj = 0; jj < nj; jj++) {
+                    long q = 2 * (j0 + jj);
+                    float t[4][4];
+                    for (int b = 0; b < 4; b++) {
+                        float d0 = rows[0][q + b], d1 = rows[1][q + b], d2 = rows[2][q + b], d3 = rows[3][q + b];
+                        t[0][b] = d0 - d2; t[1][b] = d1 + d2; t[2][b] = d2 - d1; t[3][b] = d1 - d3;
+                    }
+                    for (int k = 0; k < 4; k++) {
+                        out[4 * k + 0][jj] = t[k][0] - t[k][2];
+                        out[4 * k + 1][jj] = t[k][1] + t[k][2];
+                        out[4 * k + 2][jj] = t[k][2] - t[k][1];
+                        out[4 * k + 3][jj] = t[k][1] - t[k][3];
+                    }
                 }
-            }
-            float t[4][4];
-            for (int b = 0; b < 4; b++) {
-                t[0][b] = d[0][b] - d[2][b]; t[1][b] = d[1][b] + d[2][b];
-                t[2][b] = d[2][b] - d[1][b]; t[3][b] = d[1][b] - d[3][b];
-            }
-            float *out = V + c * ldv + t0 + i * tw + j;
-            for (int k = 0; k < 4; k++) {
-                out[(4 * k + 0) * plane] = t[k][0] - t[k][2];
-                out[(4 * k + 1) * plane] = t[k][1] + t[k][2];
-                out[(4 * k + 2) * plane] = t[k][2] - t[k][1];
-                out[(4 * k + 3) * plane] = t[k][1] - t[k][3];
+                float *dst = V + c * ldv + t0 + i * tw + j0;
+                for (int k = 0; k < 16; k++) for (long jj = 0; jj < nj; jj++) dst[k * plane + jj] = out[k][jj];
             }
         }
     }

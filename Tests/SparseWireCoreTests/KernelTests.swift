@@ -331,6 +331,37 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The input transform, portable and fast builds, against its definition per tile:
+    /// V[4k + l][c][t0 + i·tw + j] = (Bᵀ d B)[k][l], d the 4×4 patch at rows 2i − 1…, columns
+    /// 2j − 1… (zero outside); odd sizes and rows of more than 64 tiles.
+    func testInputTransformMatchesItsDefinition() {
+        var rng = RNG(seed: 19)
+        for (c, h, w) in [(2, 7, 9), (1, 5, 130), (3, 1, 2), (2, 8, 8)] {
+            let th = (h + 1) / 2, tw = (w + 1) / 2, t0 = 3, ldv = t0 + th * tw + 2
+            let x = (0..<(c * h * w)).map { _ in rng.normal() }
+            var want = [Float](repeating: 0, count: 16 * c * ldv)
+            for ch in 0..<c { for i in 0..<th { for j in 0..<tw {
+                var d = [[Float]](repeating: [0, 0, 0, 0], count: 4)
+                for a in 0..<4 { for b in 0..<4 {
+                    let r = 2 * i - 1 + a, q = 2 * j - 1 + b
+                    if r >= 0, r < h, q >= 0, q < w { d[a][b] = x[ch * h * w + r * w + q] }
+                } }
+                // Bᵀ d: rows (d0 − d2, d1 + d2, d2 − d1, d1 − d3); then the same on columns.
+                func bt(_ v: [Float]) -> [Float] { [v[0] - v[2], v[1] + v[2], v[2] - v[1], v[1] - v[3]] }
+                let cols: [[Float]] = (0..<4).map { b in bt([d[0][b], d[1][b], d[2][b], d[3][b]]) }  // cols[b][k] = (Bᵀd)[k][b]
+                for k in 0..<4 {
+                    let v = bt([cols[0][k], cols[1][k], cols[2][k], cols[3][k]])
+                    for l in 0..<4 { want[((4 * k + l) * c + ch) * ldv + t0 + i * tw + j] = v[l] }
+                }
+            } } }
+            for fast: Int32 in [0, 1] {
+                var got = [Float](repeating: 0, count: 16 * c * ldv)
+                swk_wino_input_variant(fast, x, c, h, w, &got, ldv, t0)
+                for i in 0..<got.count { XCTAssertEqual(got[i], want[i], accuracy: 1e-5, "\(c)×\(h)×\(w) entry \(i) fast \(fast)") }
+            }
+        }
+    }
+
     func testOnlyThreeByThreeStrideOnePaddingOneWithEnoughChannelsUsesIt() throws {
         func uses(_ c: Int, _ o: Int, k: Int, stride: Int, pad: Int) -> Bool {
             Context.winogradApplies(kernel: k, stride: stride, padding: pad, inChannels: c, outChannels: o)
