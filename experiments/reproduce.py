@@ -239,7 +239,7 @@ the same 22,994 / 42,706 parameters) on Fashion-MNIST. Static: all 60k images, 3
 images; discrete time (T = 3): 20k images, 2 epochs; continuous time (2 RK4 steps, 8 graph
 evaluations per forward): 10k images, 2 epochs; 5k test images for both. SGD lr 0.5, momentum
 0.9, cosine. The paper trains CIFAR-10 for many more epochs. The graph layers train on the sparse
-kernels (issue 19): a paper-size step is 1.4–3.2× faster than on the dense path (docs/BENCHMARKS.md,
+kernels (issue 19): a paper-size step is 1.45–2.92× faster than the dense step (docs/BENCHMARKS.md,
 "Sparse training"), which is what makes this size fit the machine.
 
 Reading it: the paper's 4–5 point gap does not show at this scale. Static: dnw +0.39 ± 0.59
