@@ -244,6 +244,9 @@ void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, flo
 void swk_wino_input(const float *restrict x, long C, long H, long W, float *restrict V, long ldv, long t0) {
     use_avx2() ? swk_wino_input_avx2(x, C, H, W, V, ldv, t0) : swk_wino_input_base(x, C, H, W, V, ldv, t0);
 }
+void swk_wino_output_grad_variant(int fast, const float *dy, long O, long H, long W, float *dM, long ldm, long t0) {
+    (fast && use_avx2()) ? swk_wino_output_grad_avx2(dy, O, H, W, dM, ldm, t0) : swk_wino_output_grad_base(dy, O, H, W, dM, ldm, t0);
+}
 void swk_wino_input_variant(int fast, const float *x, long C, long H, long W, float *V, long ldv, long t0) {
     (fast && use_avx2()) ? swk_wino_input_avx2(x, C, H, W, V, ldv, t0) : swk_wino_input_base(x, C, H, W, V, ldv, t0);
 }

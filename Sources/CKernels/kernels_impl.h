@@ -247,6 +247,13 @@ KATTR void KN(swk_sgd)(float *restrict w, const float *restrict g, float *restri
  * (column q at q + 1), then blocks of up to 64 tiles computed into a local buffer (a loop over
  * tiles with stride-2 reads that vectorises) and copied to the 16 matrices, 64 floats per row. */
 #define SWK_WINO_TILES 64
+
+/* Copies a block of nj tiles' 16 transform values to the 16 matrices (plane apart), one
+ * contiguous run of nj floats each. */
+KATTR static inline void KN(wino_store)(float out[16][SWK_WINO_TILES], long nj, float *restrict dst, long plane) {
+    for (int k = 0; k < 16; k++) for (long jj = 0; jj < nj; jj++) dst[k * plane + jj] = out[k][jj];
+}
+
 KATTR void KN(swk_wino_input)(const float *restrict x, long C, long H, long W, float *restrict V, long ldv, long t0) {
     long th = (H + 1) / 2, tw = (W + 1) / 2, plane = C * ldv, pw = 2 * tw + 2;
     float rows[4][pw + 2];
@@ -275,8 +282,7 @@ KATTR void KN(swk_wino_input)(const float *restrict x, long C, long H, long W, f
                         out[4 * k + 3][jj] = t[k][1] - t[k][3];
                     }
                 }
-                float *dst = V + c * ldv + t0 + i * tw + j0;
-                for (int k = 0; k < 16; k++) for (long jj = 0; jj < nj; jj++) dst[k * plane + jj] = out[k][jj];
+                KN(wino_store)(out, nj, V + c * ldv + t0 + i * tw + j0, plane);
             }
         }
     }
@@ -301,24 +307,37 @@ KATTR void KN(swk_wino_output)(const float *restrict M, long O, long H, long W, 
     }
 }
 
+/* Output-gradient transform, a row of tiles at a time like the input transform: the two dY rows
+ * a tile row covers (zero past the edge), blocks of up to 64 tiles into a local buffer. */
 KATTR void KN(swk_wino_output_grad)(const float *restrict dy, long O, long H, long W, float *restrict dM, long ldm, long t0) {
     long th = (H + 1) / 2, tw = (W + 1) / 2, plane = O * ldm;
+    float rows[2][2 * tw];
+    float out[16][SWK_WINO_TILES];
     for (long o = 0; o < O; o++) {
         const float *g = dy + o * H * W;
-        for (long i = 0; i < th; i++) for (long j = 0; j < tw; j++) {
-            float v[2][2];
-            for (int a = 0; a < 2; a++) for (int b = 0; b < 2; b++) {
-                long r = 2 * i + a, q = 2 * j + b;
-                v[a][b] = (r < H && q < W) ? g[r * W + q] : 0.0f;
+        for (long i = 0; i < th; i++) {
+            for (int a = 0; a < 2; a++) {
+                long r = 2 * i + a;
+                for (long q = 0; q < 2 * tw; q++) rows[a][q] = 0.0f;
+                if (r < H) for (long q = 0; q < W; q++) rows[a][q] = g[r * W + q];
             }
-            float t[4][2];
-            for (int b = 0; b < 2; b++) { t[0][b] = v[0][b]; t[1][b] = v[0][b] + v[1][b]; t[2][b] = v[0][b] - v[1][b]; t[3][b] = -v[1][b]; }
-            float *out = dM + o * ldm + t0 + i * tw + j;
-            for (int k = 0; k < 4; k++) {
-                out[(4 * k + 0) * plane] = t[k][0];
-                out[(4 * k + 1) * plane] = t[k][0] + t[k][1];
-                out[(4 * k + 2) * plane] = t[k][0] - t[k][1];
-                out[(4 * k + 3) * plane] = -t[k][1];
+            for (long j0 = 0; j0 < tw; j0 += SWK_WINO_TILES) {
+                long nj = tw - j0 < SWK_WINO_TILES ? tw - j0 : SWK_WINO_TILES;
+                for (long jj = 0; jj < nj; jj++) {
+                    long q = 2 * (j0 + jj);
+                    float t[4][2];
+                    for (int b = 0; b < 2; b++) {
+                        float v0 = rows[0][q + b], v1 = rows[1][q + b];
+                        t[0][b] = v0; t[1][b] = v0 + v1; t[2][b] = v0 - v1; t[3][b] = -v1;
+                    }
+                    for (int k = 0; k < 4; k++) {
+                        out[4 * k + 0][jj] = t[k][0];
+                        out[4 * k + 1][jj] = t[k][0] + t[k][1];
+                        out[4 * k + 2][jj] = t[k][0] - t[k][1];
+                        out[4 * k + 3][jj] = -t[k][1];
+                    }
+                }
+                KN(wino_store)(out, nj, dM + o * ldm + t0 + i * tw + j0, plane);
             }
         }
     }

@@ -362,6 +362,32 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The output-gradient transform, portable and fast builds, against its definition per tile:
+    /// dM[4k + l][o][t0 + i·tw + j] = (A g Aᵀ)[k][l], g the 2×2 block of dY at rows 2i…, columns
+    /// 2j… (zero past the edge), A = [[1, 0], [1, 1], [1, −1], [0, −1]].
+    func testOutputGradientTransformMatchesItsDefinition() {
+        var rng = RNG(seed: 20)
+        for (o, h, w) in [(2, 7, 9), (1, 4, 131), (3, 1, 1), (2, 6, 6)] {
+            let th = (h + 1) / 2, tw = (w + 1) / 2, t0 = 2, ldm = t0 + th * tw + 1
+            let dy = (0..<(o * h * w)).map { _ in rng.normal() }
+            var want = [Float](repeating: 0, count: 16 * o * ldm)
+            func a(_ v: [Float]) -> [Float] { [v[0], v[0] + v[1], v[0] - v[1], -v[1]] }
+            for oc in 0..<o { for i in 0..<th { for j in 0..<tw {
+                func g(_ r: Int, _ q: Int) -> Float { r < h && q < w ? dy[oc * h * w + r * w + q] : 0 }
+                let cols = [a([g(2 * i, 2 * j), g(2 * i + 1, 2 * j)]), a([g(2 * i, 2 * j + 1), g(2 * i + 1, 2 * j + 1)])]
+                for k in 0..<4 {
+                    let v = a([cols[0][k], cols[1][k]])
+                    for l in 0..<4 { want[((4 * k + l) * o + oc) * ldm + t0 + i * tw + j] = v[l] }
+                }
+            } } }
+            for fast: Int32 in [0, 1] {
+                var got = [Float](repeating: 0, count: 16 * o * ldm)
+                swk_wino_output_grad_variant(fast, dy, o, h, w, &got, ldm, t0)
+                for i in 0..<got.count { XCTAssertEqual(got[i], want[i], accuracy: 1e-5, "\(o)×\(h)×\(w) entry \(i) fast \(fast)") }
+            }
+        }
+    }
+
     func testOnlyThreeByThreeStrideOnePaddingOneWithEnoughChannelsUsesIt() throws {
         func uses(_ c: Int, _ o: Int, k: Int, stride: Int, pad: Int) -> Bool {
             Context.winogradApplies(kernel: k, stride: stride, padding: pad, inChannels: c, outChannels: o)

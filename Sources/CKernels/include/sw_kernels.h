@@ -146,8 +146,10 @@ void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, flo
  * Autograd/Ops+Winograd.swift): input/output transforms and their adjoints, per sample, and
  * the weight transform [O][C][3][3] <-> [16][O][C] and its adjoint. */
 void swk_wino_input(const float *x, long C, long H, long W, float *V, long ldv, long t0);
-/* The input transform with the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
+/* The input and output-gradient transforms with the portable build forced (fast = 0) or the
+ * CPU's best (fast = 1), for tests. */
 void swk_wino_input_variant(int fast, const float *x, long C, long H, long W, float *V, long ldv, long t0);
+void swk_wino_output_grad_variant(int fast, const float *dy, long O, long H, long W, float *dM, long ldm, long t0);
 void swk_wino_output(const float *M, long O, long H, long W, long ldm, long t0, float *y);
 void swk_wino_output_grad(const float *dy, long O, long H, long W, float *dM, long ldm, long t0);
 void swk_wino_input_grad(const float *dV, long C, long H, long W, long ldv, long t0, float *dx);
