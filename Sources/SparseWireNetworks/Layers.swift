@@ -59,20 +59,25 @@ public final class Conv2d: Module {
 
 extension Context {
     /// y = conv2d(x, ŵ) + b for a (possibly masked) convolution weight parameter `weight`, on the
-    /// kernels the context chooses: the sparse inference kernels when `sparseInference` picks
-    /// them, the sparse training kernels (stride 1, square kernel, padding < kernel size) when
-    /// `sparseTraining` returns a step, else the dense `conv2d` of the effective weight. Used by
-    /// `Conv2d` and by the layers that hold a convolution weight of their own (DNW's channel
-    /// graphs). Errors: `.shape` as `conv2d`.
+    /// kernels the context chooses (`sparseMaskedConv2d`), else the dense `conv2d` of the
+    /// effective weight. Used by `Conv2d` and by the layers that hold a convolution weight of
+    /// their own (DNW's channel graphs). Errors: `.shape` as `conv2d`.
     public func maskedConv2d(_ x: Var, _ weight: Parameter, _ bias: Var?, stride: Int = 1, padding: Int = 0) throws -> Var {
-        if !recordGrad, let sparse = try sparseInference?.weight(for: weight, self) {
-            return try sparseConv2d(x, sparse, bias, stride: stride, padding: padding)
+        try sparseMaskedConv2d(x, weight, bias, stride: stride, padding: padding, relu: false)
+            ?? conv2d(x, effective(weight), bias, stride: stride, padding: padding)
+    }
+
+    /// conv2d(x, ŵ) + b, then max(·, 0) when `relu`, on the sparse kernels: inference's when
+    /// `sparseInference` picks them, training's (stride 1, square kernel, padding < kernel size)
+    /// when `sparseTraining` returns a step; nil for the dense path.
+    package func sparseMaskedConv2d(_ x: Var, _ weight: Parameter, _ bias: Var?, stride: Int, padding: Int, relu: Bool) throws -> Var? {
+        if !recordGrad {
+            guard let sparse = try sparseInference?.weight(for: weight, self) else { return nil }
+            return try sparseConv2d(x, sparse, bias, stride: stride, padding: padding, relu: relu)
         }
-        if recordGrad, stride == 1, weight.shape.count == 4, padding < weight.shape[2], weight.shape[2] == weight.shape[3],
-           x.shape.count == 4, let step = try sparseTraining?(weight, x.shape[0], self) {
-            return try sparseTrainConv2d(x, step, bias, padding: padding)
-        }
-        return try conv2d(x, effective(weight), bias, stride: stride, padding: padding)
+        guard stride == 1, weight.shape.count == 4, padding < weight.shape[2], weight.shape[2] == weight.shape[3], x.shape.count == 4,
+              let step = try sparseTraining?(weight, x.shape[0], self) else { return nil }
+        return try sparseTrainConv2d(x, step, bias, padding: padding, relu: relu)
     }
 }
 
@@ -128,8 +133,13 @@ public final class BatchNorm: Module {
     /// y = γ·(x − μ)/√(σ² + ε) + β per channel of [N, C] or [N, C, H, W]: batch statistics in training,
     /// running ones otherwise. Errors: `.shape` for a wrong rank or channel count, or one value per channel in training.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
+        try normalize(x, ctx, relu: false)
+    }
+
+    /// The norm of `x` with this layer's parameters and statistics, then ReLU when `relu`.
+    fileprivate func normalize(_ x: Var, _ ctx: Context, relu: Bool) throws -> Var {
         try ctx.batchNorm(x, gamma: gamma?.variable, beta: beta?.variable, runningMean: runningMean,
-                          runningVar: runningVar, momentum: momentum, eps: eps)
+                          runningVar: runningVar, momentum: momentum, eps: eps, relu: relu)
     }
     /// γ and β when affine, else none.
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
@@ -163,10 +173,7 @@ public final class InstanceNorm: Module {
 
 extension BatchNorm: ReLUFusable {
     /// max(batchNorm(x), 0) in one pass, training and evaluation alike.
-    package func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
-        try ctx.batchNorm(x, gamma: gamma?.variable, beta: beta?.variable, runningMean: runningMean,
-                          runningVar: runningVar, momentum: momentum, eps: eps, relu: true)
-    }
+    package func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? { try normalize(x, ctx, relu: true) }
 }
 
 extension Linear: ReLUFusable {
@@ -178,17 +185,11 @@ extension Linear: ReLUFusable {
 }
 
 extension Conv2d: ReLUFusable {
-    /// conv → ReLU in one output pass on the sparse kernels: inference's, or training's (stride 1,
-    /// as `Context.maskedConv2d`); nil on the dense paths.
+    /// conv → ReLU in one output pass on the sparse kernels (`Context.sparseMaskedConv2d`); nil
+    /// on the dense paths.
     package func forwardFusingReLU(_ x: Var, _ ctx: Context) throws -> Var? {
-        if ctx.recordGrad {
-            guard stride == 1, padding < weight.shape[2], weight.shape[2] == weight.shape[3], x.shape.count == 4,
-                  let step = try ctx.sparseTraining?(weight, x.shape[0], ctx) else { return nil }
-            ctx.layerObserver?(self, x)
-            return try ctx.sparseTrainConv2d(x, step, bias?.variable, padding: padding, relu: true)
-        }
-        guard let sparse = try ctx.sparseInference?.weight(for: weight, ctx) else { return nil }
+        guard let y = try ctx.sparseMaskedConv2d(x, weight, bias?.variable, stride: stride, padding: padding, relu: true) else { return nil }
         ctx.layerObserver?(self, x)
-        return try ctx.sparseConv2d(x, sparse, bias?.variable, stride: stride, padding: padding, relu: true)
+        return y
     }
 }
