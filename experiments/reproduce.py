@@ -227,7 +227,22 @@ Keeping the stem dense helps every method by 1–2 points at 10 %.
     },
     "wrn_rigl_set_static": {
         "title": "RigL vs SET vs static random mask on WRN-22-2 (ERK), 12k train images, 3 epochs",
-        "x": "density", "series": "policy",
+        "x": "density", "series": "policy", "notes": """
+Scale: WRN-22-2 (1.08 M weights, RigL's CIFAR network) on 12,000 Fashion-MNIST images for 3
+epochs (282 steps of 128), 2,000 test images; SGD 0.1, momentum 0.9, weight decay 5e-4, cosine;
+ERK per-layer densities; rigl and set update every 25 steps until 75 % of training (8 updates),
+drop fraction α = 0.3, cosine-decayed (the policies' defaults); BN and biases never masked. The masked layers train on the sparse kernels (issue
+19; `training.kernels: auto`). Runs took 110–330 s each (some shared the machine). Evci et al.
+train CIFAR-10 for 250 epochs.
+
+Reading it: the three methods do not separate at this budget. At every density the means lie
+within 0.5 points of each other and within the seed spreads (std up to 1.1 points at 0.05):
+0.05: static 86.53, rigl 86.40, set 86.05 %; 0.1: set 87.48, static 87.35, rigl 87.17 %; 0.2:
+set 87.87, rigl 87.85, static 87.78 %. Accuracy does rise with density for all three (≈ +1.4
+points from 0.05 to 0.2). The paper's ordering (RigL > SET > static, widest at low density)
+needs many more mask updates than 8; the FC 300-100 experiment above (`rigl_set_static`)
+shows the gap opening at 0.1 after 3 full epochs.
+""",
         "runs": [({"density": d, "policy": p}, wrn_sparse(p, d)) for p in ("rigl", "set", "random-static") for d in (0.05, 0.1, 0.2)],
     },
     "dnw_tiny_paper": {
