@@ -9,12 +9,16 @@ extension Context {
         let out = Tensor(uninitialized: x.shape)
         let xp = x.value.data, op = out.data
         Parallel.forEachChunk(n) { lo, hi in swk_relu(xp + lo, op + lo, hi - lo) }
-        return node(out, [x]) { g in
-            let dx = Tensor(uninitialized: x.shape)
-            let gp = g.data, dp = dx.data
-            Parallel.forEachChunk(n) { lo, hi in swk_relu_backward(op + lo, gp + lo, dp + lo, hi - lo) }
-            x.accumulate(dx)
-        }
+        return node(out, [x]) { g in x.accumulate(Self.reluMasked(g, by: out)) }
+    }
+
+    /// g·[y > 0]: the gradient through a ReLU whose output is `y` (`swk_relu_backward`; also the
+    /// fused ReLU of the sparse training convolution).
+    package static func reluMasked(_ g: Tensor, by y: Tensor) -> Tensor {
+        let out = Tensor(uninitialized: g.shape)
+        let gp = g.data, yp = y.data, op = out.data
+        Parallel.forEachChunk(g.count) { lo, hi in swk_relu_backward(yp + lo, gp + lo, op + lo, hi - lo) }
+        return out
     }
 
     /// 1 / (1 + e^-x)

@@ -55,14 +55,6 @@ extension Context {
         }
     }
 
-    /// g·[y > 0]: the gradient through a ReLU whose output is `y` (`swk_relu_backward`).
-    package static func reluMasked(_ g: Tensor, by y: Tensor) -> Tensor {
-        let out = Tensor(uninitialized: g.shape)
-        let gp = g.data, yp = y.data, op = out.data
-        Parallel.forEachChunk(g.count) { lo, hi in swk_relu_backward(yp + lo, gp + lo, op + lo, hi - lo) }
-        return out
-    }
-
     /// dL/dŵ at the kept entries (CSR order) of a stride-1 convolution: per sample, the padded
     /// input planes as the forward pass lays them out and dY on the same padded grid (zero at the
     /// grid's extra columns), then each kept (o, c, t) is a dot product over the grid
@@ -80,7 +72,7 @@ extension Context {
                 for s in lo..<hi {
                     let dy = gp + s * outStride
                     d.copyPlanes(of: s, xp, g, into: base.data)
-                    d.copyOutput(planes: g.o, grid: grid.data, nchw: UnsafeMutablePointer(mutating: dy), g, toGrid: true)
+                    d.copyOutput(planes: g.o, grid: grid.data, nchw: dy, g, toGrid: true)
                     swk_csr_rows_grad(rp.baseAddress!, op.baseAddress!, 0, g.o, base.data, d.len, grid.data, d.ldo, partial[worker].data)
                 }
             }
