@@ -214,49 +214,51 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
-    /// The depthwise kernels, portable and fast builds, against plain loops (3×3 and 5×3 tap offsets).
-    func testDepthwiseKernelsMatchPlainLoops() {
+    /// The sample-lane depthwise kernels, portable and fast builds, against plain loops in double:
+    /// forward, input gradient (stride 1 gathers, strides > 1 scatter), weight and bias gradients;
+    /// 3×3 (unrolled) and other kernels, batches with and without a lane tail, sample strides
+    /// wider than a plane (channels interleaved as in NCHW).
+    func testDepthwiseLaneKernelsMatchPlainLoops() {
         var rng = RNG(seed: 22)
-        for (kh, kw, wp, q) in [(3, 3, 10, 80), (5, 3, 9, 45)] {
-            let n = q + (kh - 1) * wp + kw
-            let xpad = (0..<n).map { _ in rng.normal() }, gq = (0..<q).map { _ in rng.normal() }
-            let ker = (0..<(kh * kw)).map { _ in rng.normal() }
-            var refOut = [Float](repeating: 0.5, count: q), refDx = [Float](repeating: 0, count: n), refDw = [Float](repeating: 0, count: kh * kw)
-            for ki in 0..<kh { for kj in 0..<kw {
-                let off = ki * wp + kj, t = ki * kw + kj
-                for i in 0..<q { refOut[i] += ker[t] * xpad[i + off]; refDx[i + off] += ker[t] * gq[i]; refDw[t] += gq[i] * xpad[i + off] }
-            } }
+        let cases: [(n: Int, h: Int, w: Int, kh: Int, kw: Int, s: Int, pad: Int)] = [
+            (9, 6, 5, 3, 3, 1, 1), (8, 4, 4, 3, 3, 2, 1), (3, 7, 6, 5, 3, 1, 2), (12, 5, 7, 3, 3, 3, 0), (1, 2, 2, 3, 3, 1, 1),
+            (17, 3, 5, 1, 1, 1, 0), (8, 9, 9, 2, 4, 2, 1),
+        ]
+        for c in cases {
+            let label = "n \(c.n), \(c.h)×\(c.w), kernel \(c.kh)×\(c.kw), stride \(c.s), pad \(c.pad)"
+            let oh = (c.h + 2 * c.pad - c.kh) / c.s + 1, ow = (c.w + 2 * c.pad - c.kw) / c.s + 1
+            let hw = c.h * c.w, q = oh * ow, xs = hw + 3, ys = q + 2  // sample strides wider than a plane
+            let x = (0..<(c.n * xs)).map { _ in rng.normal() }, dy = (0..<(c.n * ys)).map { _ in rng.normal() }
+            let ker = (0..<(c.kh * c.kw)).map { _ in rng.normal() }
+            var refY = [Double](repeating: 0.5, count: c.n * ys), refDx = [Double](repeating: 0, count: c.n * xs)
+            var refDk = [Double](repeating: 0, count: c.kh * c.kw), refDb = 0.0
+            for sIdx in 0..<c.n { for oy in 0..<oh { for ox in 0..<ow {
+                let o = sIdx * ys + oy * ow + ox
+                refDb += Double(dy[o])
+                for ki in 0..<c.kh { for kj in 0..<c.kw {
+                    let r = oy * c.s + ki - c.pad, col = ox * c.s + kj - c.pad, t = ki * c.kw + kj
+                    guard r >= 0, r < c.h, col >= 0, col < c.w else { continue }
+                    let i = sIdx * xs + r * c.w + col
+                    refY[o] += Double(ker[t]) * Double(x[i]); refDx[i] += Double(ker[t]) * Double(dy[o]); refDk[t] += Double(dy[o]) * Double(x[i])
+                } }
+            } } }
+            var g = swk_dw_geom(h: c.h, w: c.w, pad: c.pad, stride: c.s, kh: c.kh, kw: c.kw, oh: oh, ow: ow)
+            let workFloats = swk_dwl_work(&g)
+            let work = UnsafeMutableRawPointer.allocate(byteCount: 4 * workFloats, alignment: 64).bindMemory(to: Float.self, capacity: workFloats)
+            defer { work.deallocate() }
             for fast: Int32 in [0, 1] {
-                var out = [Float](repeating: 0, count: q), dx = [Float](repeating: 9, count: n), dw = [Float](repeating: 0, count: kh * kw)
-                let offs = (0..<(kh * kw)).map { ($0 / kw) * wp + $0 % kw }
-                swk_dw_fwd_variant(fast, xpad, offs, kh * kw, ker, q, 0.5, &out)
-                swk_dw_bwd_input_variant(fast, gq, q, offs, kh * kw, ker, n, &dx)
-                swk_dw_bwd_weight_variant(fast, gq, xpad, q, offs, kh * kw, &dw)
-                for i in 0..<q { XCTAssertEqual(out[i], refOut[i], accuracy: 1e-4, "out \(i) fast \(fast)") }
-                for i in 0..<n { XCTAssertEqual(dx[i], refDx[i], accuracy: 1e-4, "dx \(i) fast \(fast)") }
-                for t in 0..<(kh * kw) { XCTAssertEqual(dw[t], refDw[t], accuracy: 1e-3, "dw \(t) fast \(fast)") }
-            }
-        }
-    }
-
-    /// The phase planes of a padded plane, portable and fast builds, against their definition
-    /// (phase (a, b) holds xpad[s·y + a][s·x + b]), and gather as fill's inverse.
-    func testDepthwisePhasePlanesMatchTheirDefinition() {
-        var rng = RNG(seed: 23)
-        for (h, w, pad, s) in [(7, 7, 1, 1), (6, 5, 2, 1), (7, 7, 1, 2), (8, 9, 0, 2), (9, 8, 2, 3), (5, 4, 1, 2)] {
-            let hq = (h + 2 * pad + s - 1) / s, wq = (w + 2 * pad + s - 1) / s, size = s * s * hq * wq + 3
-            let x = (0..<(h * w)).map { _ in rng.normal() }
-            var want = [Float](repeating: 0, count: size)
-            for a in 0..<s { for b in 0..<s { for y in 0..<hq { for xx in 0..<wq {
-                let r = s * y + a - pad, c = s * xx + b - pad
-                if r >= 0, r < h, c >= 0, c < w { want[(a * s + b) * hq * wq + y * wq + xx] = x[r * w + c] }
-            } } } }
-            for fast: Int32 in [0, 1] {
-                var ph = [Float](repeating: 9, count: size), back = [Float](repeating: 0, count: h * w)
-                swk_dw_phase_fill_variant(fast, x, h, w, pad, s, hq, wq, size, &ph)
-                XCTAssertEqual(ph, want, "fill \(h)×\(w) pad \(pad) stride \(s) fast \(fast)")
-                swk_dw_phase_gather_variant(fast, ph, h, w, pad, s, hq, wq, &back)
-                XCTAssertEqual(back, x, "gather \(h)×\(w) pad \(pad) stride \(s) fast \(fast)")
+                var y = [Float](repeating: 7, count: c.n * ys), dx = [Float](repeating: 7, count: c.n * xs)
+                var dk = [Float](repeating: 1, count: c.kh * c.kw), db: Float = 1
+                swk_dwl_fwd_variant(fast, &g, x, xs, c.n, ker, 0.5, &y, ys, work)
+                swk_dwl_bwd_variant(fast, &g, x, xs, dy, ys, c.n, ker, &dx, &dk, &db, work)
+                for sIdx in 0..<c.n {
+                    for p in 0..<q { XCTAssertEqual(Double(y[sIdx * ys + p]), refY[sIdx * ys + p], accuracy: 1e-4, "y \(sIdx) \(p), \(label), fast \(fast)") }
+                    for p in q..<ys { XCTAssertEqual(y[sIdx * ys + p], 7, "y past the plane \(sIdx), \(label)") }
+                    for p in 0..<hw { XCTAssertEqual(Double(dx[sIdx * xs + p]), refDx[sIdx * xs + p], accuracy: 1e-4, "dx \(sIdx) \(p), \(label), fast \(fast)") }
+                    for p in hw..<xs { XCTAssertEqual(dx[sIdx * xs + p], 7, "dx past the plane \(sIdx), \(label)") }
+                }
+                for t in 0..<(c.kh * c.kw) { XCTAssertEqual(Double(dk[t]), 1 + refDk[t], accuracy: 1e-3, "dk \(t), \(label), fast \(fast)") }
+                XCTAssertEqual(Double(db), 1 + refDb, accuracy: 1e-3, "db, \(label), fast \(fast)")
             }
         }
     }

@@ -107,25 +107,26 @@ void swk_norm_fwd_variant(int fast, const float *x, long count, long len, long s
                           float *xhat, float *out);
 void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k,
                           float a, float b, float *dx);
-/* Depthwise convolution on the grid of a (phase-split) zero-padded plane (Autograd/
- * Ops+DepthwiseFast.swift); tap t reads offset offs[t] (stride 1: ki·wp + kj):
- *   swk_dw_fwd:        out[i] = bias + Σ_t ker[t]·x[offs[t] + i],  i < q
- *   swk_dw_bwd_input:  dx[j] = Σ_t ker[t]·gq[j − offs[t]],  j < n  (gq zero outside [0, q))
- *   swk_dw_bwd_weight: dw[t] += Σ_{i<q} gq[i]·x[offs[t] + i]
- * _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
-void swk_dw_fwd(const float *x, const long *offs, long taps, const float *ker, long q, float bias, float *out);
-void swk_dw_bwd_input(const float *gq, long q, const long *offs, long taps, const float *ker, long n, float *dx);
-void swk_dw_bwd_weight(const float *gq, const float *x, long q, const long *offs, long taps, float *dw);
-void swk_dw_fwd_variant(int fast, const float *x, const long *offs, long taps, const float *ker, long q, float bias, float *out);
-void swk_dw_bwd_input_variant(int fast, const float *gq, long q, const long *offs, long taps, const float *ker, long n, float *dx);
-void swk_dw_bwd_weight_variant(int fast, const float *gq, const float *x, long q, const long *offs, long taps, float *dw);
-/* Phase planes of a zero-padded h × w plane for stride s (DepthwiseLayout): phase (a, b) at
- * (a·s + b)·hq·wq holds xpad[s·y + a][s·x + b] at y·wq + x. fill writes all `size` floats of dst;
- * gather reads the input's positions back into x (h × w). */
-void swk_dw_phase_fill(const float *x, long h, long w, long pad, long s, long hq, long wq, long size, float *dst);
-void swk_dw_phase_gather(const float *ph, long h, long w, long pad, long s, long hq, long wq, float *x);
-void swk_dw_phase_fill_variant(int fast, const float *x, long h, long w, long pad, long s, long hq, long wq, long size, float *dst);
-void swk_dw_phase_gather_variant(int fast, const float *ph, long h, long w, long pad, long s, long hq, long wq, float *x);
+/* Depthwise convolution with the batch in the vector lanes (Autograd/Ops+DepthwiseLanes.swift):
+ * one call per channel, 8 samples per vector, every tap one aligned load from a zero-padded
+ * lane plane (any stride, padding and plane size). x, dy, y, dx point at the channel's plane of
+ * sample 0; sample k's planes lie at + k·xs (input side) or + k·ys (output side).
+ *   swk_dwl_fwd: y = b + Σ_t ker[t]·x[tap t]
+ *   swk_dwl_bwd: dx (if not null) = the input gradient, written; dk[t] += Σ dy·x[tap t] and
+ *                *db += Σ dy (each if not null)
+ * `work` holds swk_dwl_work(g) floats, 32-byte aligned. _variant: the portable build forced
+ * (fast = 0) or the CPU's best (fast = 1), for tests. */
+typedef struct {
+    long h, w, pad, stride, kh, kw, oh, ow;
+} swk_dw_geom;
+long swk_dwl_work(const swk_dw_geom *g);
+void swk_dwl_fwd(const swk_dw_geom *g, const float *x, long xs, long n, const float *ker, float bias, float *y, long ys, float *work);
+void swk_dwl_bwd(const swk_dw_geom *g, const float *x, long xs, const float *dy, long ys, long n, const float *ker, float *dx, float *dk,
+                 float *db, float *work);
+void swk_dwl_fwd_variant(int fast, const swk_dw_geom *g, const float *x, long xs, long n, const float *ker, float bias, float *y,
+                         long ys, float *work);
+void swk_dwl_bwd_variant(int fast, const swk_dw_geom *g, const float *x, long xs, const float *dy, long ys, long n, const float *ker,
+                         float *dx, float *dk, float *db, float *work);
 /* Top-k radix select passes (keys: order-preserving images of the floats, of |v| when `mag`):
  * add the top-11-bit histogram of v[0..n) into hist[2048]; collect the keys (and base + index)
  * whose top 11 bits equal `prefix`, returning how many (keys/idx need room for 8 entries past
