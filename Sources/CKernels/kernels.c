@@ -241,35 +241,6 @@ int swk_all_finite(const float *x, long n) {
 void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, float wd, int nesterov, int first) {
     use_avx2() ? swk_sgd_avx2(w, g, b, n, lr, mu, wd, nesterov, first) : swk_sgd_base(w, g, b, n, lr, mu, wd, nesterov, first);
 }
-void swk_wino_input(const float *restrict x, long C, long H, long W, float *restrict V, long ldv, long t0) {
-    use_avx2() ? swk_wino_input_avx2(x, C, H, W, V, ldv, t0) : swk_wino_input_base(x, C, H, W, V, ldv, t0);
-}
-void swk_wino_output_grad_variant(int fast, const float *dy, long O, long H, long W, float *dM, long ldm, long t0) {
-    (fast && use_avx2()) ? swk_wino_output_grad_avx2(dy, O, H, W, dM, ldm, t0) : swk_wino_output_grad_base(dy, O, H, W, dM, ldm, t0);
-}
-void swk_wino_input_variant(int fast, const float *x, long C, long H, long W, float *V, long ldv, long t0) {
-    (fast && use_avx2()) ? swk_wino_input_avx2(x, C, H, W, V, ldv, t0) : swk_wino_input_base(x, C, H, W, V, ldv, t0);
-}
-
-void swk_wino_output(const float *restrict M, long O, long H, long W, long ldm, long t0, float *restrict y) {
-    use_avx2() ? swk_wino_output_avx2(M, O, H, W, ldm, t0, y) : swk_wino_output_base(M, O, H, W, ldm, t0, y);
-}
-
-void swk_wino_output_grad(const float *restrict dy, long O, long H, long W, float *restrict dM, long ldm, long t0) {
-    use_avx2() ? swk_wino_output_grad_avx2(dy, O, H, W, dM, ldm, t0) : swk_wino_output_grad_base(dy, O, H, W, dM, ldm, t0);
-}
-
-void swk_wino_input_grad(const float *restrict dV, long C, long H, long W, long ldv, long t0, float *restrict dx) {
-    use_avx2() ? swk_wino_input_grad_avx2(dV, C, H, W, ldv, t0, dx) : swk_wino_input_grad_base(dV, C, H, W, ldv, t0, dx);
-}
-
-void swk_wino_weight(const float *restrict g, long O, long C, float *restrict U) {
-    use_avx2() ? swk_wino_weight_avx2(g, O, C, U) : swk_wino_weight_base(g, O, C, U);
-}
-
-void swk_wino_weight_grad(const float *restrict dU, long O, long C, float *restrict dg) {
-    use_avx2() ? swk_wino_weight_grad_avx2(dU, O, C, dg) : swk_wino_weight_grad_base(dU, O, C, dg);
-}
 
 void swk_add_l1(float *g, const float *w, long n, float l1) {
     use_avx2() ? swk_add_l1_avx2(g, w, n, l1) : swk_add_l1_base(g, w, n, l1);

@@ -390,6 +390,37 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The output transform and the input-gradient transform, portable and fast builds, as the
+    /// adjoints of the two transforms tested above: ⟨output(M), dY⟩ = ⟨M, output_grad(dY)⟩ and
+    /// ⟨input(x), dV⟩ = ⟨x, input_grad(dV)⟩ for random M, dY, x, dV (odd sizes, rows of more than
+    /// 64 tiles, a 1×1 plane, blocks of several tile rows); the input gradient adds to what dx holds.
+    func testOutputAndInputGradientTransformsAreTheAdjoints() {
+        var rng = RNG(seed: 21)
+        func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+        for (c, h, w) in [(2, 7, 9), (1, 4, 131), (3, 1, 1), (2, 6, 6), (2, 5, 3)] {
+            let th = (h + 1) / 2, tw = (w + 1) / 2, t0 = 2, ld = t0 + th * tw + 1
+            let label = "\(c)×\(h)×\(w)"
+            // Only the sample's own columns [t0, t0 + th·tw) of each matrix row take part.
+            let m = (0..<(16 * c * ld)).map { i in (i % ld) >= t0 && (i % ld) < t0 + th * tw ? rng.normal() : 0 }
+            let plane = (0..<(c * h * w)).map { _ in rng.normal() }
+            for fast: Int32 in [0, 1] {
+                var y = [Float](repeating: 0, count: c * h * w), dm = [Float](repeating: 0, count: 16 * c * ld)
+                swk_wino_output_variant(fast, m, c, h, w, ld, t0, &y)
+                swk_wino_output_grad_variant(fast, plane, c, h, w, &dm, ld, t0)
+                let lhs = dot(y, plane), rhs = dot(m, dm)
+                XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)), "output adjoint, \(label), fast \(fast)")
+                var v = [Float](repeating: 0, count: 16 * c * ld)
+                swk_wino_input_variant(fast, plane, c, h, w, &v, ld, t0)
+                let start = (0..<(c * h * w)).map { _ in rng.normal() }
+                var dx = start
+                swk_wino_input_grad_variant(fast, m, c, h, w, ld, t0, &dx)
+                let added = zip(dx, start).map { $0 - $1 }
+                let lhs2 = dot(v, m), rhs2 = dot(plane, added)
+                XCTAssertEqual(lhs2, rhs2, accuracy: 1e-4 * max(1, abs(lhs2)), "input adjoint, \(label), fast \(fast)")
+            }
+        }
+    }
+
     func testOnlyThreeByThreeStrideOnePaddingOneWithEnoughChannelsUsesIt() throws {
         func uses(_ c: Int, _ o: Int, k: Int, stride: Int, pad: Int) -> Bool {
             Context.winogradApplies(kernel: k, stride: stride, padding: pad, inChannels: c, outChannels: o)

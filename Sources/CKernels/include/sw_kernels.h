@@ -143,14 +143,16 @@ long swk_radix_window(const float *v, long n, int mag, uint32_t lo, uint32_t hi,
 int swk_all_finite(const float *x, long n);
 /* One SGD step over n weights (see kernels_impl.h for the rule; mu = 0: no buffer). */
 void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, float wd, int nesterov, int first);
-/* Winograd F(2x2, 3x3) for 3x3 convolutions, stride 1, padding 1 (see kernels_impl.h and
+/* Winograd F(2x2, 3x3) for 3x3 convolutions, stride 1, padding 1 (see winograd_impl.h and
  * Autograd/Ops+Winograd.swift): input/output transforms and their adjoints, per sample, and
  * the weight transform [O][C][3][3] <-> [16][O][C] and its adjoint. */
 void swk_wino_input(const float *x, long C, long H, long W, float *V, long ldv, long t0);
-/* The input and output-gradient transforms with the portable build forced (fast = 0) or the
- * CPU's best (fast = 1), for tests. */
+/* The four per-sample transforms with the portable build forced (fast = 0) or the CPU's best
+ * (fast = 1), for tests. */
 void swk_wino_input_variant(int fast, const float *x, long C, long H, long W, float *V, long ldv, long t0);
+void swk_wino_output_variant(int fast, const float *M, long O, long H, long W, long ldm, long t0, float *y);
 void swk_wino_output_grad_variant(int fast, const float *dy, long O, long H, long W, float *dM, long ldm, long t0);
+void swk_wino_input_grad_variant(int fast, const float *dV, long C, long H, long W, long ldv, long t0, float *dx);
 void swk_wino_output(const float *M, long O, long H, long W, long ldm, long t0, float *y);
 void swk_wino_output_grad(const float *dy, long O, long H, long W, float *dM, long ldm, long t0);
 void swk_wino_input_grad(const float *dV, long C, long H, long W, long ldv, long t0, float *dx);
