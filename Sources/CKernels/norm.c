@@ -18,28 +18,33 @@ static inline float swk_keep_where_positive(float a, float m) {
 #define SWK_IMPL "norm_impl.h"
 #include "dual_build.h"
 
-void swk_sum_dot_variant(int fast, const float *a, const float *b, const float *m, long count, long len, long stride, double *sa,
-                         double *sab) {
-    (fast && swk_has_avx2()) ? swk_sum_dot_avx2(a, b, m, count, len, stride, sa, sab) : swk_sum_dot_base(a, b, m, count, len, stride, sa, sab);
+void swk_sum_dot_variant(int fast, const float *a, const float *b, long count, long len, long stride, double *sa, double *sab) {
+    (fast && swk_has_avx2()) ? swk_sum_dot_avx2(a, b, count, len, stride, sa, sab) : swk_sum_dot_base(a, b, count, len, stride, sa, sab);
 }
-void swk_norm_fwd_variant(int fast, const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu,
-                          float *xhat, float *out) {
-    (fast && swk_has_avx2()) ? swk_norm_fwd_avx2(x, count, len, stride, mu, inv, ga, be, relu, xhat, out)
-                             : swk_norm_fwd_base(x, count, len, stride, mu, inv, ga, be, relu, xhat, out);
+void swk_norm_fwd_variant(int fast, const float *x, long count, long len, long stride, const swk_norm_affine *p, float *out) {
+    (fast && swk_has_avx2()) ? swk_norm_fwd_avx2(x, count, len, stride, p, out) : swk_norm_fwd_base(x, count, len, stride, p, out);
 }
-void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k,
-                          float a, float b, float *dx) {
-    (fast && swk_has_avx2()) ? swk_norm_bwd_avx2(dy, xhat, m, count, len, stride, k, a, b, dx)
-                             : swk_norm_bwd_base(dy, xhat, m, count, len, stride, k, a, b, dx);
+void swk_norm_bwd_sums_variant(int fast, const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p,
+                               double *sdy, double *sdyx) {
+    (fast && swk_has_avx2()) ? swk_norm_bwd_sums_avx2(dy, x, count, len, stride, p, sdy, sdyx)
+                             : swk_norm_bwd_sums_base(dy, x, count, len, stride, p, sdy, sdyx);
 }
-void swk_sum_dot(const float *a, const float *b, const float *m, long count, long len, long stride, double *sa, double *sab) {
-    swk_sum_dot_variant(1, a, b, m, count, len, stride, sa, sab);
+void swk_norm_bwd_variant(int fast, const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p,
+                          float k, float a, float b, float *dx) {
+    (fast && swk_has_avx2()) ? swk_norm_bwd_avx2(dy, x, count, len, stride, p, k, a, b, dx)
+                             : swk_norm_bwd_base(dy, x, count, len, stride, p, k, a, b, dx);
 }
-void swk_norm_fwd(const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu, float *xhat,
-                  float *out) {
-    swk_norm_fwd_variant(1, x, count, len, stride, mu, inv, ga, be, relu, xhat, out);
+void swk_sum_dot(const float *a, const float *b, long count, long len, long stride, double *sa, double *sab) {
+    swk_sum_dot_variant(1, a, b, count, len, stride, sa, sab);
 }
-void swk_norm_bwd(const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k, float a, float b,
+void swk_norm_fwd(const float *x, long count, long len, long stride, const swk_norm_affine *p, float *out) {
+    swk_norm_fwd_variant(1, x, count, len, stride, p, out);
+}
+void swk_norm_bwd_sums(const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p, double *sdy,
+                       double *sdyx) {
+    swk_norm_bwd_sums_variant(1, dy, x, count, len, stride, p, sdy, sdyx);
+}
+void swk_norm_bwd(const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p, float k, float a, float b,
                   float *dx) {
-    swk_norm_bwd_variant(1, dy, xhat, m, count, len, stride, k, a, b, dx);
+    swk_norm_bwd_variant(1, dy, x, count, len, stride, p, k, a, b, dx);
 }

@@ -40,7 +40,7 @@ extension Context {
             sums.withUnsafeMutableBufferPointer { sp in
                 let sp = sp.baseAddress!
                 Parallel.forEachRange(c, workers: Parallel.workers(for: c * n * hw / 16384 + 1)) { _, c0, c1 in
-                    for ch in c0..<c1 { swk_sum_dot(xp + ch * hw, xp + ch * hw, nil, n, hw, c * hw, sp + 2 * ch, sp + 2 * ch + 1) }
+                    for ch in c0..<c1 { swk_sum_dot(xp + ch * hw, xp + ch * hw, n, hw, c * hw, sp + 2 * ch, sp + 2 * ch + 1) }
                 }
             }
             for ch in 0..<c {
@@ -78,7 +78,7 @@ extension Context {
             Parallel.forEachRange(n * c, workers: Parallel.workers(for: x.value.count / 16384 + 1)) { _, p0, p1 in
                 for pl in p0..<p1 {
                     var s: Double = 0, ss: Double = 0
-                    swk_sum_dot(xp + pl * hw, xp + pl * hw, nil, 1, hw, 0, &s, &ss)
+                    swk_sum_dot(xp + pl * hw, xp + pl * hw, 1, hw, 0, &s, &ss)
                     let mu = s / Double(hw)
                     mp[pl] = Float(mu)
                     ip[pl] = Float(1 / (max(ss / Double(hw) - mu * mu, 0) + Double(eps)).squareRoot())
@@ -90,30 +90,33 @@ extension Context {
     }
 
     /// Shared forward/backward. A group's values are the runs `runs` describes; each group is one
-    /// call of the C kernels (`swk_norm_*`), the groups over the threads. `relu`: the
-    /// output is max(·, 0) and the gradient counts where it is positive (the kernels' mask).
+    /// call of the C kernels (`swk_norm_*`), the groups over the threads. `relu`: the output is
+    /// max(·, 0) and the gradient counts where it is positive. Only `x` is kept for the backward
+    /// pass (the tape holds it anyway): x̂ and the ReLU's mask are recomputed from it.
     private func normalize(_ x: Var, gamma: Var?, beta: Var?, groups: Int, mean: [Float], invStd: [Float],
                            batchStats: Bool, relu: Bool, runs: NormRuns,
                            channelOf: @escaping (Int) -> Int) -> Var {
         let out = Tensor(uninitialized: x.shape)
-        let xhat = Tensor(uninitialized: x.shape)
-        let xp = x.value.data, op = out.data, hp = xhat.data
+        let xp = x.value.data, op = out.data
         let gp = gamma?.value.data, bp = beta?.value.data
+        // The group's affine map as the kernels take it (γ, β read at call time: the same values
+        // in both passes, the optimizer steps only after backward).
+        func affine(_ gi: Int) -> swk_norm_affine {
+            let ch = channelOf(gi)
+            return swk_norm_affine(mu: mean[gi], inv: invStd[gi], ga: gp?[ch] ?? 1, be: bp?[ch] ?? 0, relu: relu ? 1 : 0)
+        }
         let workers = Parallel.workers(for: x.value.count / 16384 + 1)
         Parallel.forEachRange(groups, workers: min(workers, groups)) { _, g0, g1 in
             for gi in g0..<g1 {
-                let mu = mean[gi], inv = invStd[gi], ch = channelOf(gi)
-                let ga = gp?[ch] ?? 1, be = bp?[ch] ?? 0
+                var p = affine(gi)
                 let at = runs.start(gi)
-                swk_norm_fwd(xp + at, runs.count, runs.len, runs.runStride, mu, inv, ga, be, relu ? 1 : 0, hp + at, op + at)
+                swk_norm_fwd(xp + at, runs.count, runs.len, runs.runStride, &p, op + at)
             }
         }
         var inputs = [x]
         if let gamma { inputs.append(gamma) }
         if let beta { inputs.append(beta) }
         return node(out, inputs) { g in
-            let hp = xhat.data  // keeps `xhat` alive with the tape
-            let mp: UnsafePointer<Float>? = relu ? UnsafePointer(out.data) : nil  // the ReLU's output: its mask
             let dyp = g.data
             let dgamma = (gamma?.requiresGrad ?? false) ? Tensor(shape: gamma!.shape) : nil
             let dbeta = (beta?.requiresGrad ?? false) ? Tensor(shape: beta!.shape) : nil
@@ -125,14 +128,14 @@ extension Context {
             sums.initialize(repeating: 0, count: 2 * groups)
             Parallel.forEachRange(groups, workers: min(workers, groups)) { _, g0, g1 in
                 for gi in g0..<g1 {
+                    var p = affine(gi)
                     let at = runs.start(gi), count = runs.count * runs.len
-                    swk_sum_dot(dyp + at, hp + at, mp.map { $0 + at }, runs.count, runs.len, runs.runStride, sums + 2 * gi, sums + 2 * gi + 1)
+                    swk_norm_bwd_sums(dyp + at, xp + at, runs.count, runs.len, runs.runStride, &p, sums + 2 * gi, sums + 2 * gi + 1)
                     guard let dxp else { continue }
-                    let ga = gp?[channelOf(gi)] ?? 1, inv = invStd[gi]
                     // Batch statistics: dx = γ·inv/m · (m·dy − Σdy − x̂·Σ(dy·x̂)); running ones: γ·inv·dy.
                     let mInv = 1 / Float(count)
                     let a = batchStats ? Float(sums[2 * gi]) * mInv : 0, bb = batchStats ? Float(sums[2 * gi + 1]) * mInv : 0
-                    swk_norm_bwd(dyp + at, hp + at, mp.map { $0 + at }, runs.count, runs.len, runs.runStride, ga * inv, a, bb, dxp + at)
+                    swk_norm_bwd(dyp + at, xp + at, runs.count, runs.len, runs.runStride, &p, p.ga * p.inv, a, bb, dxp + at)
                 }
             }
             for gi in 0..<groups {

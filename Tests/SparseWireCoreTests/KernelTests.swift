@@ -172,7 +172,8 @@ final class ElementwiseKernelTests: XCTestCase {
 
     /// The normalisation kernels, portable and fast builds, against double-precision loops: one
     /// run longer than the 512-value blocks and short tails, and groups of many short strided
-    /// runs (batch norm's planes), with and without the fused ReLU's mask.
+    /// runs (batch norm's planes), with and without the fused ReLU (whose mask the backward
+    /// kernels recompute from x: it must equal the forward output's y > 0 exactly).
     func testNormKernelsMatchDoubleReferences() {
         var rng = RNG(seed: 21)
         for (count, len, stride) in [(1, 1, 0), (1, 7, 0), (1, 8, 0), (1, 511, 0), (1, 512, 0), (1, 513, 0), (1, 5000, 0),
@@ -184,33 +185,59 @@ final class ElementwiseKernelTests: XCTestCase {
             let label = "count \(count) len \(len) stride \(stride)"
             for fast: Int32 in [0, 1] {
                 var gs = 0.0, gss = 0.0
-                swk_sum_dot_variant(fast, x, x, nil, count, len, stride, &gs, &gss)
+                swk_sum_dot_variant(fast, x, x, count, len, stride, &gs, &gss)
                 XCTAssertEqual(gs, s, accuracy: 1e-5 * max(1, abs(s)), "sum, \(label), fast \(fast)")
                 XCTAssertEqual(gss, ss, accuracy: 1e-5 * ss, "sum of squares, \(label), fast \(fast)")
                 for relu: Int32 in [0, 1] {
-                    var xhat = [Float](repeating: 7, count: total), out = xhat
-                    swk_norm_fwd_variant(fast, x, count, len, stride, 3, 0.5, 1.5, -0.25, relu, &xhat, &out)
+                    var p = swk_norm_affine(mu: 3, inv: 0.5, ga: 1.5, be: -0.25, relu: relu)
+                    var out = [Float](repeating: 7, count: total)
+                    swk_norm_fwd_variant(fast, x, count, len, stride, &p, &out)
+                    let xhat = x.map { ($0 - 3) * 0.5 }
                     for i in at {
-                        XCTAssertEqual(xhat[i], (x[i] - 3) * 0.5, accuracy: 1e-5)
                         let y = 1.5 * xhat[i] - 0.25
                         XCTAssertEqual(out[i], relu == 1 ? max(y, 0) : y, accuracy: 1e-5)
                     }
                     let inside = Set(at)
                     for i in 0..<total where !inside.contains(i) { XCTAssertEqual(out[i], 7, "between runs untouched, \(label)") }
-                    // With the fused ReLU, the gradient counts only where the output is positive.
-                    let m: [Float]? = relu == 1 ? out : nil
-                    let dm = (0..<total).map { i in m.map { $0[i] > 0 ? dy[i] : 0 } ?? dy[i] }
+                    // With the fused ReLU, the gradient counts exactly where the forward output is positive.
+                    let dm = (0..<total).map { i in relu == 1 ? (out[i] > 0 ? dy[i] : 0) : dy[i] }
                     var sdy = 0.0, sdyx = 0.0
-                    swk_sum_dot_variant(fast, dy, xhat, m, count, len, stride, &sdy, &sdyx)
+                    swk_norm_bwd_sums_variant(fast, dy, x, count, len, stride, &p, &sdy, &sdyx)
                     let rdy = at.reduce(0.0) { $0 + Double(dm[$1]) }
                     let rdyx = at.reduce(0.0) { $0 + Double(dm[$1]) * Double(xhat[$1]) }
                     XCTAssertEqual(sdy, rdy, accuracy: 1e-4 * max(1, abs(rdy)), "Σdy, \(label), relu \(relu)")
                     XCTAssertEqual(sdyx, rdyx, accuracy: 1e-4 * max(1, abs(rdyx)), "Σdy·x̂, \(label), relu \(relu)")
                     var dx = [Float](repeating: 0, count: total)
-                    swk_norm_bwd_variant(fast, dy, xhat, m, count, len, stride, 0.7, 0.1, 0.2, &dx)
+                    swk_norm_bwd_variant(fast, dy, x, count, len, stride, &p, 0.7, 0.1, 0.2, &dx)
                     for i in at { XCTAssertEqual(dx[i], 0.7 * (dm[i] - 0.1 - xhat[i] * 0.2), accuracy: 1e-5) }
                 }
             }
+        }
+    }
+
+    /// The fused ReLU's mask recomputed in the backward kernels is the forward's bit for bit, also
+    /// at outputs within rounding of zero: x at β's root (γ·x̂ + β ≈ 0) and one ulp around it.
+    func testNormMaskIsTheForwardOutputsSignExactly() {
+        let mu: Float = 0.3, inv: Float = 1.7, ga: Float = 0.9, be: Float = -0.4
+        let root = mu + (-be / ga) / inv
+        var x: [Float] = []
+        var v = root
+        for _ in 0..<20 { v = v.nextDown }
+        for _ in 0..<40 { x.append(v); v = v.nextUp }
+        let dy = [Float](repeating: 1, count: x.count)
+        for fast: Int32 in [0, 1] {
+            var p = swk_norm_affine(mu: mu, inv: inv, ga: ga, be: be, relu: 1)
+            var out = [Float](repeating: 0, count: x.count), dx = out
+            swk_norm_fwd_variant(fast, x, 1, x.count, 0, &p, &out)
+            // k = 1, a = b = 0: dx is dy where the kernels keep the gradient, 0 elsewhere.
+            swk_norm_bwd_variant(fast, dy, x, 1, x.count, 0, &p, 1, 0, 0, &dx)
+            var sdy = 0.0, sdyx = 0.0
+            swk_norm_bwd_sums_variant(fast, dy, x, 1, x.count, 0, &p, &sdy, &sdyx)
+            let kept = out.filter { $0 > 0 }.count
+            XCTAssertGreaterThan(kept, 0, "fast \(fast)")
+            XCTAssertLessThan(kept, x.count, "fast \(fast)")
+            for i in 0..<x.count { XCTAssertEqual(dx[i] == 1, out[i] > 0, "x \(x[i]), fast \(fast)") }
+            XCTAssertEqual(sdy, Double(kept), "fast \(fast)")
         }
     }
 

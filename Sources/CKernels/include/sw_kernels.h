@@ -88,25 +88,31 @@ void swk_lane_rows_compact_variant(int fast, const int32_t *ptr, const int32_t *
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
 /* Normalisation over the `count` runs of `len` values of one group, run r at r·stride
- * (Autograd/Ops+Norm.swift); m, when not NULL, is the output of a norm fused with the ReLU after
- * it (a value counts only where m > 0):
- *   swk_sum_dot:  *sa += Σ a·[m > 0], *sab += Σ a·[m > 0]·b  (float partial sums added in
- *                 double every 512 values): the statistics (a = b = x) and the gradient sums
- *                 (a = dy, b = xhat)
- *   swk_norm_fwd: xhat = (x − mu)·inv, out = ga·xhat + be (then max(out, 0) when relu)
- *   swk_norm_bwd: dx = k·(dy·[m > 0] − a − xhat·b)
+ * (Autograd/Ops+Norm.swift). p holds the group's μ, inv = 1/σ, γ, β and whether the ReLU after
+ * the norm is fused (relu ≠ 0): x̂ = (x − μ)·inv, y = γ·x̂ + β, keep = [y > 0] with the ReLU, else 1.
+ * Only x is kept for the backward pass; x̂ and y are recomputed bit for bit.
+ *   swk_sum_dot:       *sa += Σ a, *sab += Σ a·b (float partial sums added in double every 512
+ *                      values): the statistics (a = b = x)
+ *   swk_norm_fwd:      out = y (max(y, 0) with the ReLU)
+ *   swk_norm_bwd_sums: *sdy += Σ dy·keep, *sdyx += Σ dy·keep·x̂
+ *   swk_norm_bwd:      dx = k·(dy·keep − a − x̂·b)
  * _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
-void swk_sum_dot(const float *a, const float *b, const float *m, long count, long len, long stride, double *sa, double *sab);
-void swk_norm_fwd(const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu, float *xhat,
-                  float *out);
-void swk_norm_bwd(const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k, float a, float b,
+typedef struct {
+    float mu, inv, ga, be;
+    int relu;
+} swk_norm_affine;
+void swk_sum_dot(const float *a, const float *b, long count, long len, long stride, double *sa, double *sab);
+void swk_norm_fwd(const float *x, long count, long len, long stride, const swk_norm_affine *p, float *out);
+void swk_norm_bwd_sums(const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p, double *sdy,
+                       double *sdyx);
+void swk_norm_bwd(const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p, float k, float a, float b,
                   float *dx);
-void swk_sum_dot_variant(int fast, const float *a, const float *b, const float *m, long count, long len, long stride, double *sa,
-                         double *sab);
-void swk_norm_fwd_variant(int fast, const float *x, long count, long len, long stride, float mu, float inv, float ga, float be, int relu,
-                          float *xhat, float *out);
-void swk_norm_bwd_variant(int fast, const float *dy, const float *xhat, const float *m, long count, long len, long stride, float k,
-                          float a, float b, float *dx);
+void swk_sum_dot_variant(int fast, const float *a, const float *b, long count, long len, long stride, double *sa, double *sab);
+void swk_norm_fwd_variant(int fast, const float *x, long count, long len, long stride, const swk_norm_affine *p, float *out);
+void swk_norm_bwd_sums_variant(int fast, const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p,
+                               double *sdy, double *sdyx);
+void swk_norm_bwd_variant(int fast, const float *dy, const float *x, long count, long len, long stride, const swk_norm_affine *p,
+                          float k, float a, float b, float *dx);
 /* Depthwise convolution with the batch in the vector lanes (Autograd/Ops+DepthwiseLanes.swift):
  * one call per channel, 8 samples per vector, every tap one aligned load from a zero-padded
  * lane plane (any stride, padding and plane size). x, dy, y, dx point at the channel's plane of
