@@ -5,6 +5,8 @@ Rows, all at batch `--batch-size`, 2 threads, fresh processes:
   policies  Conv4 and FC-1024 (784-1024-1024-10) with rigl, set, random-static, lottery-one-shot
             (pruned at step 0), dnw, edge-popup and supermask at densities 0.1 and 0.05, each with
             training.kernels auto and dense, beside the dense policy's step (the reference).
+            Supermask learns its density: its rows start the Bernoulli masks at expected density d
+            (policy_options.init_logit = ln(d / (1 − d))).
             (training.kernels dense only at 0.1: the masked dense path for comparison).
   curve     random-static at densities 1.0 ... 0.02 with training.kernels sparse (forced) and auto
             (and dense at 1.0 and 0.5): the speed-up curve against the ideal FLOP ratio 1/density
@@ -14,6 +16,7 @@ Rows, all at batch `--batch-size`, 2 threads, fresh processes:
             the channel graphs are 1×1 convolutions on 7×7 maps. No curve.
 FC rows are the median of 3 interleaved rounds, Conv4 and DNW rows of 2 (their steps take ~0.05-1 s).
 """
+import math
 import pathlib
 
 POLICIES = ["rigl", "set", "random-static", "lottery-one-shot", "dnw", "edge-popup", "supermask"]
@@ -37,6 +40,10 @@ def _extra(policy: str, density: float, kernels: str) -> list:
         out += ["--set", f"density={density}"]
     if policy == "lottery-one-shot":
         out += ["--set", "policy_options.prune_epoch=0"]  # train the pruned ticket from the first step
+    if policy == "supermask":
+        # Supermask learns its density; "at density d" starts its Bernoulli masks at expected
+        # density d: logits ln(d / (1 − d)) (its default, 0, draws half the weights).
+        out += ["--set", f"policy_options.init_logit={math.log(density / (1 - density)):.6f}"]
     return out
 
 
