@@ -34,12 +34,12 @@ extension MaskingEngine {
             state = SparsePattern(generation: maskGeneration, density: Double(swk_count_nonzero(m.data, m.count)) / Double(max(m.count, 1)),
                                   weight: nil, refreshedAt: -1)
         }
-        // On a step where the policy may rewrite the masks before the forward pass (dnw,
-        // edge-popup, supermask: every step) a linear layer would rebuild its lane packings,
-        // which costs more than its sparse products save (FC-1024 dnw at 0.1: 12.4 ms against
-        // 10.0 dense): `auto` keeps it dense. Convolutions still gain. The choice depends on the
-        // step only (the policy's `activeHooks`), so a resumed run takes the same paths.
-        let churning = sparseTraining.mode == .auto && p.shape.count == 2 && updatesMasksThisStep
+        // When the policy rewrites the masks before every forward pass (dnw, edge-popup,
+        // supermask) a linear layer would rebuild its lane packings each step, which costs more
+        // than its sparse products save (FC-1024 dnw at 0.1: 12.4 ms against 10.0 dense): `auto`
+        // keeps it dense. Convolutions still gain. A one-off rewrite (lottery's pruning step)
+        // builds the pattern at once. See `masksChurn`.
+        let churning = sparseTraining.mode == .auto && p.shape.count == 2 && masksChurn
         guard !churning, sparseTraining.useSparse(density: state.density, samples: samples), state.density > 0 else {
             sparsePatterns[id] = state
             return nil

@@ -22,8 +22,12 @@ public final class MaskingEngine {
     package var maskGeneration = 0
     /// Forward contexts installed so far: values are refreshed once per context.
     package var installs = 0
-    /// Whether the policy's `updateMasks` may write the masks before this step's forward pass.
-    package private(set) var updatesMasksThisStep = false
+    /// Whether the policy's `updateMasks` may write the masks before this step's forward pass
+    /// and will again before the next one (dnw, edge-popup, supermask: every step), so a
+    /// sparse pattern built now would serve one step only. A one-off rewrite (lottery's pruning,
+    /// RigL every ΔT) does not count. Decided from the policy's `activeHooks` after its update,
+    /// so it depends on the step and the saved policy state only (a resumed run agrees).
+    package private(set) var masksChurn = false
 
     /// Binds the policy `spec` names to `network`'s maskable parameters.
     /// Errors: `.config` (policy, options, density; a network with no layer left to mask).
@@ -73,9 +77,13 @@ public final class MaskingEngine {
     /// lets the policy write the masks. Errors: whatever the policy's `updateMasks` throws.
     public func beforeForward(_ step: MaskStep) throws {
         keepDenseGradient = policy.needsDenseGradient(at: step)
-        updatesMasksThisStep = policy.activeHooks(at: step).contains(.updateMasks)
-        if updatesMasksThisStep { maskGeneration += 1 }
+        let updates = policy.activeHooks(at: step).contains(.updateMasks)
+        if updates { maskGeneration += 1 }
         try core.beforeForward(step)
+        var next = step
+        next.step += 1
+        next.epoch = next.step / max(step.stepsPerEpoch, 1)
+        masksChurn = updates && policy.activeHooks(at: next).contains(.updateMasks)
     }
 
     /// Returns true when the optimizer update must be skipped this step.

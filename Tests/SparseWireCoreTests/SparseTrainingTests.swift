@@ -350,6 +350,16 @@ final class SparseTrainingTests: XCTestCase {
         let (d, dx, dl) = try randomBatchTrainer(try Config(yaml: churn), batch: 64, seed: 1)
         for _ in 0..<3 { try d.step(images: dx, labels: dl) }
         for l in d.masking.layers { XCTAssertNil(d.masking.sparsePatterns[ObjectIdentifier(l.parameter)]?.weight, "dnw, \(l.name)") }
+        // A one-off rewrite is not churn: lottery-one-shot pruning at step 0 trains sparse from
+        // that very step (no dense first step whose memory would outlive it).
+        let lottery = "model: {name: mlp, hidden: [96, 64]}\nbatch_size: 64\npolicy: lottery-one-shot\npolicy_options: {prune_epoch: 0}\n"
+            + "density: 0.2\ntraining: {kernels: auto, sparse_below: 0.3}\n"
+        let (lt, lx, ll) = try randomBatchTrainer(try Config(yaml: lottery), batch: 64, seed: 1)
+        try lt.step(images: lx, labels: ll)
+        for l in lt.masking.layers {
+            XCTAssertNotNil(lt.masking.sparsePatterns[ObjectIdentifier(l.parameter)]?.weight, "lottery step 0, \(l.name)")
+            XCTAssertNotNil(l.parameter.activeGradient, "lottery step 0, \(l.name)")
+        }
         // The default (auto) with a dense policy builds nothing.
         let (t, x, labels) = try randomBatchTrainer(try Config(yaml: "model: {name: mlp, hidden: [96]}\nbatch_size: 64\n"), batch: 64, seed: 1)
         try t.step(images: x, labels: labels)
