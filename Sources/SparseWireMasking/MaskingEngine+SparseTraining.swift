@@ -28,19 +28,22 @@ extension MaskingEngine {
     package func sparseStep(_ p: Parameter, samples: Int, _ ctx: Context, tick: Int) throws -> SparseTrainingStep? {
         let id = ObjectIdentifier(p)
         guard let layer = layerFor(p), p.shape.count == 2 || p.shape.count == 4 else { return nil }
+        // When the policy rewrites the masks before every forward pass (dnw, edge-popup,
+        // supermask) a linear layer would rebuild its lane packings each step, which costs more
+        // than its sparse products save (FC-1024 dnw at 0.1: 12.4 ms against 10.0 dense): `auto`
+        // keeps it dense, without counting the mask. Convolutions still gain. A one-off rewrite
+        // (lottery's pruning step) builds the pattern at once. See `masksChurn`.
+        if sparseTraining.mode == .auto && p.shape.count == 2 && masksChurn {
+            sparsePatterns[id] = nil
+            return nil
+        }
         var state = sparsePatterns[id] ?? SparsePattern(generation: -1, density: 1, weight: nil, refreshedAt: -1)
         if state.generation != maskGeneration {
             let m = layer.mask
             state = SparsePattern(generation: maskGeneration, density: Double(swk_count_nonzero(m.data, m.count)) / Double(max(m.count, 1)),
                                   weight: nil, refreshedAt: -1)
         }
-        // When the policy rewrites the masks before every forward pass (dnw, edge-popup,
-        // supermask) a linear layer would rebuild its lane packings each step, which costs more
-        // than its sparse products save (FC-1024 dnw at 0.1: 12.4 ms against 10.0 dense): `auto`
-        // keeps it dense. Convolutions still gain. A one-off rewrite (lottery's pruning step)
-        // builds the pattern at once. See `masksChurn`.
-        let churning = sparseTraining.mode == .auto && p.shape.count == 2 && masksChurn
-        guard !churning, sparseTraining.useSparse(density: state.density, samples: samples), state.density > 0 else {
+        guard sparseTraining.useSparse(density: state.density, samples: samples), state.density > 0 else {
             sparsePatterns[id] = state
             return nil
         }
