@@ -8,14 +8,14 @@ typedef float swk_v8u __attribute__((vector_size(32), aligned(4)));
 #define SWK_IMPL "sparse_train_impl.h"
 #include "dual_build.h"
 
-void swk_sddmm_rows_variant(int fast, const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda,
-                            const float *b, long ldb, long n, float *out) {
-    (fast && swk_has_avx2()) ? swk_sddmm_rows_avx2(rowptr, col, r0, r1, a, lda, b, ldb, n, out)
-                             : swk_sddmm_rows_base(rowptr, col, r0, r1, a, lda, b, ldb, n, out);
+void swk_sddmm_rows_variant(int fast, const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda, long sa,
+                            const float *b, long ldb, long sb, long blocks, long n, float *out) {
+    (fast && swk_has_avx2()) ? swk_sddmm_rows_avx2(rowptr, col, r0, r1, a, lda, sa, b, ldb, sb, blocks, n, out)
+                             : swk_sddmm_rows_base(rowptr, col, r0, r1, a, lda, sa, b, ldb, sb, blocks, n, out);
 }
-void swk_sddmm_rows(const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda, const float *b,
-                    long ldb, long n, float *out) {
-    swk_sddmm_rows_variant(1, rowptr, col, r0, r1, a, lda, b, ldb, n, out);
+void swk_sddmm_rows(const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda, long sa, const float *b,
+                    long ldb, long sb, long blocks, long n, float *out) {
+    swk_sddmm_rows_variant(1, rowptr, col, r0, r1, a, lda, sa, b, ldb, sb, blocks, n, out);
 }
 void swk_sgd_active_variant(int fast, float *w, const int32_t *idx, const float *g, float *b, long k, float lr, float mu,
                             float wd, int nesterov, int first) {

@@ -37,19 +37,24 @@ static inline KATTR float KN(swk_dot1)(const float *restrict a, const float *res
     return t0;
 }
 
-/* One row's entries of the sampled product, eight at a time (swk_dot8). */
+/* One row's entries of the sampled product, eight at a time (swk_dot8), summed over `blocks`
+ * blocks of the operands (block k of a at a + k·sa, of b at b + k·sb). */
 KATTR void KN(swk_sddmm_rows)(const int32_t *restrict rowptr, const int32_t *restrict col, long r0, long r1,
-                              const float *restrict a, long lda, const float *restrict b, long ldb, long n,
-                              float *restrict out) {
+                              const float *restrict a, long lda, long sa, const float *restrict b, long ldb, long sb,
+                              long blocks, long n, float *restrict out) {
     for (long r = r0; r < r1; r++) {
-        const float *ar = a + r * lda;
         long e = rowptr[r], end = rowptr[r + 1];
-        for (; e + 8 <= end; e += 8) {
-            const float *bq[8];
-            for (int q = 0; q < 8; q++) bq[q] = b + (long)col[e + q] * ldb;
-            KN(swk_dot8)(ar, bq, 0, n, out + e, 0);
+        for (; e + 8 <= end; e += 8)
+            for (long k = 0; k < blocks; k++) {
+                const float *bq[8];
+                for (int q = 0; q < 8; q++) bq[q] = b + k * sb + (long)col[e + q] * ldb;
+                KN(swk_dot8)(a + k * sa + r * lda, bq, 0, n, out + e, k > 0);
+            }
+        for (; e < end; e++) {
+            float t = 0;
+            for (long k = 0; k < blocks; k++) t += KN(swk_dot1)(a + k * sa + r * lda, b + k * sb + (long)col[e] * ldb, 0, n);
+            out[e] = t;
         }
-        for (; e < end; e++) out[e] = KN(swk_dot1)(ar, b + (long)col[e] * ldb, 0, n);
     }
 }
 

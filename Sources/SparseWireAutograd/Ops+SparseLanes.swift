@@ -102,21 +102,22 @@ extension Context {
     /// The lane linear product on raw buffers: out[n, rows] = x[n, cols] · Wᵀ (+ bias, then ReLU
     /// when `relu`) for W packed as `pack` (tiles of `SparseWeight.laneTileCols` columns, offsets
     /// column·64) with the slot values `values` (the packing's own, or refreshed ones in training).
+    /// `lanes`, when given (blocks·cols·64 floats, blocks = ⌈n / 64⌉), receives the transposed
+    /// input blocks and keeps them: block k at lanes + k·cols·64, x[64k + l, c] at c·64 + l, the
+    /// lanes past the batch zero (`toLanes`'s layout; the sampled dW reads them).
     package static func laneLinear(_ xp: UnsafePointer<Float>, samples n: Int, _ pack: LanePacking, values: UnsafePointer<Float>,
                                    rows fout: Int, cols fin: Int, bias bp: UnsafePointer<Float>?, relu: Bool,
-                                   into op: UnsafeMutablePointer<Float>) {
+                                   into op: UnsafeMutablePointer<Float>, lanes: UnsafeMutablePointer<Float>? = nil) {
         let blocks = (n + 63) / 64
         // Enough blocks: each thread runs whole blocks (one fork-join per layer); else the rows
         // of each block are split over the threads.
         let byBlocks = blocks >= Parallel.threads
+        let scratch = lanes == nil ? fin * 64 : 1  // a block's input lanes when they are not kept
         pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in
-            let run = { (s0: Int, xt: UnsafeMutablePointer<Float>, yt: UnsafeMutablePointer<Float>, split: Bool) in
+            let run = { (s0: Int, scratch: UnsafeMutablePointer<Float>, yt: UnsafeMutablePointer<Float>, split: Bool) in
                 let nb = min(64, n - s0)
-                // xt[c·64 + l] = x[s0 + l, c]; lanes past the batch stay zero.
-                if nb < 64 { xt.update(repeating: 0, count: fin * 64) }
-                Parallel.forEachRange(fin, workers: split ? Parallel.workers(for: fin, grain: 256) : 1) { _, c0, c1 in
-                    swk_transpose(xp + s0 * fin + c0, nb, c1 - c0, fin, xt + c0 * 64, 64)
-                }
+                let xt = lanes.map { $0 + s0 / 64 * fin * 64 } ?? scratch
+                toLanes(xp, samples: n, cols: fin, block: s0 / 64, into: xt, split: split)
                 Parallel.forEachRange(fout, workers: split ? Parallel.workers(for: fout, grain: 16) : 1) { _, r0, r1 in
                     if pack.bases.isEmpty {
                         swk_lane_rows(pp.baseAddress!, offp.baseAddress!, values, fout, pack.tiles, r0, r1, xt, yt, 64, bp, relu ? 1 : 0,
@@ -129,14 +130,25 @@ extension Context {
             }
             if byBlocks {
                 Parallel.forEachRange(blocks, workers: Parallel.workers(for: blocks)) { _, lo, hi in
-                    let xt = Tensor(uninitialized: [fin * 64]), yt = Tensor(uninitialized: [fout * 64])
+                    let xt = Tensor(uninitialized: [scratch]), yt = Tensor(uninitialized: [fout * 64])
                     for blk in lo..<hi { run(blk * 64, xt.data, yt.data, false) }
                 }
             } else {
-                let xt = Tensor(uninitialized: [fin * 64]), yt = Tensor(uninitialized: [fout * 64])
+                let xt = Tensor(uninitialized: [scratch]), yt = Tensor(uninitialized: [fout * 64])
                 for blk in 0..<blocks { run(blk * 64, xt.data, yt.data, true) }
             }
         } }
+    }
+
+    /// Block `block` of x[n, cols] in lanes: xt[c·64 + l] = x[64·block + l, c], the lanes past
+    /// the batch zero; the columns over the threads when `split`.
+    package static func toLanes(_ xp: UnsafePointer<Float>, samples n: Int, cols: Int, block: Int, into xt: UnsafeMutablePointer<Float>,
+                                split: Bool) {
+        let s0 = block * 64, nb = min(64, n - s0)
+        if nb < 64 { xt.update(repeating: 0, count: cols * 64) }
+        Parallel.forEachRange(cols, workers: split ? Parallel.workers(for: cols, grain: 256) : 1) { _, c0, c1 in
+            swk_transpose(xp + s0 * cols + c0, nb, c1 - c0, cols, xt + c0 * 64, 64)
+        }
     }
 
     /// The lane kernel's stride-1 convolution: each sample's zero-padded input planes (rows

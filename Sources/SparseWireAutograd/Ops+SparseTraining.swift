@@ -7,7 +7,8 @@ extension Context {
     ///
     /// Forward: the lane kernel over W's packing. Backward: dX = dY · ŵ by the lane kernel over
     /// Wᵀ's packing; dL/dŵ either at the kept entries only, dŵ[o, i] = Σ_n dY[n, o]·x[n, i]
-    /// (the sampled product `swk_sddmm_rows` on dYᵀ and xᵀ; `.active`), or dense (one GEMM,
+    /// (the sampled product `swk_sddmm_rows` on the two lane products' own transposed blocks of
+    /// dY and x, kept for it; `.active`), or dense (one GEMM,
     /// `.dense`); db = Σ_n dY[n, ·]. Results equal `linear(x, ŵ, b)` up to float summation order.
     /// Errors: `.shape` when x is not [N, in] or the bias is not [out].
     public func sparseTrainLinear(_ x: Var, _ step: SparseTrainingStep, _ b: Var?) throws -> Var {
@@ -19,24 +20,34 @@ extension Context {
             throw SparseWireError.shape("sparse linear: input \(x.shape) does not match weight \(w.shape)")
         }
         if let b, b.shape != [w.rows] { throw SparseWireError.shape("sparse linear: bias shape \(b.shape) should be [\(w.rows)]") }
-        let n = x.shape[0], fin = w.cols, fout = w.rows
+        let n = x.shape[0], fin = w.cols, fout = w.rows, blocks = (n + 63) / 64
         let out = Tensor(uninitialized: [n, fout])
+        // With dW at the kept entries, the forward's input lanes are kept for the sampled product.
+        let active: Bool
+        if case .active = step.weightGradient { active = true } else { active = false }
+        let xLanes = active ? Tensor(uninitialized: [blocks * fin * 64]) : nil
         Self.laneLinear(x.value.data, samples: n, forward.packing, values: forward.values.data, rows: fout, cols: fin,
-                        bias: b.map { UnsafePointer($0.value.data) }, relu: false, into: out.data)
+                        bias: b.map { UnsafePointer($0.value.data) }, relu: false, into: out.data, lanes: xLanes?.data)
         var inputs = [x, step.anchor]
         if let b { inputs.append(b) }
         let xv = x.value
         return node(out, inputs) { g in
             let gp = g.data
+            // dY in lanes, for the sampled product: written by dX's lane product, else here.
+            let gLanes = active ? Tensor(uninitialized: [blocks * fout * 64]) : nil
             if x.requiresGrad {
                 let dx = Tensor(uninitialized: [n, fin])
                 Self.laneLinear(gp, samples: n, transposed.packing, values: transposed.values.data, rows: fin, cols: fout,
-                                bias: nil, relu: false, into: dx.data)
+                                bias: nil, relu: false, into: dx.data, lanes: gLanes?.data)
                 x.accumulate(dx)
+            } else if let gLanes {
+                Parallel.forEachRange(blocks, workers: Parallel.workers(for: blocks)) { _, lo, hi in
+                    for blk in lo..<hi { Self.toLanes(gp, samples: n, cols: fout, block: blk, into: gLanes.data + blk * fout * 64, split: false) }
+                }
             }
             switch step.weightGradient {
             case .none: break
-            case let .active(deliver): deliver(Self.activeWeightGradient(g, xv, w))
+            case let .active(deliver): deliver(Self.activeWeightGradient(dyLanes: gLanes!, xLanes: xLanes!, blocks: blocks, w))
             case let .dense(target):
                 let dw = Tensor(uninitialized: w.shape), dwp = dw.data, xp = xv.data
                 Parallel.forEachRange(fout, workers: Parallel.workers(for: fout / 16)) { _, lo, hi in
@@ -52,21 +63,16 @@ extension Context {
         }
     }
 
-    /// dL/dŵ at the kept entries of `w` (CSR order): dYᵀ and xᵀ are written once, then each kept
-    /// (o, i) is the dot product of two contiguous rows of length N.
-    package static func activeWeightGradient(_ g: Tensor, _ x: Tensor, _ w: SparseTrainingWeight) -> Tensor {
-        let n = x.shape[0], fin = w.cols, fout = w.rows
-        let gt = Tensor(uninitialized: [fout, n]), xt = Tensor(uninitialized: [fin, n])
-        let gp = g.data, xp = x.data
-        // Both transposes in one parallel pass over their concatenated columns.
-        Parallel.forEachRange(fout + fin, workers: Parallel.workers(for: fout + fin, grain: 64)) { _, lo, hi in
-            if lo < fout { swk_transpose(gp + lo, n, min(hi, fout) - lo, fout, gt.data + lo * n, n) }
-            if hi > fout { let a = max(lo, fout) - fout; swk_transpose(xp + a, n, hi - fout - a, fin, xt.data + a * n, n) }
-        }
+    /// dL/dŵ at the kept entries of `w` (CSR order) from dY and x in the lane kernels' blocks of
+    /// 64 samples (`toLanes`' layout, zero past the batch): each kept (o, i) is the sum over the
+    /// blocks of a 64-long dot product of two contiguous rows.
+    package static func activeWeightGradient(dyLanes: Tensor, xLanes: Tensor, blocks: Int, _ w: SparseTrainingWeight) -> Tensor {
+        let fin = w.cols, fout = w.rows
         let values = Tensor.bucketed(count: w.active.count)
         w.rowPtr.withUnsafeBufferPointer { rp in w.colIndex.withUnsafeBufferPointer { cp in
             Parallel.forEachRange(fout, workers: Parallel.workers(for: fout, grain: 16)) { _, lo, hi in
-                swk_sddmm_rows(rp.baseAddress!, cp.baseAddress!, lo, hi, gt.data, n, xt.data, n, n, values.data)
+                swk_sddmm_rows(rp.baseAddress!, cp.baseAddress!, lo, hi, dyLanes.data, 64, fout * 64, xLanes.data, 64, fin * 64, blocks, 64,
+                               values.data)
             }
         } }
         return values

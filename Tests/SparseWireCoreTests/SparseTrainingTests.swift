@@ -151,7 +151,7 @@ final class SparseTrainingTests: XCTestCase {
         var outs: [[Float]] = []
         for fast: Int32 in [0, 1] {
             var out = [Float](repeating: 0, count: col.count)
-            swk_sddmm_rows_variant(fast, ptr, col, 0, rows, a.data, n, b.data, n, n, &out)
+            swk_sddmm_rows_variant(fast, ptr, col, 0, rows, a.data, n, 0, b.data, n, 0, 1, n, &out)
             outs.append(out)
         }
         for r in 0..<rows {
@@ -161,6 +161,22 @@ final class SparseTrainingTests: XCTestCase {
                 XCTAssertEqual(outs[0][e], ref, accuracy: 1e-4 * (1 + abs(ref)))
                 XCTAssertEqual(outs[1][e], ref, accuracy: 1e-4 * (1 + abs(ref)))
             }
+        }
+        // The blocked form (the lane kernels' layout): n split into two blocks of 32 (zero past n),
+        // block k of each operand one contiguous [rows or cols][32] slab; the same products.
+        let half = 32
+        func slabs(_ t: Tensor, _ count: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: 2 * count * half)
+            for k in 0..<2 { for r in 0..<count { for i in 0..<half where k * half + i < n {
+                out[(k * count + r) * half + i] = t[r * n + k * half + i]
+            } } }
+            return out
+        }
+        let aBlocks = slabs(a, rows), bBlocks = slabs(b, cols)
+        for fast: Int32 in [0, 1] {
+            var out = [Float](repeating: 7, count: col.count)
+            swk_sddmm_rows_variant(fast, ptr, col, 0, rows, aBlocks, half, rows * half, bBlocks, half, cols * half, 2, half, &out)
+            for e in 0..<col.count { XCTAssertEqual(out[e], outs[0][e], accuracy: 1e-4 * (1 + abs(outs[0][e])), "blocked, fast \(fast)") }
         }
         // Active SGD equals the dense kernel on a gradient that is zero off the listed entries.
         let idx: [Int32] = [0, 3, 4, 10, 17, 31, 32, 40]

@@ -184,13 +184,14 @@ int swk_install_stop_signals(void);
 int swk_stop_signal(void);
 /* Sparse training (Autograd/Ops+SparseTraining.swift). The sampled dense-dense product at the
  * kept entries of a CSR pattern: for r in [r0, r1) and e in rowptr[r] ..< rowptr[r+1]:
- *   out[e] = Σ_{i<n} a[r·lda + i] · b[col[e]·ldb + i]
- * (a linear layer's dW at its kept weights: a = dYᵀ, b = Xᵀ, n = batch). _variant: the portable
- * build forced (fast = 0) or the CPU's best (fast = 1), for tests. */
-void swk_sddmm_rows(const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda, const float *b,
-                    long ldb, long n, float *out);
-void swk_sddmm_rows_variant(int fast, const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda,
-                            const float *b, long ldb, long n, float *out);
+ *   out[e] = Σ_{k<blocks} Σ_{i<n} a[k·sa + r·lda + i] · b[k·sb + col[e]·ldb + i]
+ * (a linear layer's dW at its kept weights: a = dYᵀ, b = Xᵀ in the lane kernels' blocks of 64
+ * samples, n = 64). _variant: the portable build forced (fast = 0) or the CPU's best (fast = 1),
+ * for tests. */
+void swk_sddmm_rows(const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda, long sa, const float *b,
+                    long ldb, long sb, long blocks, long n, float *out);
+void swk_sddmm_rows_variant(int fast, const int32_t *rowptr, const int32_t *col, long r0, long r1, const float *a, long lda, long sa,
+                            const float *b, long ldb, long sb, long blocks, long n, float *out);
 /* swk_sgd at the k entries idx[j] only, their gradients g[j] (dense w and b, compact g). */
 void swk_sgd_active(float *w, const int32_t *idx, const float *g, float *b, long k, float lr, float mu, float wd, int nesterov,
                     int first);
