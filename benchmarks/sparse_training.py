@@ -11,6 +11,8 @@ Rows, all at batch `--batch-size`, 2 threads, fresh processes:
   curve     random-static at densities 1.0 ... 0.02 with training.kernels sparse (forced) and auto
             (and dense at 1.0 and 0.5): the speed-up curve against the ideal FLOP ratio 1/density
             (PNG beside the tables).
+  structure FC-1024 rigl with 2:4 masks (density 0.5) and block 1×8 (0.1) beside unstructured
+            masks of the same density, training.kernels sparse and auto (issue 21).
   dnw-static, dnw-discrete  DNW's tiny classifier at the paper's size (800 channel nodes, readout
             100; discrete time T = 3) at 5 % of the edges, dnw and random-static, auto and dense:
             the channel graphs are 1×1 convolutions on 7×7 maps. No curve.
@@ -34,8 +36,15 @@ MODELS = {
 }
 
 
-def _extra(policy: str, density: float, kernels: str) -> list:
-    out = ["--set", f"policy={policy}", "--set", f"training.kernels={kernels}"]
+# Structured masks in training (issue 21): rigl on FC-1024 with 2:4 (density 0.5) and block 1×8
+# (0.1) beside unstructured masks of the same density, forced onto the sparse kernels and on auto.
+STRUCTURES = {"2:4": ["--set", "masking.structure.type=nm", "--set", "masking.structure.n=2", "--set", "masking.structure.m=4"],
+              "block 1x8": ["--set", "masking.structure.type=block", "--set", "masking.structure.rows=1", "--set", "masking.structure.cols=8"]}
+STRUCTURE_ROWS = {"fc1024": [("2:4", 0.5), ("block 1x8", 0.1)]}
+
+
+def _extra(policy: str, density: float, kernels: str, structure: str = "") -> list:
+    out = ["--set", f"policy={policy}", "--set", f"training.kernels={kernels}"] + STRUCTURES.get(structure, [])
     if policy != "dense":
         out += ["--set", f"density={density}"]
     if policy == "lottery-one-shot":
@@ -60,22 +69,25 @@ def section(args, env, run_json, median_run, log, binary) -> list:
             policies, densities = [p for p in policies if p in ("rigl", "dnw")], densities[:1]
             curve = [d for d in curve if d in (1.0, 0.5, 0.1)]
         common = ["--batch-size", str(args.batch_size), "--threads", "2", "--warmup", str(warm), "--repeats", str(reps)]
-        variants = [("dense", 1.0, "dense", "reference")]
+        variants = [("dense", 1.0, "dense", "reference", "")]
         for d in densities:
             for p in policies:
-                variants += [(p, d, "auto", "policies")] + ([(p, d, "dense", "policies")] if d == densities[0] else [])
+                variants += [(p, d, "auto", "policies", "")] + ([(p, d, "dense", "policies", "")] if d == densities[0] else [])
         for d in curve:
-            variants += [("random-static", d, k, "curve") for k in ("sparse", "auto", "dense") if k != "dense" or d >= 0.5]
+            variants += [("random-static", d, k, "curve", "") for k in ("sparse", "auto", "dense") if k != "dense" or d >= 0.5]
+        if not quick:
+            for st, d in STRUCTURE_ROWS.get(model, []):
+                variants += [("rigl", d, k, "structure", x) for x in (st, "unstructured") for k in ("sparse", "auto")]
         runs = {i: [] for i in range(len(variants))}
         for rnd in range(rounds):
-            for i, (p, d, k, _) in enumerate(variants):
-                runs[i].append(run_json([str(binary), "bench", "--mode", "train", *margs, *common, *_extra(p, d, k)], env))
+            for i, (p, d, k, _, st) in enumerate(variants):
+                runs[i].append(run_json([str(binary), "bench", "--mode", "train", *margs, *common, *_extra(p, d, k, st)], env))
             log(f"  sparsetrain {model} round {rnd + 1}/{rounds} done")
         picked = {i: median_run(v) for i, v in runs.items()}
         dense = picked[0]["ms_per_step_median"]
-        for i, (p, d, k, part) in enumerate(variants):
+        for i, (p, d, k, part, st) in enumerate(variants):
             r = picked[i]
-            rows.append({"model": model, "part": part, "policy": p, "density": d, "kernels": k, "threads": 2,
+            rows.append({"model": model, "part": part, "policy": p, "density": d, "kernels": k, "structure": st or None, "threads": 2,
                          "batch_size": args.batch_size, "ms": r["ms_per_step_median"], "speedup_vs_dense": dense / r["ms_per_step_median"],
                          "peak_rss_mb": r["peak_rss_mb"], "dense_rss_mb": picked[0]["peak_rss_mb"],
                          "round_ms": r["round_ms"], "blas_core": r.get("blas_core")})
@@ -134,7 +146,7 @@ def markdown(rows: list, table, plot_name: str) -> list:
                   ["model", "policy", "density", "training.kernels", "ms/step", "× faster than dense", "ideal (1/density)", "RSS MiB"],
                   "|---|---|--:|---|--:|--:|--:|--:|",
                   [[r["model"], r["policy"], r["density"], r["kernels"], f"{r['ms']:.2f}", f"{r['speedup_vs_dense']:.2f}",
-                    f"{1 / r['density']:.0f}", f"{r['peak_rss_mb']:.0f}"] for r in rows if r["part"] != "curve"],
+                    f"{1 / r['density']:.0f}", f"{r['peak_rss_mb']:.0f}"] for r in rows if r["part"] in ("reference", "policies")],
                   intro="`auto` runs masked linear and stride-1 conv layers on the sparse kernels at density ≤ training.sparse_below; "
                         "rigl, set, random-static and lottery-one-shot (pruned at step 0) also compute the weight gradient and the "
                         "optimizer update at the kept weights only; dnw, edge-popup and supermask need the dense weight gradient "
@@ -149,6 +161,16 @@ def markdown(rows: list, table, plot_name: str) -> list:
                     for m in dict.fromkeys(r["model"] for r in rows) for d in sorted({r["density"] for r in rows if r["part"] == "curve"}, reverse=True)
                     if any(r["model"] == m and r["part"] == "curve" and r["density"] == d for r in rows)],
                    intro=f"× faster than the dense policy's step; plot: `{plot_name}`.")
+    structured = [r for r in rows if r["part"] == "structure"]
+    if structured:
+        lines += table("Sparse training with structured masks (rigl, issue 21)",
+                       ["model", "mask", "density", "training.kernels", "ms/step", "× faster than dense", "RSS MiB"],
+                       "|---|---|--:|---|--:|--:|--:|",
+                       [[r["model"], r["structure"], r["density"], r["kernels"], f"{r['ms']:.2f}", f"{r['speedup_vs_dense']:.2f}",
+                         f"{r['peak_rss_mb']:.0f}"] for r in structured],
+                       intro="The lane packing of a structured mask has no padded slots (its tiles are whole chunk spans: "
+                             "2:4 → 16 columns, 1×8 → 8); dW at the kept entries and the update are the same kernels as "
+                             "unstructured. `sparse` forces the sparse kernels, `auto` decides by density (0.3).")
     return lines
 
 
