@@ -22,11 +22,13 @@ public final class MaskingEngine {
     package var maskGeneration = 0
     /// Forward contexts installed so far: values are refreshed once per context.
     package var installs = 0
-    /// Whether the policy's `updateMasks` may write the masks before this step's forward pass
-    /// and will again before the next one (dnw, edge-popup, supermask: every step), so a
-    /// sparse pattern built now would serve one step only. A one-off rewrite (lottery's pruning,
-    /// RigL every ΔT) does not count. Decided from the policy's `activeHooks` after its update,
-    /// so it depends on the step and the saved policy state only (a resumed run agrees).
+    /// Whether a policy hook may rewrite the masks between this step's forward pass and the
+    /// next one (this step's `afterBackward` or `afterStep`, the next step's `updateMasks`), so
+    /// that a sparse pattern built for this step would serve it only: dnw, edge-popup and
+    /// supermask (`updateMasks` every step), SNFS (`afterBackward` every step), RigL on its
+    /// update steps. A one-off rewrite before this step's forward pass (lottery's pruning) does
+    /// not count. Decided from the policy's `activeHooks` after its update, so it depends on the
+    /// step and the saved policy state only (a resumed run agrees).
     package private(set) var masksChurn = false
 
     /// Binds the policy `spec` names to `network`'s maskable parameters.
@@ -77,13 +79,13 @@ public final class MaskingEngine {
     /// lets the policy write the masks. Errors: whatever the policy's `updateMasks` throws.
     public func beforeForward(_ step: MaskStep) throws {
         keepDenseGradient = policy.needsDenseGradient(at: step)
-        let updates = policy.activeHooks(at: step).contains(.updateMasks)
-        if updates { maskGeneration += 1 }
+        if policy.activeHooks(at: step).contains(.updateMasks) { maskGeneration += 1 }
         try core.beforeForward(step)
         var next = step
         next.step += 1
         next.epoch = next.step / max(step.stepsPerEpoch, 1)
-        masksChurn = updates && policy.activeHooks(at: next).contains(.updateMasks)
+        let now = policy.activeHooks(at: step)
+        masksChurn = now.contains(.afterBackward) || now.contains(.afterStep) || policy.activeHooks(at: next).contains(.updateMasks)
     }
 
     /// Returns true when the optimizer update must be skipped this step.

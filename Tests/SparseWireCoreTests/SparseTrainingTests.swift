@@ -366,6 +366,11 @@ final class SparseTrainingTests: XCTestCase {
         let (d, dx, dl) = try randomBatchTrainer(try Config(yaml: churn), batch: 64, seed: 1)
         for _ in 0..<3 { try d.step(images: dx, labels: dl) }
         for l in d.masking.layers { XCTAssertNil(d.masking.sparsePatterns[ObjectIdentifier(l.parameter)]?.weight, "dnw, \(l.name)") }
+        // ... and where a hook after the backward pass may rewrite them every step (SNFS's momentum growth).
+        let snfs = "model: {name: mlp, hidden: [96, 64]}\nbatch_size: 64\npolicy: snfs\ndensity: 0.2\ntraining: {kernels: auto, sparse_below: 0.3}\n"
+        let (sn, sx, sl) = try randomBatchTrainer(try Config(yaml: snfs), batch: 64, seed: 1)
+        for _ in 0..<3 { try sn.step(images: sx, labels: sl) }
+        for l in sn.masking.layers { XCTAssertNil(sn.masking.sparsePatterns[ObjectIdentifier(l.parameter)]?.weight, "snfs, \(l.name)") }
         // A one-off rewrite is not churn: lottery-one-shot pruning at step 0 trains sparse from
         // that very step (no dense first step whose memory would outlive it).
         let lottery = "model: {name: mlp, hidden: [96, 64]}\nbatch_size: 64\npolicy: lottery-one-shot\npolicy_options: {prune_epoch: 0}\n"
