@@ -383,11 +383,17 @@ final class WinogradTests: XCTestCase {
                     for l in 0..<4 { want[((4 * k + l) * c + ch) * ldv + t0 + i * tw + j] = v[l] }
                 }
             } } }
-            for fast: Int32 in [0, 1] {
-                var got = [Float](repeating: 0, count: 16 * c * ldv)
-                swk_wino_input_variant(fast, x, c, h, w, &got, ldv, t0)
-                for i in 0..<got.count { XCTAssertEqual(got[i], want[i], accuracy: 1e-5, "\(c)×\(h)×\(w) entry \(i) fast \(fast)") }
-            }
+            assertBothBuilds(want, "\(c)×\(h)×\(w)") { fast, got in swk_wino_input_variant(fast, x, c, h, w, &got, ldv, t0) }
+        }
+    }
+
+    /// Runs a transform's portable (fast = 0) and best (fast = 1) builds into zeroed buffers the
+    /// size of `want` and compares every entry with it.
+    func assertBothBuilds(_ want: [Float], _ label: String, _ run: (Int32, inout [Float]) -> Void) {
+        for fast: Int32 in [0, 1] {
+            var got = [Float](repeating: 0, count: want.count)
+            run(fast, &got)
+            for i in 0..<got.count { XCTAssertEqual(got[i], want[i], accuracy: 1e-5, "\(label) entry \(i) fast \(fast)") }
         }
     }
 
@@ -409,11 +415,7 @@ final class WinogradTests: XCTestCase {
                     for l in 0..<4 { want[((4 * k + l) * o + oc) * ldm + t0 + i * tw + j] = v[l] }
                 }
             } } }
-            for fast: Int32 in [0, 1] {
-                var got = [Float](repeating: 0, count: 16 * o * ldm)
-                swk_wino_output_grad_variant(fast, dy, o, h, w, &got, ldm, t0)
-                for i in 0..<got.count { XCTAssertEqual(got[i], want[i], accuracy: 1e-5, "\(o)×\(h)×\(w) entry \(i) fast \(fast)") }
-            }
+            assertBothBuilds(want, "\(o)×\(h)×\(w)") { fast, got in swk_wino_output_grad_variant(fast, dy, o, h, w, &got, ldm, t0) }
         }
     }
 
