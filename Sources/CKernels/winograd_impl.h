@@ -4,7 +4,8 @@
  * column t0 + t of the [16][rows][ld] transform-domain matrices.
  *
  * Each plane is first copied into a zero-bordered local plane (the input padded by one on every
- * side, dY extended to even sizes), so no tile needs an edge test. Tiles then go in blocks of up
+ * side, dY extended to even sizes), so no tile needs an edge test. That plane lives in the
+ * caller's `scratch` (swk_wino_scratch(H, W) floats, one buffer per thread for all its calls). Tiles then go in blocks of up
  * to 64 (whole tile rows when a row has ≤ 64 tiles, so one block's tiles are one contiguous run
  * of every matrix row): 8 tiles at a time in vectors (their columns 2j and 2j + 1 split out of
  * the local plane's rows by shuffles), a scalar loop for the rest, the 16 values per tile in a
@@ -43,10 +44,9 @@ KATTR SWK_NO_LIBC static inline void KN(wino_copy)(float *restrict dst, const fl
     }
 
 /* V = Bᵀ d B per tile, d the 4×4 patch at rows 2i − 1…, columns 2j − 1… (zero outside). */
-KATTR SWK_NO_LIBC void KN(swk_wino_input)(const float *restrict x, long C, long H, long W, float *restrict V, long ldv, long t0) {
+KATTR SWK_NO_LIBC void KN(swk_wino_input)(const float *restrict x, long C, long H, long W, float *restrict V, long ldv, long t0,
+                                           float *restrict pad) {
     long th = (H + 1) / 2, tw = (W + 1) / 2, plane = C * ldv, pw = 2 * tw + 2, ph = 2 * th + 2;
-    float *pad = (float *)malloc(sizeof(float) * ph * pw);
-    if (!pad) return;
     float out[16][SWK_WINO_TILES];
     for (long i = 0; i < ph * pw; i++) pad[i] = 0.0f;
     for (long c = 0; c < C; c++) {
@@ -92,14 +92,12 @@ KATTR SWK_NO_LIBC void KN(swk_wino_input)(const float *restrict x, long C, long 
             for (int k = 0; k < 16; k++) KN(wino_copy)(dst + k * plane, out[k], ni * nj);
         })
     }
-    free(pad);
 }
 
 /* y = Aᵀ m A per tile (2×2 outputs at rows 2i…, columns 2j…; the part inside H × W written). */
-KATTR SWK_NO_LIBC void KN(swk_wino_output)(const float *restrict M, long O, long H, long W, long ldm, long t0, float *restrict y) {
+KATTR SWK_NO_LIBC void KN(swk_wino_output)(const float *restrict M, long O, long H, long W, long ldm, long t0, float *restrict y,
+                                            float *restrict ybuf) {
     long th = (H + 1) / 2, tw = (W + 1) / 2, plane = O * ldm, yw = 2 * tw;
-    float *ybuf = (float *)malloc(sizeof(float) * 2 * th * yw);
-    if (!ybuf) return;
     float in[16][SWK_WINO_TILES];
     for (long o = 0; o < O; o++) {
         WINO_BLOCKS(th, tw, {
@@ -133,15 +131,13 @@ KATTR SWK_NO_LIBC void KN(swk_wino_output)(const float *restrict M, long O, long
         })
         for (long r = 0; r < H; r++) KN(wino_copy)(y + (o * H + r) * W, ybuf + r * yw, W);
     }
-    free(ybuf);
 }
 
 /* dM = A g Aᵀ per tile, g the 2×2 block of dY at rows 2i…, columns 2j… (zero past the edge),
  * A = [[1, 0], [1, 1], [1, −1], [0, −1]]: the adjoint of the output transform. */
-KATTR SWK_NO_LIBC void KN(swk_wino_output_grad)(const float *restrict dy, long O, long H, long W, float *restrict dM, long ldm, long t0) {
+KATTR SWK_NO_LIBC void KN(swk_wino_output_grad)(const float *restrict dy, long O, long H, long W, float *restrict dM, long ldm, long t0,
+                                                 float *restrict gbuf) {
     long th = (H + 1) / 2, tw = (W + 1) / 2, plane = O * ldm, gw = 2 * tw;
-    float *gbuf = (float *)malloc(sizeof(float) * 2 * th * gw);
-    if (!gbuf) return;
     float out[16][SWK_WINO_TILES];
     for (long i = 0; i < 2 * th * gw; i++) gbuf[i] = 0.0f;
     for (long o = 0; o < O; o++) {
@@ -181,17 +177,15 @@ KATTR SWK_NO_LIBC void KN(swk_wino_output_grad)(const float *restrict dy, long O
             for (int k = 0; k < 16; k++) KN(wino_copy)(dst + k * plane, out[k], ni * nj);
         })
     }
-    free(gbuf);
 }
 
 /* dx += B v Bᵀ per tile, placed at the tile's 4×4 patch (rows 2i − 1…, columns 2j − 1…; the
  * part inside H × W): the adjoint of the input transform. Neighbouring patches overlap by two
  * columns, so 8 tiles' values are added to a patch row in two steps (columns 2j, 2j + 1 of
  * each, then 2j + 2, 2j + 3), in order. */
-KATTR SWK_NO_LIBC void KN(swk_wino_input_grad)(const float *restrict dV, long C, long H, long W, long ldv, long t0, float *restrict dx) {
+KATTR SWK_NO_LIBC void KN(swk_wino_input_grad)(const float *restrict dV, long C, long H, long W, long ldv, long t0, float *restrict dx,
+                                                float *restrict acc) {
     long th = (H + 1) / 2, tw = (W + 1) / 2, plane = C * ldv, pw = 2 * tw + 2, ph = 2 * th + 2;
-    float *acc = (float *)malloc(sizeof(float) * ph * pw);
-    if (!acc) return;
     float in[16][SWK_WINO_TILES];
     for (long c = 0; c < C; c++) {
         for (long i = 0; i < ph * pw; i++) acc[i] = 0.0f;
@@ -239,7 +233,6 @@ KATTR SWK_NO_LIBC void KN(swk_wino_input_grad)(const float *restrict dV, long C,
             for (long q = 0; q < W; q++) d[q] += a[q];
         }
     }
-    free(acc);
 }
 #undef WINO_BLOCKS
 #undef WV_LD

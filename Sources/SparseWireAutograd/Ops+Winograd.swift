@@ -35,17 +35,19 @@ extension Context {
         let op = out.data
         Parallel.forEachRange(g.n, workers: workers) { _, lo, hi in
             let V = Tensor(uninitialized: [16 * C * nb * tiles]), M = Tensor(uninitialized: [16 * O * nb * tiles])
-            let vp = V.data, mp = M.data
+            let S = Tensor(uninitialized: [swk_wino_scratch(H, W)])
+            let vp = V.data, mp = M.data, sp = S.data
             var n0 = lo
             while n0 < hi {
                 let cnt = min(nb, hi - n0), T = cnt * tiles
-                for s in 0..<cnt { swk_wino_input(xp + (n0 + s) * inStride, C, H, W, vp, T, s * tiles) }
+                for s in 0..<cnt { swk_wino_input(xp + (n0 + s) * inStride, C, H, W, vp, T, s * tiles, sp) }
                 for xi in 0..<16 {
                     BLAS.gemm(m: O, n: T, k: C, a: up + xi * O * C, lda: C, b: vp + xi * C * T, ldb: T, c: mp + xi * O * T, ldc: T)
                 }
-                for s in 0..<cnt { swk_wino_output(mp, O, H, W, T, s * tiles, op + (n0 + s) * outStride) }
+                for s in 0..<cnt { swk_wino_output(mp, O, H, W, T, s * tiles, op + (n0 + s) * outStride, sp) }
                 n0 += cnt
             }
+            withExtendedLifetime((V, M, S)) {}  // the raw pointers above are used after the tensors' last mention
         }
         if let b { addChannelBias(op, b.value.data, samples: 0..<g.n, channels: O, plane: H * W) }
         var inputs = [x, w]
@@ -60,14 +62,15 @@ extension Context {
             let dUParts = w.requiresGrad ? (0..<workers).map { _ in Tensor(shape: [16 * O * C]) } : []
             Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
                 let V = Tensor(uninitialized: [16 * C * nb * tiles]), dM = Tensor(uninitialized: [16 * O * nb * tiles])
-                let vp = V.data, mp = dM.data
+                let S = Tensor(uninitialized: [swk_wino_scratch(H, W)])
+                let vp = V.data, mp = dM.data, sp = S.data
                 let dU: UnsafeMutablePointer<Float>? = dUParts.isEmpty ? nil : dUParts[worker].data
                 var n0 = lo
                 while n0 < hi {
                     let cnt = min(nb, hi - n0), T = cnt * tiles
-                    for s in 0..<cnt { swk_wino_output_grad(gp + (n0 + s) * outStride, O, H, W, mp, T, s * tiles) }
+                    for s in 0..<cnt { swk_wino_output_grad(gp + (n0 + s) * outStride, O, H, W, mp, T, s * tiles, sp) }
                     if let dU {
-                        for s in 0..<cnt { swk_wino_input(xp + (n0 + s) * inStride, C, H, W, vp, T, s * tiles) }
+                        for s in 0..<cnt { swk_wino_input(xp + (n0 + s) * inStride, C, H, W, vp, T, s * tiles, sp) }
                         for xi in 0..<16 {
                             BLAS.gemm(transB: true, m: O, n: C, k: T, a: mp + xi * O * T, lda: T, b: vp + xi * C * T, ldb: T,
                                       beta: 1, c: dU + xi * O * C, ldc: C)
@@ -78,10 +81,11 @@ extension Context {
                             BLAS.gemm(transA: true, m: C, n: T, k: O, a: up + xi * O * C, lda: C, b: mp + xi * O * T, ldb: T,
                                       c: vp + xi * C * T, ldc: T)
                         }
-                        for s in 0..<cnt { swk_wino_input_grad(vp, C, H, W, T, s * tiles, dxp + (n0 + s) * inStride) }
+                        for s in 0..<cnt { swk_wino_input_grad(vp, C, H, W, T, s * tiles, dxp + (n0 + s) * inStride, sp) }
                     }
                     n0 += cnt
                 }
+                withExtendedLifetime((V, dM, S)) {}
             }
             if let first = dUParts.first {
                 for part in dUParts.dropFirst() { BLAS.axpy(first.count, 1, part.data, first.data) }
@@ -107,19 +111,20 @@ extension Context {
         let parts = (0..<workers).map { _ in Tensor(shape: [16 * O * C]) }
         Parallel.forEachRange(g.n, workers: workers) { worker, lo, hi in
             let V = Tensor(uninitialized: [16 * C * nb * tiles]), dM = Tensor(uninitialized: [16 * O * nb * tiles])
-            let vp = V.data, mp = dM.data, dU = parts[worker].data
+            let S = Tensor(uninitialized: [swk_wino_scratch(H, W)])
+            let vp = V.data, mp = dM.data, sp = S.data, dU = parts[worker].data
             var n0 = lo
             while n0 < hi {
                 let cnt = min(nb, hi - n0), T = cnt * tiles
-                for s in 0..<cnt { swk_wino_output_grad(gp + (n0 + s) * outStride, O, H, W, mp, T, s * tiles) }
-                for s in 0..<cnt { swk_wino_input(xp + (n0 + s) * inStride, C, H, W, vp, T, s * tiles) }
+                for s in 0..<cnt { swk_wino_output_grad(gp + (n0 + s) * outStride, O, H, W, mp, T, s * tiles, sp) }
+                for s in 0..<cnt { swk_wino_input(xp + (n0 + s) * inStride, C, H, W, vp, T, s * tiles, sp) }
                 for xi in 0..<16 {
                     BLAS.gemm(transB: true, m: O, n: C, k: T, a: mp + xi * O * T, lda: T, b: vp + xi * C * T, ldb: T,
                               beta: 1, c: dU + xi * O * C, ldc: C)
                 }
                 n0 += cnt
             }
-            withExtendedLifetime((V, dM)) {}  // the raw pointers above are used after the tensors' last mention
+            withExtendedLifetime((V, dM, S)) {}  // the raw pointers above are used after the tensors' last mention
         }
         let dw = Tensor(uninitialized: [O, C, 3, 3])
         // `parts` must outlive the kernel reading its pointer: released after `parts[0].data`,

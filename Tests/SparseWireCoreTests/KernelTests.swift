@@ -367,6 +367,7 @@ final class WinogradTests: XCTestCase {
         var rng = RNG(seed: 19)
         for (c, h, w) in [(2, 7, 9), (1, 5, 130), (3, 1, 2), (2, 8, 8)] {
             let th = (h + 1) / 2, tw = (w + 1) / 2, t0 = 3, ldv = t0 + th * tw + 2
+            var scratch = [Float](repeating: .nan, count: swk_wino_scratch(h, w))  // the kernels must not read it before writing
             let x = (0..<(c * h * w)).map { _ in rng.normal() }
             var want = [Float](repeating: 0, count: 16 * c * ldv)
             for ch in 0..<c { for i in 0..<th { for j in 0..<tw {
@@ -383,7 +384,7 @@ final class WinogradTests: XCTestCase {
                     for l in 0..<4 { want[((4 * k + l) * c + ch) * ldv + t0 + i * tw + j] = v[l] }
                 }
             } } }
-            assertBothBuilds(want, "\(c)×\(h)×\(w)") { fast, got in swk_wino_input_variant(fast, x, c, h, w, &got, ldv, t0) }
+            assertBothBuilds(want, "\(c)×\(h)×\(w)") { fast, got in swk_wino_input_variant(fast, x, c, h, w, &got, ldv, t0, &scratch) }
         }
     }
 
@@ -404,6 +405,7 @@ final class WinogradTests: XCTestCase {
         var rng = RNG(seed: 20)
         for (o, h, w) in [(2, 7, 9), (1, 4, 131), (3, 1, 1), (2, 6, 6)] {
             let th = (h + 1) / 2, tw = (w + 1) / 2, t0 = 2, ldm = t0 + th * tw + 1
+            var scratch = [Float](repeating: .nan, count: swk_wino_scratch(h, w))
             let dy = (0..<(o * h * w)).map { _ in rng.normal() }
             var want = [Float](repeating: 0, count: 16 * o * ldm)
             func a(_ v: [Float]) -> [Float] { [v[0], v[0] + v[1], v[0] - v[1], -v[1]] }
@@ -415,7 +417,7 @@ final class WinogradTests: XCTestCase {
                     for l in 0..<4 { want[((4 * k + l) * o + oc) * ldm + t0 + i * tw + j] = v[l] }
                 }
             } } }
-            assertBothBuilds(want, "\(o)×\(h)×\(w)") { fast, got in swk_wino_output_grad_variant(fast, dy, o, h, w, &got, ldm, t0) }
+            assertBothBuilds(want, "\(o)×\(h)×\(w)") { fast, got in swk_wino_output_grad_variant(fast, dy, o, h, w, &got, ldm, t0, &scratch) }
         }
     }
 
@@ -428,21 +430,22 @@ final class WinogradTests: XCTestCase {
         func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
         for (c, h, w) in [(2, 7, 9), (1, 4, 131), (3, 1, 1), (2, 6, 6), (2, 5, 3)] {
             let th = (h + 1) / 2, tw = (w + 1) / 2, t0 = 2, ld = t0 + th * tw + 1
+            var scratch = [Float](repeating: .nan, count: swk_wino_scratch(h, w))
             let label = "\(c)×\(h)×\(w)"
             // Only the sample's own columns [t0, t0 + th·tw) of each matrix row take part.
             let m = (0..<(16 * c * ld)).map { i in (i % ld) >= t0 && (i % ld) < t0 + th * tw ? rng.normal() : 0 }
             let plane = (0..<(c * h * w)).map { _ in rng.normal() }
             for fast: Int32 in [0, 1] {
                 var y = [Float](repeating: 0, count: c * h * w), dm = [Float](repeating: 0, count: 16 * c * ld)
-                swk_wino_output_variant(fast, m, c, h, w, ld, t0, &y)
-                swk_wino_output_grad_variant(fast, plane, c, h, w, &dm, ld, t0)
+                swk_wino_output_variant(fast, m, c, h, w, ld, t0, &y, &scratch)
+                swk_wino_output_grad_variant(fast, plane, c, h, w, &dm, ld, t0, &scratch)
                 let lhs = dot(y, plane), rhs = dot(m, dm)
                 XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)), "output adjoint, \(label), fast \(fast)")
                 var v = [Float](repeating: 0, count: 16 * c * ld)
-                swk_wino_input_variant(fast, plane, c, h, w, &v, ld, t0)
+                swk_wino_input_variant(fast, plane, c, h, w, &v, ld, t0, &scratch)
                 let start = (0..<(c * h * w)).map { _ in rng.normal() }
                 var dx = start
-                swk_wino_input_grad_variant(fast, m, c, h, w, ld, t0, &dx)
+                swk_wino_input_grad_variant(fast, m, c, h, w, ld, t0, &dx, &scratch)
                 let added = zip(dx, start).map { $0 - $1 }
                 let lhs2 = dot(v, m), rhs2 = dot(plane, added)
                 XCTAssertEqual(lhs2, rhs2, accuracy: 1e-4 * max(1, abs(lhs2)), "input adjoint, \(label), fast \(fast)")

@@ -151,17 +151,19 @@ int swk_all_finite(const float *x, long n);
 void swk_sgd(float *w, const float *g, float *b, long n, float lr, float mu, float wd, int nesterov, int first);
 /* Winograd F(2x2, 3x3) for 3x3 convolutions, stride 1, padding 1 (see winograd_impl.h and
  * Autograd/Ops+Winograd.swift): input/output transforms and their adjoints, per sample, and
- * the weight transform [O][C][3][3] <-> [16][O][C] and its adjoint. */
-void swk_wino_input(const float *x, long C, long H, long W, float *V, long ldv, long t0);
+ * the weight transform [O][C][3][3] <-> [16][O][C] and its adjoint. The per-sample transforms
+ * work in `scratch`: swk_wino_scratch(H, W) floats of the caller's (one per thread). */
+long swk_wino_scratch(long H, long W);
+void swk_wino_input(const float *x, long C, long H, long W, float *V, long ldv, long t0, float *scratch);
+void swk_wino_output(const float *M, long O, long H, long W, long ldm, long t0, float *y, float *scratch);
+void swk_wino_output_grad(const float *dy, long O, long H, long W, float *dM, long ldm, long t0, float *scratch);
+void swk_wino_input_grad(const float *dV, long C, long H, long W, long ldv, long t0, float *dx, float *scratch);
 /* The four per-sample transforms with the portable build forced (fast = 0) or the CPU's best
  * (fast = 1), for tests. */
-void swk_wino_input_variant(int fast, const float *x, long C, long H, long W, float *V, long ldv, long t0);
-void swk_wino_output_variant(int fast, const float *M, long O, long H, long W, long ldm, long t0, float *y);
-void swk_wino_output_grad_variant(int fast, const float *dy, long O, long H, long W, float *dM, long ldm, long t0);
-void swk_wino_input_grad_variant(int fast, const float *dV, long C, long H, long W, long ldv, long t0, float *dx);
-void swk_wino_output(const float *M, long O, long H, long W, long ldm, long t0, float *y);
-void swk_wino_output_grad(const float *dy, long O, long H, long W, float *dM, long ldm, long t0);
-void swk_wino_input_grad(const float *dV, long C, long H, long W, long ldv, long t0, float *dx);
+void swk_wino_input_variant(int fast, const float *x, long C, long H, long W, float *V, long ldv, long t0, float *scratch);
+void swk_wino_output_variant(int fast, const float *M, long O, long H, long W, long ldm, long t0, float *y, float *scratch);
+void swk_wino_output_grad_variant(int fast, const float *dy, long O, long H, long W, float *dM, long ldm, long t0, float *scratch);
+void swk_wino_input_grad_variant(int fast, const float *dV, long C, long H, long W, long ldv, long t0, float *dx, float *scratch);
 void swk_wino_weight(const float *g, long O, long C, float *U);
 void swk_wino_weight_grad(const float *dU, long O, long C, float *dg);
 /* Fork-join pools (pool.c), one per engine. swk_pool_run_on runs fn(ctx, w) for w in
