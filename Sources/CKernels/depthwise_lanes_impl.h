@@ -109,13 +109,14 @@ KATTR static void KN(dwl_conv)(const swk_v8 *restrict src, long ws, long s, long
         }
 }
 
-/* acc[t] += Σ_o G[o] · P[o's tap t] (the weight gradient's lane sums; 3×3 in registers). */
-KATTR static void KN(dwl_kgrad)(const swk_v8 *restrict G, const swk_v8 *restrict P, long wp, long s, long kh, long kw, long oh,
-                                long ow, swk_v8 *restrict acc) {
+/* acc[t] += Σ_o G[o] · P[o's tap t] (the weight gradient's lane sums; 3×3 in registers), G's
+ * output rows gs apart. */
+KATTR static void KN(dwl_kgrad)(const swk_v8 *restrict G, long gs, const swk_v8 *restrict P, long wp, long s, long kh, long kw,
+                                long oh, long ow, swk_v8 *restrict acc) {
     if (kh == 3 && kw == 3) {
         swk_v8 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7], a8 = acc[8];
         for (long oy = 0; oy < oh; oy++) {
-            const swk_v8 *r0 = P + oy * s * wp, *r1 = r0 + wp, *r2 = r1 + wp, *go = G + oy * ow;
+            const swk_v8 *r0 = P + oy * s * wp, *r1 = r0 + wp, *r2 = r1 + wp, *go = G + oy * gs;
             for (long ox = 0, c = 0; ox < ow; ox++, c += s) {
                 swk_v8 gv = go[ox];
                 a0 += gv * r0[c]; a1 += gv * r0[c + 1]; a2 += gv * r0[c + 2];
@@ -128,7 +129,7 @@ KATTR static void KN(dwl_kgrad)(const swk_v8 *restrict G, const swk_v8 *restrict
     }
     for (long oy = 0; oy < oh; oy++)
         for (long ox = 0; ox < ow; ox++) {
-            const swk_v8 *b = P + oy * s * wp + ox * s, gv = G[oy * ow + ox];
+            const swk_v8 *b = P + oy * s * wp + ox * s, gv = G[oy * gs + ox];
             for (long ki = 0; ki < kh; ki++)
                 for (long kj = 0; kj < kw; kj++) acc[ki * kw + kj] += gv * b[ki * wp + kj];
         }
@@ -191,12 +192,7 @@ KATTR void KN(swk_dwl_bwd)(const swk_dw_geom *g, const float *x, long xs, const 
         if (dk) {
             KN(dwl_sources)(x, xs, s0, n, zero, src);
             KN(dwl_lanes_in)(src, hw, g->w, wp, g->pad, g->pad, P);
-            if (gathered) {
-                /* G's rows are gs wide here: run the kernel per output row on a compact copy-free view. */
-                for (long oy = 0; oy < g->oh; oy++) KN(dwl_kgrad)(Gq + oy * gs, P + oy * wp, wp, 1, g->kh, g->kw, 1, g->ow, kacc);
-            } else {
-                KN(dwl_kgrad)(Gq, P, wp, s, g->kh, g->kw, g->oh, g->ow, kacc);
-            }
+            KN(dwl_kgrad)(Gq, gs, P, wp, s, g->kh, g->kw, g->oh, g->ow, kacc);
             for (long t = 0; t < taps; t++) {
                 for (int l = 0; l < 8; l++) kd[t] += kacc[t][l];
                 kacc[t] = (swk_v8){0};
