@@ -50,6 +50,15 @@ public final class MaskedLayer {
     public var state: [String: Tensor] = [:]
     /// The shape kept weights take (`masking.structure`); `keepCount` follows it.
     public package(set) var structure: MaskStructure = .unstructured
+    /// dp/ds = σ(s)(1 − σ(s)) at the mask logits that drew the current mask, kept by a Bernoulli
+    /// policy's sampling pass (which computes e^−s anyway) so that the `.sigmoidScores` gradient
+    /// need not recompute it; nil when the mask was not drawn that way or was written since
+    /// (`MaskingEngine.masksChanged()`), and the gradient then computes it from the scores.
+    package var keepProbabilitySlope: Tensor?
+    /// ŵ = w ⊙ m written by a sampling pass together with the mask (bit for bit what the
+    /// effective-weight op computes); that op takes it once, instead of a pass of its own, and
+    /// drops it. nil otherwise.
+    package var maskedWeight: Tensor?
 
     package init(parameter: Parameter, index: Int, density: Double) {
         self.parameter = parameter
@@ -81,6 +90,11 @@ public final class PolicyContext {
     public let scope: MaskScope
     /// The optimizer, for policies that reset its state (RigL regrowth).
     public package(set) weak var optimizer: (any OptimizerStateResetting)?
+    /// Whether the masks feed the engine's own effective-weight op (set when the engine installs
+    /// it on a forward context; a mask-only host never does), so that a sampling pass may also
+    /// write what that op and its gradient read: `MaskedLayer.maskedWeight` and
+    /// `keepProbabilitySlope`.
+    package var feedsEffectiveWeights = false
 
     package init(rng: RNG, density: Double, scope: MaskScope) {
         self.rng = rng; self.density = density; self.scope = scope

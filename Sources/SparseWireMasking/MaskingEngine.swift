@@ -68,6 +68,7 @@ public final class MaskingEngine {
     public func install(on ctx: Context) {
         guard !layers.isEmpty else { return }
         ctx.weightHook = { [unowned self] p, ctx in try self.effectiveWeight(p, ctx) }
+        core.context.feedsEffectiveWeights = true
         installs += 1
         if sparseTraining.mode != .dense, ctx.recordGrad {
             let tick = installs
@@ -108,15 +109,25 @@ public final class MaskingEngine {
 
     /// Tells the engine that masks were written outside the policy's hooks (a host setting a
     /// mask, a checkpoint load): the sparse-training patterns are rebuilt before their next use.
-    public func masksChanged() { maskGeneration += 1 }
+    public func masksChanged() {
+        maskGeneration += 1
+        for l in layers { l.keepProbabilitySlope = nil; l.maskedWeight = nil }
+    }
 
     /// ŵ = w ⊙ m with the gradient routed as the policy says.
     package func effectiveWeight(_ p: Parameter, _ ctx: Context) throws -> Var {
         guard let layer = byParameter[ObjectIdentifier(p)] else { return p.variable }
         let w = p.value, m = layer.mask, n = p.count
-        let out = Tensor(uninitialized: p.shape)
-        let wp = w.data, mp = m.data, op = out.data
-        Parallel.forEachChunk(n) { lo, hi in swk_mul(wp + lo, mp + lo, op + lo, hi - lo) }
+        let wp = w.data, mp = m.data
+        let out: Tensor
+        if let drawn = layer.maskedWeight {  // written by the sampling pass with this mask
+            out = drawn
+            layer.maskedWeight = nil
+        } else {
+            out = Tensor(uninitialized: p.shape)
+            let op = out.data
+            Parallel.forEachChunk(n) { lo, hi in swk_mul(wp + lo, mp + lo, op + lo, hi - lo) }
+        }
         let routing = policy.routing
         let input: Var
         switch routing {
@@ -128,6 +139,7 @@ public final class MaskingEngine {
         default: input = p.variable
         }
         let keep = keepDenseGradient
+        let slope = routing == .sigmoidScores ? layer.keepProbabilitySlope : nil  // of this mask's draw
         return ctx.node(out, [input]) { [weak layer] g in
             withExtendedLifetime(m) {}  // the mask tensor stays alive with the tape
             if keep { layer?.denseGradient = g.copy() }
@@ -146,10 +158,14 @@ public final class MaskingEngine {
                 Parallel.forEachChunk(n) { lo, hi in swk_scores_grad(gp + lo, wp + lo, sp + lo, dp + lo, hi - lo, absolute ? 1 : 0) }
                 input.accumulate(d)
             case .sigmoidScores:
+                // In place: g is this node's own gradient (a fresh buffer would cost a pass of
+                // cache-cold writes).
                 let sp = input.value.data
-                let d = Tensor(uninitialized: p.shape), dp = d.data
-                Parallel.forEachChunk(n) { lo, hi in swk_sigmoid_scores_grad(gp + lo, wp + lo, sp + lo, dp + lo, hi - lo) }
-                input.accumulate(d)
+                withExtendedLifetime(slope) {
+                    let kp = slope?.data
+                    Parallel.forEachChunk(n) { lo, hi in swk_sigmoid_scores_grad(gp + lo, wp + lo, sp + lo, kp.map { $0 + lo }, gp + lo, hi - lo) }
+                }
+                input.accumulate(g, owned: true)
             }
         }
     }

@@ -51,6 +51,18 @@ public enum Parallel {
     public static func forEachChunk(_ count: Int, grain: Int = defaultGrain, _ body: (_ lo: Int, _ hi: Int) -> Void) {
         forEachRange(count, workers: workers(for: count, grain: grain)) { _, lo, hi in body(lo, hi) }
     }
+
+    /// Whether all `count` floats at `x` are finite (no NaN, no ±Inf), checked in parallel chunks.
+    public static func allFinite(_ x: UnsafePointer<Float>, _ count: Int) -> Bool {
+        let workers = workers(for: count, grain: defaultGrain)
+        if workers <= 1 { return swk_all_finite(x, count) != 0 }
+        var ok = [Int32](repeating: 1, count: workers)
+        ok.withUnsafeMutableBufferPointer { flags in
+            let f = flags.baseAddress!
+            forEachRange(count, workers: workers) { w, lo, hi in f[w] = swk_all_finite(x + lo, hi - lo) }
+        }
+        return !ok.contains(0)
+    }
 }
 
 /// One forEachRange call as the C pool sees it.

@@ -57,9 +57,9 @@ extension Trainer {
     /// The first parameter (or score tensor) whose value (`values`) or gradient holds NaN/Inf.
     package func firstNonFiniteParameter(values: Bool) -> String? {
         for p in optimizer.parameters {
-            if !values, let a = p.activeGradient, swk_all_finite(a.values.data, a.values.count) == 0 { return p.name }
+            if !values, let a = p.activeGradient, !Parallel.allFinite(a.values.data, a.values.count) { return p.name }
             guard let t = values ? p.value : p.grad else { continue }
-            if swk_all_finite(t.data, t.count) == 0 { return p.name }
+            if !Parallel.allFinite(t.data, t.count) { return p.name }
         }
         return nil
     }

@@ -114,9 +114,9 @@ final class ElementwiseKernelTests: XCTestCase {
         let logits = Tensor(shape: [n])
         for i in 0..<n { logits[i] = Float(i % 5) - 2 }  // p = σ(−2 … 2)
         let whole = Tensor(shape: [n]), split = Tensor(shape: [n])
-        let ones = swk_bernoulli_sigmoid(logits.data, whole.data, n, 42, 0)
-        _ = swk_bernoulli_sigmoid(logits.data, split.data, 1234, 42, 0)
-        _ = swk_bernoulli_sigmoid(logits.data + 1234, split.data + 1234, n - 1234, 42, 1234)
+        let ones = swk_bernoulli_sigmoid(logits.data, whole.data, nil, nil, nil, n, 42, 0)
+        _ = swk_bernoulli_sigmoid(logits.data, split.data, nil, nil, nil, 1234, 42, 0)
+        _ = swk_bernoulli_sigmoid(logits.data + 1234, split.data + 1234, nil, nil, nil, n - 1234, 42, 1234)
         XCTAssertEqual(whole.array, split.array, "a draw depends only on (key, index)")
         XCTAssertEqual(ones, whole.array.filter { $0 == 1 }.count)
         for cls in 0..<5 {
@@ -126,8 +126,52 @@ final class ElementwiseKernelTests: XCTestCase {
             XCTAssertEqual(Double(hits) / Double(n / 5), p, accuracy: 0.01, "logit \(cls - 2)")
         }
         let other = Tensor(shape: [n])
-        _ = swk_bernoulli_sigmoid(logits.data, other.data, n, 43, 0)
+        _ = swk_bernoulli_sigmoid(logits.data, other.data, nil, nil, nil, n, 43, 0)
         XCTAssertNotEqual(other.array, whole.array, "another key, another draw")
+    }
+
+    /// The sampling pass's kept slopes give the gradient the same bits as slopes computed from
+    /// the scores (so a resumed run, which has none, continues exactly), they are σ(1 − σ) to
+    /// the draw's precision, its w ⊙ m is swk_mul's (NaN weights included), keeping either
+    /// changes no draw, and the portable build draws the same masks up to rounding ties.
+    func testBernoulliSlopesMatchTheGradientsOwnAndBothBuilds() {
+        let n = 10_007  // not a multiple of 8: the scalar tail too
+        var rng = RNG(seed: 21)
+        var s = (0..<n).map { _ in rng.normal() * 4 }
+        for (i, v) in [Float(0), -87, 87, -126, 126, -300, 300, 1e-8, -1e-8].enumerated() { s[i * 997] = v }
+        let g = (0..<n).map { _ in rng.normal() }
+        var w = (0..<n).map { _ in rng.normal() }
+        w[5] = .nan; w[n - 2] = .infinity; w[17] = -0.0
+        var masks: [[Float]] = [], slopes: [[Float]] = []
+        for fast: Int32 in [0, 1] {
+            var plain = [Float](repeating: -1, count: n), m = plain, slope = plain, masked = plain, product = plain
+            let a = swk_bernoulli_sigmoid_variant(fast, s, &plain, nil, nil, nil, n, 7, 3)
+            let b = swk_bernoulli_sigmoid_variant(fast, s, &m, &slope, w, &masked, n, 7, 3)
+            XCTAssertEqual(a, b)
+            XCTAssertEqual(a, m.filter { $0 == 1 }.count)
+            XCTAssertTrue(plain == m, "build \(fast): keeping the slopes changed a draw")
+            swk_mul(w, m, &product, n)
+            XCTAssertEqual(masked.map(\.bitPattern), product.map(\.bitPattern), "build \(fast): w ⊙ m")
+            for i in 0..<n {
+                let p = 1 / (1 + exp(-Double(s[i]))), want = p * (1 - p)
+                XCTAssertEqual(Double(slope[i]), want, accuracy: 2e-5 * want + 1e-30, "build \(fast), s = \(s[i])")
+            }
+            var kept = [Float](repeating: 0, count: n), computed = kept
+            swk_sigmoid_scores_grad_variant(fast, g, w, s, slope, &kept, n)
+            swk_sigmoid_scores_grad_variant(fast, g, w, s, nil, &computed, n)
+            XCTAssertTrue(kept.map(\.bitPattern) == computed.map(\.bitPattern), "build \(fast): the kept slopes must give the recomputed gradient's bits")
+            for keptSlope in [true, false] {  // in place (d = g), as the engine runs it
+                let x = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                defer { x.deallocate() }
+                x.initialize(from: g, count: n)
+                slope.withUnsafeBufferPointer { sp in swk_sigmoid_scores_grad_variant(fast, x, w, s, keptSlope ? sp.baseAddress : nil, x, n) }
+                XCTAssertTrue((0..<n).allSatisfy { x[$0].bitPattern == kept[$0].bitPattern }, "build \(fast): in place")
+            }
+            masks.append(m); slopes.append(slope)
+        }
+        let differing = zip(masks[0], masks[1]).filter { $0 != $1 }.count
+        XCTAssertLessThanOrEqual(differing, 2, "portable and AVX2 builds draw the same masks but at rounding ties")
+        for i in 0..<n { XCTAssertEqual(slopes[0][i], slopes[1][i], accuracy: 1e-6 * slopes[1][i] + 1e-30) }
     }
 
     func testSGDKernelMatchesTheRule() {

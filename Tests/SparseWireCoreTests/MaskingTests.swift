@@ -282,6 +282,35 @@ final class PolicyTests: XCTestCase {
         }
     }
 
+    /// The supermask's training draw keeps σ'(s) for its backward pass and ŵ for its forward
+    /// pass; a mask written from outside (a checkpoint load, a host) drops both, and the loss and
+    /// gradient computed without them have the same bits.
+    func testSupermaskStepIsTheSameWithOrWithoutTheDrawsProducts() throws {
+        let t = try maskedTrainer("supermask", model: "model: {name: mlp, hidden: [24], bias: false}")
+        let x = try syntheticDataset(count: 8, seed: 5)
+        var grads: [[[Float]]] = []
+        for dropSlope in [false, true] {
+            t.masking.context.rng = RNG(seed: 77)  // the same draw both times
+            let ctx = Context(training: true, recordGrad: true)
+            t.masking.install(on: ctx)  // the engine's own op consumes the masks: products are kept
+            try t.masking.beforeForward(MaskStep(step: 3, epoch: 0, stepsPerEpoch: 10, totalSteps: 10, training: true))
+            XCTAssertTrue(t.masking.layers.allSatisfy { $0.keepProbabilitySlope != nil && $0.maskedWeight != nil },
+                          "a training draw keeps the slopes and ŵ")
+            if dropSlope {
+                t.masking.masksChanged()
+                XCTAssertTrue(t.masking.layers.allSatisfy { $0.keepProbabilitySlope == nil && $0.maskedWeight == nil })
+            }
+            for l in t.masking.layers { l.scores!.variable.zeroGrad() }
+            let loss = try ctx.crossEntropy(t.network.forward(Var(x.images), ctx), labels: x.labels)
+            XCTAssertTrue(t.masking.layers.allSatisfy { $0.maskedWeight == nil }, "the forward pass takes ŵ once")
+            try loss.backward()
+            grads.append(t.masking.layers.map { $0.scores!.grad!.array } + [loss.value.array])
+        }
+        XCTAssertTrue(grads[0] == grads[1], "the kept slopes and ŵ must give the recomputed loss's and gradient's bits")
+        try t.masking.beforeEvaluation()
+        XCTAssertTrue(t.masking.layers.allSatisfy { $0.keepProbabilitySlope == nil }, "an evaluation draw keeps none")
+    }
+
     func testRigLScheduleConstantCountAndZeroRegrowth() throws {
         let t = try maskedTrainer("rigl", density: 0.3, extra: "policy_options: {delta_t: 5, alpha: 0.3}", epochs: 3)
         let total = t.totalSteps

@@ -13,11 +13,19 @@ void swk_relu_backward(const float *y, const float *g, float *dx, long n);
 void swk_mul(const float *a, const float *b, float *out, long n);
 /* d = g * w, negated where s < 0 when `sign_of_s` (edge-popup's straight-through) */
 void swk_scores_grad(const float *g, const float *w, const float *s, float *d, long n, int sign_of_s);
-/* d = g * w * σ(s)(1 − σ(s))  (the supermask's straight-through sigmoid) */
-void swk_sigmoid_scores_grad(const float *g, const float *w, const float *s, float *d, long n);
+/* d = g * w * σ'(s), σ'(s) = σ(s)(1 − σ(s)) (the supermask's straight-through sigmoid): read
+ * from `slope` when given (as swk_bernoulli_sigmoid kept it), else computed from s by the same
+ * formula, so both give the same bits. d may be g (in place). */
+void swk_sigmoid_scores_grad(const float *g, const float *w, const float *s, const float *slope, float *d, long n);
 /* m[i] = u_i < σ(s[i]) ? 1 : 0 with u_i a counter-based uniform of (key, offset + i): the draw
- * of an element does not depend on how the array is split. Returns the number of ones. */
-long swk_bernoulli_sigmoid(const float *s, float *m, long n, uint64_t key, long offset);
+ * of an element does not depend on how the array is split. When `slope` is not NULL it also
+ * gets σ'(s[i]) (the pass computes e^−s anyway); when `wm` is not NULL it gets w[i]·m[i] (the
+ * masked weights, bit for bit as swk_mul would give them). Returns the number of ones. */
+long swk_bernoulli_sigmoid(const float *s, float *m, float *slope, const float *w, float *wm, long n, uint64_t key, long offset);
+/* The two above with the portable build forced (fast = 0) or the CPU's best (fast = 1): for tests. */
+long swk_bernoulli_sigmoid_variant(int fast, const float *s, float *m, float *slope, const float *w, float *wm, long n,
+                                   uint64_t key, long offset);
+void swk_sigmoid_scores_grad_variant(int fast, const float *g, const float *w, const float *s, const float *slope, float *d, long n);
 /* 1 when the AVX2+FMA builds of the kernels run on this CPU. */
 /* The CPU's vector features (cpuid, read once): the one detector behind the kernels' dispatch,
  * Swift's CPUFeatures, `sparsewire info` and sw_cpu_features(). Bits: */

@@ -60,7 +60,9 @@ package final class SupermaskPolicy: MaskPolicy {
     }
 
     package func activeHooks(at step: MaskStep) -> PolicyHooks { .updateMasks }
-    package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws { sample(layers, ctx) }
+    package func updateMasks(_ layers: [MaskedLayer], _ step: MaskStep, _ ctx: PolicyContext) throws {
+        sample(layers, ctx, forTraining: step.training && ctx.feedsEffectiveWeights)
+    }
 
     package func evaluationMasks(_ layers: [MaskedLayer], _ ctx: PolicyContext) throws {
         if roundAtEval {
@@ -76,11 +78,23 @@ package final class SupermaskPolicy: MaskPolicy {
 
     /// m ~ Bernoulli(σ(s)), vectorised: each element's uniform is a hash of (a per-layer key
     /// drawn from the policy's RNG, its index), so the draw does not depend on the thread split.
-    private func sample(_ layers: [MaskedLayer], _ ctx: PolicyContext) {
+    /// `forTraining`: the same pass keeps σ'(s) for the backward pass (`keepProbabilitySlope`)
+    /// and, without dynamic scaling (which rescales the mask afterwards), ŵ = w ⊙ m for the
+    /// forward pass (`maskedWeight`).
+    private func sample(_ layers: [MaskedLayer], _ ctx: PolicyContext, forTraining: Bool = false) {
         for l in layers {
-            let s = l.scores!.value.data, m = l.mask.data
+            let s = l.scores!.value.data, m = l.mask.data, w = l.weight.data
             let key = ctx.rng.next()
-            Parallel.forEachChunk(l.count) { lo, hi in _ = swk_bernoulli_sigmoid(s + lo, m + lo, hi - lo, key, lo) }
+            let slopes = forTraining ? (l.keepProbabilitySlope ?? Tensor(uninitialized: l.parameter.shape)) : nil
+            let masked = forTraining && !dynamicScaling ? Tensor(uninitialized: l.parameter.shape) : nil
+            l.keepProbabilitySlope = slopes
+            l.maskedWeight = masked
+            withExtendedLifetime((slopes, masked, l.weight)) {
+                let d = slopes?.data, wm = masked?.data
+                Parallel.forEachChunk(l.count) { lo, hi in
+                    _ = swk_bernoulli_sigmoid(s + lo, m + lo, d.map { $0 + lo }, w + lo, wm.map { $0 + lo }, hi - lo, key, lo)
+                }
+            }
             scale(l)
         }
     }
