@@ -90,7 +90,8 @@ def section(args, env, run_json, median_run, log, binary) -> list:
             rows.append({"model": model, "part": part, "policy": p, "density": d, "kernels": k, "structure": st or None, "threads": 2,
                          "batch_size": args.batch_size, "ms": r["ms_per_step_median"], "speedup_vs_dense": dense / r["ms_per_step_median"],
                          "peak_rss_mb": r["peak_rss_mb"], "dense_rss_mb": picked[0]["peak_rss_mb"],
-                         "round_ms": r["round_ms"], "blas_core": r.get("blas_core")})
+                         "round_ms": r["round_ms"], "blas_core": r.get("blas_core"),
+                         "sparse_layer_share": r.get("sparse_layer_share", 0.0)})
             log(f"  sparsetrain {model:6} {p:16} density {d:4} kernels {k:6}: {r['ms_per_step_median']:9.2f} ms "
                 f"({dense / r['ms_per_step_median']:.2f}x the dense step)")
     return rows
@@ -130,27 +131,34 @@ def targets(rows: list) -> list:
                                       f"(random-static, auto / training.kernels dense)",
                             "measured": ratio, "limit": 1.03, "met": ratio <= 1.03})
         # Against the same policy on the dense path (scores, RigL's state etc. cost the same on both).
+        # Only rows where auto trained some layer on the sparse kernels: where it chose the dense
+        # path throughout (dnw, edge-popup, supermask on FC) both rows run the same code, and their
+        # peak RSS differs by allocator noise (tens of KiB) either way.
         pairs = [(r, row(model, r["policy"], r["density"], "dense")) for r in rows
-                 if r["model"] == model and r["part"] == "policies" and r["kernels"] == "auto"]
+                 if r["model"] == model and r["part"] == "policies" and r["kernels"] == "auto" and r["sparse_layer_share"] > 0]
         ratios = [(a["peak_rss_mb"] / d["peak_rss_mb"], a) for a, d in pairs if d]
         if ratios:
             ratio, worst = max(ratios, key=lambda t: t[0])
-            out.append({"target": f"peak RSS of sparse training <= the dense path's, {model} (same policy and density; "
-                                  f"worst: {worst['policy']} {worst['density']}, RSS ratio)",
+            out.append({"target": f"peak RSS of sparse training <= the dense path's, {model} (same policy and density, rows that "
+                                  f"trained sparse; worst: {worst['policy']} {worst['density']}, RSS ratio)",
                         "measured": ratio, "limit": 1.0, "met": ratio <= 1.0})
     return out
 
 
 def markdown(rows: list, table, plot_name: str) -> list:
     lines = table("Sparse training: step time against the dense step (2 threads)",
-                  ["model", "policy", "density", "training.kernels", "ms/step", "× faster than dense", "ideal (1/density)", "RSS MiB"],
-                  "|---|---|--:|---|--:|--:|--:|--:|",
-                  [[r["model"], r["policy"], r["density"], r["kernels"], f"{r['ms']:.2f}", f"{r['speedup_vs_dense']:.2f}",
-                    f"{1 / r['density']:.0f}", f"{r['peak_rss_mb']:.0f}"] for r in rows if r["part"] in ("reference", "policies")],
+                  ["model", "policy", "density", "training.kernels", "on sparse kernels", "ms/step", "× faster than dense",
+                   "ideal (1/density)", "RSS MiB"],
+                  "|---|---|--:|---|--:|--:|--:|--:|--:|",
+                  [[r["model"], r["policy"], r["density"], r["kernels"], f"{100 * r['sparse_layer_share']:.0f} %", f"{r['ms']:.2f}",
+                    f"{r['speedup_vs_dense']:.2f}", f"{1 / r['density']:.0f}", f"{r['peak_rss_mb']:.0f}"]
+                   for r in rows if r["part"] in ("reference", "policies")],
                   intro="`auto` runs masked linear and stride-1 conv layers on the sparse kernels at density ≤ training.sparse_below; "
                         "rigl, set, random-static and lottery-one-shot (pruned at step 0) also compute the weight gradient and the "
                         "optimizer update at the kept weights only; dnw, edge-popup and supermask need the dense weight gradient "
                         "every step. `dense`: the same policy with training.kernels dense (the masked dense path). "
+                        "On sparse kernels: the share of masked layers' training forward passes (warm-up included) that "
+                        "`auto` ran sparse (sparsewire bench's sparse_layer_share). "
                         "dnw-static / dnw-discrete: DNW's tiny classifier at the paper's size (800 channel nodes, 5 % of the "
                         "edges chosen globally; discrete time T = 3), its reference row the complete graph (policy dense).")
     lines += table("Sparse training: speed-up against density (random-static)",

@@ -97,6 +97,10 @@ def test_suite_sparsetrain_section_rows_targets_and_plot(tmp_path):
         assert want in got, want
     for r in rows:
         assert r["ms"] > 0 and r["speedup_vs_dense"] > 0 and r["peak_rss_mb"] > 0
+    share = {(r["policy"], r["density"], r["kernels"], r["part"]): r["sparse_layer_share"] for r in rows}
+    # auto trains rigl's linear layers sparse between its update steps, dnw's dense (masks churn).
+    assert share[("rigl", 0.1, "auto", "policies")] > 0.5 and share[("rigl", 0.1, "dense", "policies")] == 0
+    assert share[("dnw", 0.1, "auto", "policies")] == 0 and share[("random-static", 0.1, "sparse", "curve")] == 1
     names = [t["target"] for t in res["targets"]]
     assert any("fc1024, rigl, density 0.1" in n for n in names) and any("within 3%" in n for n in names)
     assert (tmp_path / "sparse_training_speedup.png").stat().st_size > 10000

@@ -26,8 +26,16 @@ extension MaskingEngine {
     /// is scattered into a dense one. Every other routing gets the dense dL/dŵ through the
     /// effective-weight node (straight-through, scores, RigL's growth step).
     package func sparseStep(_ p: Parameter, samples: Int, _ ctx: Context, tick: Int) throws -> SparseTrainingStep? {
-        let id = ObjectIdentifier(p)
         guard let layer = layerFor(p), p.shape.count == 2 || p.shape.count == 4 else { return nil }
+        sparseTrainingCounts.layers += 1
+        let step = try sparseStepOrDense(p, layer, samples: samples, ctx, tick: tick)
+        if step != nil { sparseTrainingCounts.sparse += 1 }
+        return step
+    }
+
+    /// `sparseStep` for a masked linear or convolution weight.
+    private func sparseStepOrDense(_ p: Parameter, _ layer: MaskedLayer, samples: Int, _ ctx: Context, tick: Int) throws -> SparseTrainingStep? {
+        let id = ObjectIdentifier(p)
         // When the masks may change again before the next forward pass (dnw, edge-popup,
         // supermask, SNFS: every step) a linear layer would rebuild its lane packings each step,
         // which costs more than its sparse products save (FC-1024 dnw at 0.1: 12.4 ms against

@@ -22,6 +22,10 @@ public final class MaskingEngine {
     package var maskGeneration = 0
     /// Forward contexts installed so far: values are refreshed once per context.
     package var installs = 0
+    /// Masked linear/convolution weights met by training forward passes with sparse training on
+    /// (`training.kernels` auto or sparse), and how many of them ran on the sparse kernels:
+    /// `auto`'s choices, for reports (`sparsewire bench`'s `sparse_layer_share`).
+    public internal(set) var sparseTrainingCounts = (layers: 0, sparse: 0)
     /// Whether a policy hook may rewrite the masks between this step's forward pass and the
     /// next one (this step's `afterBackward` or `afterStep`, the next step's `updateMasks`), so
     /// that a sparse pattern built for this step would serve it only: dnw, edge-popup and

@@ -96,6 +96,10 @@ struct Bench: ParsableCommand {
         r["mode"] = "train"; r["policy"] = trainer.masking.descriptor.name; r["density"] = cfg.double("density")
         r["ms_per_step_median"] = times[times.count / 2]; r["ms_per_step_min"] = times[0]
         r["peak_rss_mb"] = peakRSSMegabytes()
+        // Of the masked layers' training forward passes (warm-up included), the share that ran
+        // on the sparse kernels (0 with training.kernels dense).
+        let counts = trainer.masking.sparseTrainingCounts
+        r["sparse_layer_share"] = counts.layers > 0 ? Double(counts.sparse) / Double(counts.layers) : 0.0
         return r
     }
 

@@ -360,12 +360,16 @@ final class SparseTrainingTests: XCTestCase {
                 // Sparse steps leave the gradient at the kept entries only.
                 XCTAssertEqual(l.parameter.activeGradient != nil, sparse)
             }
+            // The report of the choices (sparsewire bench's sparse_layer_share) counts the same.
+            let n = t.masking.layers.count
+            XCTAssertTrue(t.masking.sparseTrainingCounts == (layers: n, sparse: sparse ? n : 0), "\(t.masking.sparseTrainingCounts)")
         }
         // auto keeps a linear layer dense on steps where the policy rewrites masks (dnw: every step).
         let churn = "model: {name: mlp, hidden: [96, 64]}\nbatch_size: 64\npolicy: dnw\ndensity: 0.2\ntraining: {kernels: auto, sparse_below: 0.3}\n"
         let (d, dx, dl) = try randomBatchTrainer(try Config(yaml: churn), batch: 64, seed: 1)
         for _ in 0..<3 { try d.step(images: dx, labels: dl) }
         for l in d.masking.layers { XCTAssertNil(d.masking.sparsePatterns[ObjectIdentifier(l.parameter)]?.weight, "dnw, \(l.name)") }
+        XCTAssertTrue(d.masking.sparseTrainingCounts == (layers: 3 * d.masking.layers.count, sparse: 0), "\(d.masking.sparseTrainingCounts)")
         // ... and where a hook after the backward pass may rewrite them every step (SNFS's momentum growth).
         let snfs = "model: {name: mlp, hidden: [96, 64]}\nbatch_size: 64\npolicy: snfs\ndensity: 0.2\ntraining: {kernels: auto, sparse_below: 0.3}\n"
         let (sn, sx, sl) = try randomBatchTrainer(try Config(yaml: snfs), batch: 64, seed: 1)
