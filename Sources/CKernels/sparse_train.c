@@ -29,6 +29,9 @@ void swk_sgd_active(float *w, const int32_t *idx, const float *g, float *b, long
 void swk_gather(const float *src, const int32_t *idx, long k, float *out) {
     swk_has_avx2() ? swk_gather_avx2(src, idx, k, out) : swk_gather_base(src, idx, k, out);
 }
+void swk_scatter(const float *src, const int32_t *idx, long k, float *dst) {
+    swk_has_avx2() ? swk_scatter_avx2(src, idx, k, dst) : swk_scatter_base(src, idx, k, dst);
+}
 void swk_gather_product(const float *w, const float *m, const int32_t *idx, long k, float *out) {
     swk_has_avx2() ? swk_gather_product_avx2(w, m, idx, k, out) : swk_gather_product_base(w, m, idx, k, out);
 }

@@ -64,13 +64,17 @@ KATTR void KN(swk_sgd_active)(float *restrict w, const int32_t *restrict idx, co
         for (long j = 0; j < k; j++) { long i = idx[j]; w[i] -= lr * (g[j] + wd * w[i]); }
         return;
     }
-    for (long j = 0; j < k; j++) {
+    for (long j = 0; j < k; j++) {  /* b compact: b[j] belongs to w[idx[j]] */
         long i = idx[j];
         float d = g[j] + wd * w[i];
-        float nb = first ? d : mu * b[i] + d;
-        b[i] = nb;
+        float nb = first ? d : mu * b[j] + d;
+        b[j] = nb;
         w[i] -= lr * (nesterov ? d + mu * nb : nb);
     }
+}
+
+KATTR void KN(swk_scatter)(const float *restrict src, const int32_t *restrict idx, long k, float *restrict dst) {
+    for (long j = 0; j < k; j++) dst[idx[j]] = src[j];
 }
 
 KATTR void KN(swk_gather)(const float *restrict src, const int32_t *restrict idx, long k, float *restrict out) {

@@ -48,6 +48,11 @@ public final class SGD: Optimizer {
     /// Momentum μ ≥ 0, Nesterov's variant (needs μ > 0) and the L2 coefficient λ ≥ 0.
     public let momentum: Float, nesterov: Bool, weightDecay: Float
     private var buffers: [ObjectIdentifier: Tensor] = [:]
+    /// While a parameter trains on active-entry gradients (sparse training), its momentum at
+    /// those entries lives here, contiguous in the gradient's order (`swk_sgd_active` reads and
+    /// writes b[j], not b[idx[j]]); `buffers` keeps the other entries. Written back into
+    /// `buffers` before any other use (`writeBack`), so that every reader sees one dense buffer.
+    private var compact: [ObjectIdentifier: (indices: ActiveIndices, values: Tensor)] = [:]
 
     /// SGD over `parameters`; momentum buffers are created at each parameter's first update.
     /// Errors: `.config` when μ < 0 or λ < 0, or Nesterov is asked with μ = 0.
@@ -74,6 +79,7 @@ public final class SGD: Optimizer {
                 continue
             }
             let id = ObjectIdentifier(p)
+            writeBack(id)
             let first: Int32 = buffers[id] == nil ? 1 : 0
             let buf = buffers[id] ?? Tensor(uninitialized: p.shape)
             buffers[id] = buf
@@ -84,21 +90,44 @@ public final class SGD: Optimizer {
 
     /// The same update at the kept entries of an active-entry gradient only (sparse training):
     /// a buffer created here starts at zero, so entries outside the mask hold no stale state.
+    /// The momentum at those entries is gathered into `compact` when the entries change (a new
+    /// mask) and stays there while they do not.
     private func stepActive(_ p: Parameter, _ a: ActiveGradient, lr: Float) {
         let w = p.value.data, gp = a.values.data, k = a.indices.count
         let wd = weightDecay, mu = momentum, nest: Int32 = nesterov ? 1 : 0
         let id = ObjectIdentifier(p)
         let first: Int32 = mu > 0 && buffers[id] == nil ? 1 : 0
-        if mu > 0, buffers[id] == nil { buffers[id] = Tensor(shape: p.shape) }
-        let b = buffers[id]?.data
+        var b: UnsafeMutablePointer<Float>? = nil
+        if mu > 0 {
+            if buffers[id] == nil { buffers[id] = Tensor(shape: p.shape) }
+            if compact[id]?.indices !== a.indices {
+                writeBack(id)
+                let values = Tensor(uninitialized: [k]), vp = values.data, dense = buffers[id]!.data
+                a.indices.indices.withUnsafeBufferPointer { ip in
+                    Parallel.forEachChunk(k) { lo, hi in swk_gather(dense, ip.baseAddress! + lo, hi - lo, vp + lo) }
+                }
+                compact[id] = (a.indices, values)
+            }
+            b = compact[id]!.values.data
+        }
         a.indices.indices.withUnsafeBufferPointer { ip in
             // Disjoint index ranges per worker: each entry is written by one thread.
-            Parallel.forEachChunk(k) { lo, hi in swk_sgd_active(w, ip.baseAddress! + lo, gp + lo, b, hi - lo, lr, mu, wd, nest, first) }
+            Parallel.forEachChunk(k) { lo, hi in swk_sgd_active(w, ip.baseAddress! + lo, gp + lo, b.map { $0 + lo }, hi - lo, lr, mu, wd, nest, first) }
+        }
+    }
+
+    /// Scatters `p`'s compact momentum (if any) back into its dense buffer and drops it.
+    private func writeBack(_ id: ObjectIdentifier) {
+        guard let c = compact.removeValue(forKey: id), let dense = buffers[id] else { return }
+        let vp = c.values.data, dp = dense.data
+        c.indices.indices.withUnsafeBufferPointer { ip in
+            Parallel.forEachChunk(ip.count) { lo, hi in swk_scatter(vp + lo, ip.baseAddress! + lo, hi - lo, dp) }
         }
     }
 
     /// Zeroes `p`'s momentum buffer at `indices` (flat); nothing to do before its first update.
     public func resetState(of p: Parameter, indices: [Int]) {
+        writeBack(ObjectIdentifier(p))
         guard let buf = buffers[ObjectIdentifier(p)] else { return }
         for i in indices { buf[i] = 0 }
     }
@@ -106,7 +135,10 @@ public final class SGD: Optimizer {
     /// Copies of the momentum buffers created so far, named "momentum/<parameter name>".
     public func stateTensors() -> [String: Tensor] {
         var out: [String: Tensor] = [:]
-        for p in parameters { if let b = buffers[ObjectIdentifier(p)] { out["momentum/" + p.name] = b.copy() } }
+        for p in parameters {
+            writeBack(ObjectIdentifier(p))
+            if let b = buffers[ObjectIdentifier(p)] { out["momentum/" + p.name] = b.copy() }
+        }
         return out
     }
 
@@ -115,11 +147,15 @@ public final class SGD: Optimizer {
     public func loadState(_ tensors: [String: Tensor]) throws {
         let items = try resolveState(tensors, slots: ["momentum"])
         buffers = [:]
+        compact = [:]
         for (_, p, t) in items { buffers[ObjectIdentifier(p)] = t.copy() }
     }
 
-    /// The momentum buffer of `p`, if one exists yet.
-    public func momentumBuffer(of p: Parameter) -> Tensor? { buffers[ObjectIdentifier(p)] }
+    /// The momentum buffer of `p`, if one exists yet (the compact part written back first).
+    public func momentumBuffer(of p: Parameter) -> Tensor? {
+        writeBack(ObjectIdentifier(p))
+        return buffers[ObjectIdentifier(p)]
+    }
 }
 
 /// Adam (Kingma & Ba) with L2 weight decay added to the gradient (PyTorch's `Adam`).

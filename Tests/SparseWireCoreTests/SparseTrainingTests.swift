@@ -178,7 +178,9 @@ final class SparseTrainingTests: XCTestCase {
             swk_sddmm_rows_variant(fast, ptr, col, 0, rows, aBlocks, half, rows * half, bBlocks, half, cols * half, 2, half, &out)
             for e in 0..<col.count { XCTAssertEqual(out[e], outs[0][e], accuracy: 1e-4 * (1 + abs(outs[0][e])), "blocked, fast \(fast)") }
         }
-        // Active SGD equals the dense kernel on a gradient that is zero off the listed entries.
+        // Active SGD equals the dense kernel on a gradient that is zero off the listed entries; its
+        // momentum is compact (b[j] belongs to entry idx[j]), gathered from and scattered back
+        // into the dense buffer by swk_gather / swk_scatter.
         let idx: [Int32] = [0, 3, 4, 10, 17, 31, 32, 40]
         for (mu, nest, first) in [(Float(0), Int32(0), Int32(0)), (0.9, 0, 1), (0.9, 1, 0)] {
             let w0 = random([41], &rng), b0 = random([41], &rng), g = random([idx.count], &rng)
@@ -187,8 +189,10 @@ final class SparseTrainingTests: XCTestCase {
             let wr = w0.copy(), br = b0.copy()
             swk_sgd(wr.data, dense.data, br.data, 41, 0.1, mu, 0.01, nest, first)
             for fast: Int32 in [0, 1] {
-                let w = w0.copy(), bb = b0.copy()
-                swk_sgd_active_variant(fast, w.data, idx, g.data, bb.data, Int(idx.count), 0.1, mu, 0.01, nest, first)
+                let w = w0.copy(), bb = b0.copy(), bc = Tensor(shape: [idx.count])
+                swk_gather(bb.data, idx, idx.count, bc.data)
+                swk_sgd_active_variant(fast, w.data, idx, g.data, bc.data, Int(idx.count), 0.1, mu, 0.01, nest, first)
+                swk_scatter(bc.data, idx, idx.count, bb.data)
                 for i in idx.map(Int.init) {
                     XCTAssertEqual(w[i], wr[i], accuracy: 1e-6)
                     if mu > 0 { XCTAssertEqual(bb[i], br[i], accuracy: 1e-6) }
