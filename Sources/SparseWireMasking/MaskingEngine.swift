@@ -85,6 +85,7 @@ public final class MaskingEngine {
     public func beforeForward(_ step: MaskStep) throws {
         keepDenseGradient = policy.needsDenseGradient(at: step)
         if policy.activeHooks(at: step).contains(.updateMasks) { maskGeneration += 1 }
+        dropDrawProducts()  // only this step's draw may supply them
         try core.beforeForward(step)
         var next = step
         next.step += 1
@@ -108,14 +109,21 @@ public final class MaskingEngine {
     /// Before an evaluation pass: the policy sets the evaluation masks. Errors: from the policy.
     public func beforeEvaluation() throws {
         maskGeneration += 1
+        dropDrawProducts()  // e.g. a training draw's ŵ a forward pass never took (`eval: round` draws none)
         try core.evaluationMasks()
+    }
+
+    /// Forgets ŵ and σ'(s) kept by an earlier draw (`MaskedLayer.maskedWeight`,
+    /// `keepProbabilitySlope`): they belong to that draw's mask only.
+    private func dropDrawProducts() {
+        for l in layers { l.keepProbabilitySlope = nil; l.maskedWeight = nil }
     }
 
     /// Tells the engine that masks were written outside the policy's hooks (a host setting a
     /// mask, a checkpoint load): the sparse-training patterns are rebuilt before their next use.
     public func masksChanged() {
         maskGeneration += 1
-        for l in layers { l.keepProbabilitySlope = nil; l.maskedWeight = nil }
+        dropDrawProducts()
     }
 
     /// ŵ = w ⊙ m with the gradient routed as the policy says.

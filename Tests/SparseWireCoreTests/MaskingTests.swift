@@ -309,6 +309,14 @@ final class PolicyTests: XCTestCase {
         XCTAssertTrue(grads[0] == grads[1], "the kept slopes and ŵ must give the recomputed loss's and gradient's bits")
         try t.masking.beforeEvaluation()
         XCTAssertTrue(t.masking.layers.allSatisfy { $0.keepProbabilitySlope == nil }, "an evaluation draw keeps none")
+        // A training draw's ŵ that no forward pass took must not reach an evaluation pass whose
+        // masks are not drawn (eval: round rounds σ(s) instead).
+        let r = try maskedTrainer("supermask", extra: "policy_options: {eval: round}", model: "model: {name: mlp, hidden: [24], bias: false}")
+        r.masking.install(on: Context(training: true, recordGrad: true))
+        try r.masking.beforeForward(MaskStep(step: 0, epoch: 0, stepsPerEpoch: 10, totalSteps: 10, training: true))
+        XCTAssertTrue(r.masking.layers.allSatisfy { $0.maskedWeight != nil })
+        try r.masking.beforeEvaluation()
+        XCTAssertTrue(r.masking.layers.allSatisfy { $0.maskedWeight == nil && $0.keepProbabilitySlope == nil }, "eval: round")
     }
 
     func testRigLScheduleConstantCountAndZeroRegrowth() throws {
