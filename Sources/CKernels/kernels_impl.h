@@ -54,27 +54,27 @@ KATTR static inline __attribute__((always_inline)) long KN(bernoulli_impl)(
     swk_v8w ctr = (swk_v8w){0, 1, 2, 3, 4, 5, 6, 7} + (uint32_t)offset;
     int64_t ones = 0;
     for (long i0 = 0; i0 < n8; i0 += 1L << 24) {  /* lane counts stay far below 2^31 */
-    long e8 = n8 - i0 < (1L << 24) ? n8 : i0 + (1L << 24);
-    swk_v8i count = {0};
-    for (long i = i0; i < e8; i += 8) {
-        swk_v8w h = ctr ^ seed;
-        ctr += 8;
-        h ^= h >> 16; h *= 0x7feb352dU;  /* mix32, lane-wise */
-        h ^= h >> 15; h *= 0x846ca68bU;
-        h ^= h >> 16;
-        swk_v8 u = __builtin_convertvector((swk_v8i)(h >> 8), swk_v8) * (1.0f / 16777216.0f);
-        swk_v8 e = NEG_EXP8(*(const swk_v8u *)(s + i));
-        swk_v8i bit = u * (1.0f + e) < 1.0f;  /* −1 (all bits) or 0 */
-        swk_v8 mv = (swk_v8)(bit & (swk_v8i)((swk_v8){0} + 1.0f));
-        *(swk_v8u *)(m + i) = mv;
-        if (fuse) *(swk_v8u *)(wm + i) = *(const swk_v8u *)(w + i) * mv;  /* as swk_mul: NaN·0 stays NaN */
-        if (keep) {
-            swk_v8 sg = 1.0f / (1.0f + e);
-            *(swk_v8u *)(slope + i) = (e * sg) * sg;
+        long e8 = n8 - i0 < (1L << 24) ? n8 : i0 + (1L << 24);
+        swk_v8i count = {0};
+        for (long i = i0; i < e8; i += 8) {
+            swk_v8w h = ctr ^ seed;
+            ctr += 8;
+            h ^= h >> 16; h *= 0x7feb352dU;  /* mix32, lane-wise */
+            h ^= h >> 15; h *= 0x846ca68bU;
+            h ^= h >> 16;
+            swk_v8 u = __builtin_convertvector((swk_v8i)(h >> 8), swk_v8) * (1.0f / 16777216.0f);
+            swk_v8 e = NEG_EXP8(*(const swk_v8u *)(s + i));
+            swk_v8i bit = u * (1.0f + e) < 1.0f;  /* −1 (all bits) or 0 */
+            swk_v8 mv = (swk_v8)(bit & (swk_v8i)((swk_v8){0} + 1.0f));
+            *(swk_v8u *)(m + i) = mv;
+            if (fuse) *(swk_v8u *)(wm + i) = *(const swk_v8u *)(w + i) * mv;  /* as swk_mul: NaN·0 stays NaN */
+            if (keep) {
+                swk_v8 sg = 1.0f / (1.0f + e);
+                *(swk_v8u *)(slope + i) = (e * sg) * sg;
+            }
+            count -= bit;
         }
-        count -= bit;
-    }
-    for (int j = 0; j < 8; j++) ones += count[j];
+        for (int j = 0; j < 8; j++) ones += count[j];
     }
     for (long i = n8; i < n; i++) {
         uint32_t h = mix32((uint32_t)(offset + i) ^ seed);

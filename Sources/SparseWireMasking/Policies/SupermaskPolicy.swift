@@ -85,7 +85,7 @@ package final class SupermaskPolicy: MaskPolicy {
         for l in layers {
             let s = l.scores!.value.data, m = l.mask.data, w = l.weight.data
             let key = ctx.rng.next()
-            let slopes = forTraining ? (l.keepProbabilitySlope ?? Tensor(uninitialized: l.parameter.shape)) : nil
+            let slopes = forTraining ? Tensor(uninitialized: l.parameter.shape) : nil
             let masked = forTraining && !dynamicScaling ? Tensor(uninitialized: l.parameter.shape) : nil
             l.keepProbabilitySlope = slopes
             l.maskedWeight = masked
