@@ -35,7 +35,11 @@ defer { try? FileManager.default.removeItem(atPath: scratch) }
 
 func writeFile(_ bytes: [UInt8], _ name: String) -> String {
     let path = scratch + "/" + name
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+        // A scratch file that cannot be written would leave its input untested: stop instead.
+        FileHandle.standardError.write(Data("sparsewire-fuzz: cannot write \(path)\n".utf8))
+        exit(2)
+    }
     return path
 }
 
