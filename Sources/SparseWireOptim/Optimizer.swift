@@ -165,6 +165,10 @@ public final class Adam: Optimizer {
     /// β₁, β₂ ∈ [0, 1), ε > 0 and the L2 coefficient λ ≥ 0.
     public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     private var m: [ObjectIdentifier: Tensor] = [:], v: [ObjectIdentifier: Tensor] = [:]
+    /// While a parameter trains on active-entry gradients (sparse training), its moments at those
+    /// entries live here, contiguous in the gradient's order (`swk_adam_active`); `m` and `v`
+    /// keep the other entries. Written back before any other use, as SGD's momentum.
+    private var compact: [ObjectIdentifier: (indices: ActiveIndices, m: Tensor, v: Tensor)] = [:]
     private var t = 0
 
     /// Adam over `parameters`; moments are created at each parameter's first update.
@@ -179,34 +183,61 @@ public final class Adam: Optimizer {
     }
 
     /// One update at step t (counted from 1): d = g + λw; m ← β₁m + (1 − β₁)d; v ← β₂v + (1 − β₂)d²;
-    /// w ← w − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε). Frozen parameters and those without a
-    /// gradient are skipped.
+    /// w ← w − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε) (`swk_adam`; at the kept entries only
+    /// for an active-entry gradient, `swk_adam_active`, with the same bits per entry). Frozen
+    /// parameters and those without a gradient are skipped.
     public func step(lr: Float) {
         t += 1
-        let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
-        for p in parameters where p.trainable {
-            let active = p.grad == nil ? p.activeGradient : nil
-            guard let g = p.grad ?? active?.values else { continue }
-            let id = ObjectIdentifier(p)
-            let mt = m[id] ?? Tensor(shape: p.shape), vt = v[id] ?? Tensor(shape: p.shape)
-            m[id] = mt; v[id] = vt
-            let w = p.value.data, gp = g.data, mp = mt.data, vp = vt.data
-            let b1 = beta1, b2 = beta2, wd = weightDecay, e = eps
-            if let active {  // sparse training: the kept entries only (values[j] ↔ indices[j])
-                let idx = active.indices.indices
-                for j in 0..<idx.count {
-                    let i = Int(idx[j]), d = gp[j] + wd * w[i]
-                    mp[i] = b1 * mp[i] + (1 - b1) * d
-                    vp[i] = b2 * vp[i] + (1 - b2) * d * d
-                    w[i] -= lr * (mp[i] / c1) / ((vp[i] / c2).squareRoot() + e)
+        let coefficients = swk_adam_params(beta1: beta1, beta2: beta2, eps: eps, weight_decay: weightDecay, lr: lr,
+                                           c1: 1 - powf(beta1, Float(t)), c2: 1 - powf(beta2, Float(t)))
+        withUnsafePointer(to: coefficients) { c in
+            for p in parameters where p.trainable {
+                let active = p.grad == nil ? p.activeGradient : nil
+                guard let g = p.grad ?? active?.values else { continue }
+                let id = ObjectIdentifier(p)
+                if m[id] == nil { m[id] = Tensor(shape: p.shape); v[id] = Tensor(shape: p.shape) }
+                let w = p.value.data, gp = g.data
+                if let active {
+                    let (cm, cv) = compactMoments(id, active.indices)
+                    active.indices.indices.withUnsafeBufferPointer { ip in
+                        // Disjoint index ranges per worker: each entry is written by one thread.
+                        Parallel.forEachChunk(ip.count) { lo, hi in swk_adam_active(c, w, ip.baseAddress! + lo, gp + lo, cm + lo, cv + lo, hi - lo) }
+                    }
+                    continue
                 }
-                continue
+                writeBack(id)
+                let mp = m[id]!.data, vp = v[id]!.data
+                Parallel.forEachChunk(p.count) { lo, hi in swk_adam(c, w + lo, gp + lo, mp + lo, vp + lo, hi - lo) }
             }
-            for i in 0..<p.count {
-                let d = gp[i] + wd * w[i]
-                mp[i] = b1 * mp[i] + (1 - b1) * d
-                vp[i] = b2 * vp[i] + (1 - b2) * d * d
-                w[i] -= lr * (mp[i] / c1) / ((vp[i] / c2).squareRoot() + e)
+        }
+    }
+
+    /// The compact moments of `id` at `indices`, gathered from the dense ones when the entries
+    /// changed since the last active step.
+    private func compactMoments(_ id: ObjectIdentifier, _ indices: ActiveIndices) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+        if compact[id]?.indices !== indices {
+            writeBack(id)
+            let k = indices.count, cm = Tensor(uninitialized: [k]), cv = Tensor(uninitialized: [k])
+            let dm = m[id]!.data, dv = v[id]!.data, cmp = cm.data, cvp = cv.data
+            indices.indices.withUnsafeBufferPointer { ip in
+                Parallel.forEachChunk(k) { lo, hi in
+                    swk_gather(dm, ip.baseAddress! + lo, hi - lo, cmp + lo)
+                    swk_gather(dv, ip.baseAddress! + lo, hi - lo, cvp + lo)
+                }
+            }
+            compact[id] = (indices, cm, cv)
+        }
+        return (compact[id]!.m.data, compact[id]!.v.data)
+    }
+
+    /// Scatters `id`'s compact moments (if any) back into the dense ones and drops them.
+    private func writeBack(_ id: ObjectIdentifier) {
+        guard let c = compact.removeValue(forKey: id), let dm = m[id]?.data, let dv = v[id]?.data else { return }
+        let cmp = c.m.data, cvp = c.v.data
+        c.indices.indices.withUnsafeBufferPointer { ip in
+            Parallel.forEachChunk(ip.count) { lo, hi in
+                swk_scatter(cmp + lo, ip.baseAddress! + lo, hi - lo, dm)
+                swk_scatter(cvp + lo, ip.baseAddress! + lo, hi - lo, dv)
             }
         }
     }
@@ -214,6 +245,7 @@ public final class Adam: Optimizer {
     /// Zeroes both moments of `p` at `indices` (flat); the step count t is kept.
     public func resetState(of p: Parameter, indices: [Int]) {
         let id = ObjectIdentifier(p)
+        writeBack(id)
         for i in indices { m[id]?[i] = 0; v[id]?[i] = 0 }
     }
 
@@ -223,6 +255,7 @@ public final class Adam: Optimizer {
         var out: [String: Tensor] = ["adam_t": Tensor(shape: [1], repeating: Float(t))]
         for p in parameters {
             let id = ObjectIdentifier(p)
+            writeBack(id)
             if let a = m[id] { out["adam_m/" + p.name] = a.copy() }
             if let b = v[id] { out["adam_v/" + p.name] = b.copy() }
         }
@@ -237,7 +270,7 @@ public final class Adam: Optimizer {
         guard let steps = tensors["adam_t"], steps.count == 1, steps[0] >= 0, steps[0].rounded() == steps[0] else {
             throw SparseWireError(.data, "adam state needs a scalar 'adam_t' step count")
         }
-        m = [:]; v = [:]
+        m = [:]; v = [:]; compact = [:]
         for (slot, p, x) in items { if slot == "adam_m" { m[ObjectIdentifier(p)] = x.copy() } else { v[ObjectIdentifier(p)] = x.copy() } }
         t = Int(steps[0])
     }

@@ -203,6 +203,43 @@ final class SparseTrainingTests: XCTestCase {
         }
     }
 
+    /// Adam's kernels against the rule in Double, and the active-entry one (compact moments) with
+    /// the dense one's bits at its entries, in both builds.
+    func testAdamKernelsMatchTheRuleAndEachOther() {
+        var rng = RNG(seed: 11)
+        let n = 203
+        let idx: [Int32] = [0, 1, 7, 8, 9, 64, 100, 150, 151, 202]
+        for (wd, t) in [(Float(0), 1), (0.01, 5)] {
+            let c = swk_adam_params(beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: wd, lr: 0.01,
+                                    c1: 1 - powf(0.9, Float(t)), c2: 1 - powf(0.999, Float(t)))
+            let w0 = random([n], &rng), g = random([n], &rng), m0 = random([n], &rng)
+            let v0 = Tensor(shape: [n]); for i in 0..<n { v0[i] = abs(rng.normal()) }
+            for fast: Int32 in [0, 1] {
+                let w = w0.copy(), m = m0.copy(), v = v0.copy()
+                withUnsafePointer(to: c) { swk_adam_variant(fast, $0, w.data, g.data, m.data, v.data, n) }
+                for i in 0..<n {
+                    let d = Double(g[i]) + Double(wd) * Double(w0[i])
+                    let mr = 0.9 * Double(m0[i]) + 0.1 * d, vr = 0.999 * Double(v0[i]) + 0.001 * d * d
+                    let wr = Double(w0[i]) - 0.01 * (mr / Double(c.c1)) / ((vr / Double(c.c2)).squareRoot() + 1e-8)
+                    XCTAssertEqual(Double(m[i]), mr, accuracy: 1e-6 * (1 + abs(mr)))
+                    XCTAssertEqual(Double(v[i]), vr, accuracy: 1e-6 * (1 + abs(vr)))
+                    XCTAssertEqual(Double(w[i]), wr, accuracy: 1e-5 * (1 + abs(wr)), "fast \(fast), t \(t), entry \(i)")
+                }
+                // Active entries: compact g, m, v; the same bits as the dense kernel there.
+                let wa = w0.copy(), gc = Tensor(shape: [idx.count]), mc = Tensor(shape: [idx.count]), vc = Tensor(shape: [idx.count])
+                swk_gather(g.data, idx, idx.count, gc.data); swk_gather(m0.data, idx, idx.count, mc.data); swk_gather(v0.data, idx, idx.count, vc.data)
+                withUnsafePointer(to: c) { swk_adam_active_variant(fast, $0, wa.data, idx, gc.data, mc.data, vc.data, idx.count) }
+                let kept = Set(idx.map(Int.init))
+                for (j, i) in idx.map(Int.init).enumerated() {
+                    XCTAssertEqual(wa[i].bitPattern, w[i].bitPattern, "fast \(fast): w at entry \(i)")
+                    XCTAssertEqual(mc[j].bitPattern, m[i].bitPattern)
+                    XCTAssertEqual(vc[j].bitPattern, v[i].bitPattern)
+                }
+                for i in 0..<n where !kept.contains(i) { XCTAssertEqual(wa[i], w0[i]) }
+            }
+        }
+    }
+
     /// Trains one seed twice (training.kernels dense vs sparse) on one random batch and returns
     /// both loss curves and the final masks.
     private func trainBothWays(_ yaml: String, steps: Int) throws -> (dense: [Double], sparse: [Double], masks: [(Tensor, Tensor)], trainers: [Trainer]) {

@@ -209,6 +209,19 @@ void swk_sgd_active(float *w, const int32_t *idx, const float *g, float *b, long
                     int first);
 void swk_sgd_active_variant(int fast, float *w, const int32_t *idx, const float *g, float *b, long k, float lr, float mu,
                             float wd, int nesterov, int first);
+/* Adam's coefficients for one step t: β₁, β₂, ε, the L2 coefficient λ, the learning rate, and the
+ * bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ. */
+typedef struct swk_adam_params { float beta1, beta2, eps, weight_decay, lr, c1, c2; } swk_adam_params;
+/* Adam at n entries (PyTorch's formulation, L2 decay added to the gradient): d = g + λw;
+ * m ← β₁m + (1 − β₁)d; v ← β₂v + (1 − β₂)d²; w ← w − lr·(m / c₁) / (√(v / c₂) + ε). */
+void swk_adam(const swk_adam_params *p, float *w, const float *g, float *m, float *v, long n);
+/* The same update at the k entries idx[j] only: dense w, compact g[j], m[j], v[j] (the moments
+ * of w[idx[j]]); per entry the same bits as swk_adam. */
+void swk_adam_active(const swk_adam_params *p, float *w, const int32_t *idx, const float *g, float *m, float *v, long k);
+/* The two above with the portable build forced (fast = 0) or the CPU's best (fast = 1): for tests. */
+void swk_adam_variant(int fast, const swk_adam_params *p, float *w, const float *g, float *m, float *v, long n);
+void swk_adam_active_variant(int fast, const swk_adam_params *p, float *w, const int32_t *idx, const float *g, float *m, float *v,
+                             long k);
 /* out[j] = src[idx[j]], or 0 where idx[j] < 0 (a packed sparse weight's slot values). */
 void swk_gather(const float *src, const int32_t *idx, long k, float *out);
 /* dst[idx[j]] = src[j] for j < k (swk_gather's inverse for indices ≥ 0). */
