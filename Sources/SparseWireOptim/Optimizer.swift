@@ -52,7 +52,7 @@ public final class SGD: Optimizer {
     /// those entries lives here, contiguous in the gradient's order (`swk_sgd_active` reads and
     /// writes b[j], not b[idx[j]]); `buffers` keeps the other entries. Written back into
     /// `buffers` before any other use (`writeBack`), so that every reader sees one dense buffer.
-    private var compact: [ObjectIdentifier: (indices: ActiveIndices, values: Tensor)] = [:]
+    private var compact: [ObjectIdentifier: CompactSlots] = [:]
 
     /// SGD over `parameters`; momentum buffers are created at each parameter's first update.
     /// Errors: `.config` when μ < 0 or λ < 0, or Nesterov is asked with μ = 0.
@@ -102,13 +102,9 @@ public final class SGD: Optimizer {
             if buffers[id] == nil { buffers[id] = Tensor(shape: p.shape) }
             if compact[id]?.indices !== a.indices {
                 writeBack(id)
-                let values = Tensor(uninitialized: [k]), vp = values.data, dense = buffers[id]!.data
-                a.indices.indices.withUnsafeBufferPointer { ip in
-                    Parallel.forEachChunk(k) { lo, hi in swk_gather(dense, ip.baseAddress! + lo, hi - lo, vp + lo) }
-                }
-                compact[id] = (a.indices, values)
+                compact[id] = CompactSlots(a.indices, gatheringFrom: [buffers[id]!])
             }
-            b = compact[id]!.values.data
+            b = compact[id]!.values[0].data
         }
         a.indices.indices.withUnsafeBufferPointer { ip in
             // Disjoint index ranges per worker: each entry is written by one thread.
@@ -119,10 +115,7 @@ public final class SGD: Optimizer {
     /// Scatters `p`'s compact momentum (if any) back into its dense buffer and drops it.
     private func writeBack(_ id: ObjectIdentifier) {
         guard let c = compact.removeValue(forKey: id), let dense = buffers[id] else { return }
-        let vp = c.values.data, dp = dense.data
-        c.indices.indices.withUnsafeBufferPointer { ip in
-            Parallel.forEachChunk(ip.count) { lo, hi in swk_scatter(vp + lo, ip.baseAddress! + lo, hi - lo, dp) }
-        }
+        c.scatter(into: [dense])
     }
 
     /// Zeroes `p`'s momentum buffer at `indices` (flat); nothing to do before its first update.
@@ -168,7 +161,7 @@ public final class Adam: Optimizer {
     /// While a parameter trains on active-entry gradients (sparse training), its moments at those
     /// entries live here, contiguous in the gradient's order (`swk_adam_active`); `m` and `v`
     /// keep the other entries. Written back before any other use, as SGD's momentum.
-    private var compact: [ObjectIdentifier: (indices: ActiveIndices, m: Tensor, v: Tensor)] = [:]
+    private var compact: [ObjectIdentifier: CompactSlots] = [:]
     private var t = 0
 
     /// Adam over `parameters`; moments are created at each parameter's first update.
@@ -217,29 +210,15 @@ public final class Adam: Optimizer {
     private func compactMoments(_ id: ObjectIdentifier, _ indices: ActiveIndices) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
         if compact[id]?.indices !== indices {
             writeBack(id)
-            let k = indices.count, cm = Tensor(uninitialized: [k]), cv = Tensor(uninitialized: [k])
-            let dm = m[id]!.data, dv = v[id]!.data, cmp = cm.data, cvp = cv.data
-            indices.indices.withUnsafeBufferPointer { ip in
-                Parallel.forEachChunk(k) { lo, hi in
-                    swk_gather(dm, ip.baseAddress! + lo, hi - lo, cmp + lo)
-                    swk_gather(dv, ip.baseAddress! + lo, hi - lo, cvp + lo)
-                }
-            }
-            compact[id] = (indices, cm, cv)
+            compact[id] = CompactSlots(indices, gatheringFrom: [m[id]!, v[id]!])
         }
-        return (compact[id]!.m.data, compact[id]!.v.data)
+        return (compact[id]!.values[0].data, compact[id]!.values[1].data)
     }
 
     /// Scatters `id`'s compact moments (if any) back into the dense ones and drops them.
     private func writeBack(_ id: ObjectIdentifier) {
-        guard let c = compact.removeValue(forKey: id), let dm = m[id]?.data, let dv = v[id]?.data else { return }
-        let cmp = c.m.data, cvp = c.v.data
-        c.indices.indices.withUnsafeBufferPointer { ip in
-            Parallel.forEachChunk(ip.count) { lo, hi in
-                swk_scatter(cmp + lo, ip.baseAddress! + lo, hi - lo, dm)
-                swk_scatter(cvp + lo, ip.baseAddress! + lo, hi - lo, dv)
-            }
-        }
+        guard let c = compact.removeValue(forKey: id), let dm = m[id], let dv = v[id] else { return }
+        c.scatter(into: [dm, dv])
     }
 
     /// Zeroes both moments of `p` at `indices` (flat); the step count t is kept.
@@ -273,6 +252,41 @@ public final class Adam: Optimizer {
         m = [:]; v = [:]; compact = [:]
         for (slot, p, x) in items { if slot == "adam_m" { m[ObjectIdentifier(p)] = x.copy() } else { v[ObjectIdentifier(p)] = x.copy() } }
         t = Int(steps[0])
+    }
+}
+
+/// Optimizer state held compactly at a parameter's kept entries while it trains on active-entry
+/// gradients (sparse training): one contiguous array per dense state buffer, `values[b][j]` the
+/// state of entry `indices[j]` in buffer b, so that the update reads and writes it in order
+/// instead of scattered over the whole buffer.
+struct CompactSlots {
+    /// The kept entries (flat), shared with the gradients of the same mask.
+    let indices: ActiveIndices
+    /// One compact array per dense buffer, in the order they were given.
+    let values: [Tensor]
+
+    /// Gathers each of `dense` at `indices`.
+    init(_ indices: ActiveIndices, gatheringFrom dense: [Tensor]) {
+        self.indices = indices
+        let k = indices.count
+        values = dense.map { d in
+            let out = Tensor(uninitialized: [k]), op = out.data, dp = d.data
+            indices.indices.withUnsafeBufferPointer { ip in
+                Parallel.forEachChunk(k) { lo, hi in swk_gather(dp, ip.baseAddress! + lo, hi - lo, op + lo) }
+            }
+            return out
+        }
+    }
+
+    /// Writes the compact values back into `dense` (the buffers they were gathered from, in the
+    /// same order) at `indices`.
+    func scatter(into dense: [Tensor]) {
+        for (c, d) in zip(values, dense) {
+            let cp = c.data, dp = d.data
+            indices.indices.withUnsafeBufferPointer { ip in
+                Parallel.forEachChunk(ip.count) { lo, hi in swk_scatter(cp + lo, ip.baseAddress! + lo, hi - lo, dp) }
+            }
+        }
     }
 }
 
