@@ -5,51 +5,41 @@
  * calls the AVX2 build when the CPU has AVX2 and FMA (checked once). Selection by CPU feature,
  * not by CPU model, so AMD and Intel both get the fast path. */
 
-/* e^−s to the precision a Bernoulli draw needs (σ(s) = 1 / (1 + e^−s)): e^−s = 2^y with
- * y = −s·log2 e clamped to [−126, 126], y = k + f (k = round(y) by the 1.5·2^23 trick,
- * |f| ≤ 1/2), 2^f by its degree-5 Taylor polynomial, k added to the exponent bits. Relative
- * error below 1e-5 for |s| ≤ 87 (7e-6 measured), far below a 24-bit uniform's resolution where
- * σ is not within 1e-5 of 0 or 1. Branch-free, so loops vectorise. */
-static inline float neg_exp(float s) {
-    float y = -s * 1.44269504088896341f;
-    y = __builtin_fminf(__builtin_fmaxf(y, -126.0f), 126.0f);
-    const float magic = 12582912.0f;
-    float t = y + magic;
-    float f = y - (t - magic);
-    float p = 1.0f + f * (0.693147182f + f * (0.240226507f + f * (0.0555041086f + f * (0.00961812911f + f * 0.00133335581f))));
-    int32_t pb, tb;
-    memcpy(&tb, &t, 4);
-    memcpy(&pb, &p, 4);
-    pb += tb << 23;
-    memcpy(&p, &pb, 4);
-    return p;
-}
-
 typedef float swk_v8 __attribute__((vector_size(32)));
 typedef float swk_v8u __attribute__((vector_size(32), aligned(4)));
 typedef int32_t swk_v8i __attribute__((vector_size(32)));
 typedef uint32_t swk_v8w __attribute__((vector_size(32)));
 
-/* neg_exp on 8 lanes: the same operations in the same order, so the same bits. A macro (a
- * statement expression), not a function: a function taking 8-float vectors cannot be called
- * from the baseline build, whose ABI passes them differently. */
-#define NEG_EXP8(sv)                                                                                      \
-    ({                                                                                                    \
-        swk_v8 y_ = (sv) * -1.44269504088896341f;                                                         \
-        y_ = __builtin_elementwise_min(__builtin_elementwise_max(y_, (swk_v8){0} - 126.0f), (swk_v8){0} + 126.0f); \
-        swk_v8 t_ = y_ + 12582912.0f;                                                                     \
-        swk_v8 f_ = y_ - (t_ - 12582912.0f);                                                              \
-        swk_v8 p_ = 1.0f + f_ * (0.693147182f + f_ * (0.240226507f + f_ * (0.0555041086f + f_ * (0.00961812911f + f_ * 0.00133335581f)))); \
-        (swk_v8)((swk_v8i)p_ + ((swk_v8i)t_ << 23));                                                      \
+/* e^−s to the precision a Bernoulli draw needs (σ(s) = 1 / (1 + e^−s)): e^−s = 2^y with
+ * y = −s·log2 e clamped to [−126, 126], y = k + f (k = round(y) by the 1.5·2^23 trick,
+ * |f| ≤ 1/2), 2^f by its degree-5 Taylor polynomial, k added to the exponent bits. Relative
+ * error below 1e-5 for |s| ≤ 87 (7e-6 measured), far below a 24-bit uniform's resolution where
+ * σ is not within 1e-5 of 0 or 1. Branch-free. One definition for FT = float (IT = uint32_t)
+ * and for 8-float vectors (IT = swk_v8w), so that the vector lanes and the scalar tail give the
+ * same bits; a macro (a statement expression) because a function taking 8-float vectors cannot
+ * be called from the baseline build, whose ABI passes them differently. */
+#define NEG_EXP(s, FT, IT)                                                                                  \
+    ({                                                                                                      \
+        FT y_ = (s) * -1.44269504088896341f;                                                                \
+        y_ = __builtin_elementwise_min(__builtin_elementwise_max(y_, (FT){0} - 126.0f), (FT){0} + 126.0f);   \
+        FT t_ = y_ + 12582912.0f;                                                                           \
+        FT f_ = y_ - (t_ - 12582912.0f);                                                                    \
+        FT p_ = 1.0f + f_ * (0.693147182f + f_ * (0.240226507f + f_ * (0.0555041086f + f_ * (0.00961812911f + f_ * 0.00133335581f)))); \
+        __builtin_bit_cast(FT, __builtin_bit_cast(IT, p_) + (__builtin_bit_cast(IT, t_) << 23));             \
     })
 
 /* σ'(s) = σ(s)(1 − σ(s)) = e·σ·σ with e = e^−s, σ = 1/(1 + e): no cancellation where σ is near
- * 1, no overflow where e is huge. The one formula both the sampling pass and the gradient use,
- * so a slope kept from the draw equals one computed later. */
-static inline float sigmoid_slope(float e) {
-    float sg = 1.0f / (1.0f + e);
-    return (e * sg) * sg;
-}
+ * 1, no overflow where e is huge. The one formula (for a float or an 8-float vector e) that both
+ * the sampling pass and the gradient use, so a slope kept from the draw equals one computed later. */
+#define SIGMOID_SLOPE(e, FT)                \
+    ({                                      \
+        FT e_ = (e);                        \
+        FT sg_ = 1.0f / (1.0f + e_);        \
+        (e_ * sg_) * sg_;                   \
+    })
+
+static inline float neg_exp(float s) { return NEG_EXP(s, float, uint32_t); }
+static inline float sigmoid_slope(float e) { return SIGMOID_SLOPE(e, float); }
 
 /* lowbias32 (Wellons): a well-mixed 32-bit hash. */
 static inline uint32_t mix32(uint32_t x) {

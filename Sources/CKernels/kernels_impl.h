@@ -63,15 +63,12 @@ KATTR static inline __attribute__((always_inline)) long KN(bernoulli_impl)(
             h ^= h >> 15; h *= 0x846ca68bU;
             h ^= h >> 16;
             swk_v8 u = __builtin_convertvector((swk_v8i)(h >> 8), swk_v8) * (1.0f / 16777216.0f);
-            swk_v8 e = NEG_EXP8(*(const swk_v8u *)(s + i));
+            swk_v8 e = NEG_EXP(*(const swk_v8u *)(s + i), swk_v8, swk_v8w);
             swk_v8i bit = u * (1.0f + e) < 1.0f;  /* −1 (all bits) or 0 */
             swk_v8 mv = (swk_v8)(bit & (swk_v8i)((swk_v8){0} + 1.0f));
             *(swk_v8u *)(m + i) = mv;
             if (fuse) *(swk_v8u *)(wm + i) = *(const swk_v8u *)(w + i) * mv;  /* as swk_mul: NaN·0 stays NaN */
-            if (keep) {
-                swk_v8 sg = 1.0f / (1.0f + e);
-                *(swk_v8u *)(slope + i) = (e * sg) * sg;
-            }
+            if (keep) *(swk_v8u *)(slope + i) = SIGMOID_SLOPE(e, swk_v8);
             count -= bit;
         }
         for (int j = 0; j < 8; j++) ones += count[j];
