@@ -5,6 +5,8 @@
 typedef float swk_v8 __attribute__((vector_size(32)));
 typedef int32_t swk_v8i __attribute__((vector_size(32)));
 typedef float swk_v8u __attribute__((vector_size(32), aligned(4)));
+typedef float swk_v4 __attribute__((vector_size(16)));  /* a chunk's half, broadcast to both 128-bit halves */
+typedef float swk_v4u __attribute__((vector_size(16), aligned(4)));
 
 #define SWK_IMPL "lanes_impl.h"
 #include "dual_build.h"
