@@ -48,9 +48,21 @@ extension SparseWeight {
         return 1
     }
 
-    /// The column tile of the lane linear kernel: 128 columns (a 32 KB input tile; 64, 96 and
-    /// 192 measured slower), rounded to whole chunk spans of the structure.
-    package var laneTileCols: Int { let span = chunkSpan; return max(span, 128 / span * span) }
+    /// The column tile of the lane linear kernel, in training and inference: about 25 kept
+    /// weights per (tile, row), ⌈25 / density⌉ columns, at least 96 (a 24 KB input tile for 64
+    /// lanes) and at most 1024, rounded up to 16 and then down to whole chunk spans of the
+    /// structure. Measured on FC 784-1024-1024-10, batch 128, 2 threads (inference, interleaved
+    /// runs): density 0.5 best at 80–96 columns (2:4 1.81 → 1.73 ms from 128; 160 and more are
+    /// much slower, the input tile no longer fits L1), 0.1 flat from 176 to 256 (block 1×8 0.64 →
+    /// 0.61–0.62 ms from 128), 0.05 best at 256–512 (0.51 → 0.45 ms); training's forward and dX
+    /// found 256 at 0.1 and 512 at 0.05. Fewer kept weights per (tile, row) spend the time loading
+    /// and storing the rows' partial sums; wider tiles than L1 holds wait on the input rows.
+    package var laneTileCols: Int {
+        let span = chunkSpan
+        let wanted = min(1024, max(96, Int((25 / max(density, 1e-6)).rounded(.up))))
+        let tile = (wanted + 15) / 16 * 16
+        return max(span, tile / span * span)
+    }
 
     /// The lane packing with columns cut every `tileCols` and column c read at `offset(c)`,
     /// cached under `key` (the geometry the offsets depend on); with the compact form when
@@ -87,7 +99,7 @@ extension SparseWeight {
 
 extension Context {
     /// The lane kernel's linear layer: y[N, out] = x[N, in] · ŵᵀ + b (then ReLU when `relu`),
-    /// 64 samples at a time transposed to lanes, ŵ's columns in tiles of 128 (a 32 KB input tile),
+    /// 64 samples at a time transposed to lanes, ŵ's columns in tiles of `SparseWeight.laneTileCols`,
     /// the output rows over the threads. No gradient (inference only).
     package func laneLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool) throws -> Var {
         let pack = try w.lanePacking(tileCols: w.laneTileCols, key: [w.laneTileCols], compact: true) { $0 * 64 }

@@ -132,13 +132,7 @@ public final class SparseTrainingWeight {
     /// Packs `pattern` for 64-float source rows (linear layers); slot sources are W's CSR
     /// entries `entry(e)` of the pattern's entries e.
     private static func pack(_ pattern: SparseWeight, entry: (Int) -> Int32) throws -> Packed {
-        // Wider tiles than inference's 128 columns when the rows are sparser: about 25 kept
-        // weights per (tile, row) (measured on FC 784-1024-1024-10: 256 columns at density 0.1,
-        // 512 at 0.05; fewer chunks per tile spend their time loading and storing partial sums).
-        let perRow = Double(pattern.nonZeros) / Double(max(pattern.rows * pattern.cols, 1))
-        var tile = 128
-        while tile < 1024, Double(tile) * perRow < 25 { tile *= 2 }
-        tile = max(pattern.chunkSpan, tile / pattern.chunkSpan * pattern.chunkSpan)
+        let tile = pattern.laneTileCols
         let packing = try pattern.lanePacking(tileCols: tile, key: [tile], compact: true) { $0 * 64 }
         let sources = packing.sources.map { $0 < 0 ? -1 : entry(Int($0)) }
         return Packed(packing: packing, sources: sources, values: Tensor.bucketed(count: sources.count))

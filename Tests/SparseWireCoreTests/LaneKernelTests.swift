@@ -46,7 +46,7 @@ final class LaneKernelTests: XCTestCase {
         var rng = RNG(seed: 11)
         for threads in [1, 2] {
             BLAS.setThreads(threads)
-            // fan-in 136 and 400 span two and four 128-column tiles; batches cross the 64-lane blocks.
+            // fan-in 136 and 400 span two to five tiles (laneTileCols ≥ 96); batches cross the 64-lane blocks.
             for (n, fin, fout) in [(32, 16, 5), (64, 136, 33), (70, 400, 24), (130, 48, 9), (7, 24, 4)] {
                 for pattern in ["2:4", "1:4", "2:8", "block 1x8", "unstructured"] {
                     for relu in [false, true] {
@@ -122,6 +122,31 @@ final class LaneKernelTests: XCTestCase {
             sw.structure = name
             XCTAssertEqual(sw.chunkSpan, span, name)
         }
+    }
+
+    /// The linear lane tile: about 25 kept weights per (tile, row), 96 ... 1024 columns, whole
+    /// chunk spans, so structured rows still fill their chunks exactly.
+    func testLinearTileFollowsTheDensityAndTheStructure() throws {
+        var rng = RNG(seed: 17)
+        for (pattern, fin, tile) in [("2:4", 1024, 96), ("1:4", 1024, 96), ("block 1x8", 1024, 96), ("unstructured", 1024, 128)] {
+            let sw = try SparseWeight(patterned([40, fin], pattern, &rng))
+            if pattern != "unstructured" { sw.structure = pattern }
+            // patterned: 2:4 keeps 0.5, 1:4 0.25 (100 → 112 → 96 whole 32-column spans), block
+            // 1x8 about 0.25, unstructured about 0.2.
+            XCTAssertEqual(sw.laneTileCols % sw.chunkSpan, 0, pattern)
+            XCTAssertGreaterThanOrEqual(sw.laneTileCols, tile, pattern)
+            // The narrowest tile of at least 25 kept weights per row, up to the rounding.
+            XCTAssertGreaterThanOrEqual(Double(sw.laneTileCols) * sw.density, 25 - Double(sw.chunkSpan) * sw.density, pattern)
+            XCTAssertTrue(sw.laneTileCols <= 96 || Double(sw.laneTileCols - 16 - sw.chunkSpan) * sw.density < 25, pattern)
+            if sw.structure != nil { XCTAssertEqual(try sw.lanePacking(tileCols: sw.laneTileCols, key: [3]) { $0 * 64 }.padding, 0, pattern) }
+        }
+        let few = Tensor(shape: [64, 4096])
+        for r in 0..<64 { for k in 0..<10 { few[r * 4096 + k * 400 + r] = 1 } }
+        let sparse = try SparseWeight(few)
+        XCTAssertLessThan(sparse.density, 0.01)
+        XCTAssertEqual(sparse.laneTileCols, 1024)
+        let dense = try SparseWeight(random([8, 512], &rng))
+        XCTAssertEqual(dense.laneTileCols, 96)
     }
 
     func testPortableAndFastBuildsAgree() {
