@@ -50,8 +50,10 @@ extension SparseWeight {
 
     /// The column tile of the lane linear kernel, in training and inference: about 25 kept
     /// weights per (tile, row), ⌈25 / density⌉ columns, at least 96 (a 24 KB input tile for 64
-    /// lanes) and at most 1024, rounded up to 16 and then down to whole chunk spans of the
-    /// structure. Measured on FC 784-1024-1024-10, batch 128, 2 threads (inference, interleaved
+    /// lanes) and at most 1024; the fan-in then cut into that many tiles rounded to the nearest
+    /// count, of equal width rounded up to 16 and then down to whole chunk spans of the structure
+    /// (784 columns at 0.1: 3 tiles of 272, not 256 + 256 + 256 + 16: block 1×8 −2 %, unstructured
+    /// −3 %). Measured on FC 784-1024-1024-10, batch 128, 2 threads (inference, interleaved
     /// runs): density 0.5 best at 80–96 columns (2:4 1.81 → 1.73 ms from 128; 160 and more are
     /// much slower, the input tile no longer fits L1), 0.1 flat from 176 to 256 (block 1×8 0.64 →
     /// 0.61–0.62 ms from 128), 0.05 best at 256–512 (0.51 → 0.45 ms); training's forward and dX
@@ -60,7 +62,8 @@ extension SparseWeight {
     package var laneTileCols: Int {
         let span = chunkSpan
         let wanted = min(1024, max(96, Int((25 / max(density, 1e-6)).rounded(.up))))
-        let tile = (wanted + 15) / 16 * 16
+        let count = max(1, Int((Double(cols) / Double(wanted)).rounded()))
+        let tile = ((cols + count - 1) / count + 15) / 16 * 16
         return max(span, tile / span * span)
     }
 

@@ -145,8 +145,13 @@ final class LaneKernelTests: XCTestCase {
         let sparse = try SparseWeight(few)
         XCTAssertLessThan(sparse.density, 0.01)
         XCTAssertEqual(sparse.laneTileCols, 1024)
+        // 512 columns at 96 wanted: 5 equal tiles, 103 → 112 columns.
         let dense = try SparseWeight(random([8, 512], &rng))
-        XCTAssertEqual(dense.laneTileCols, 96)
+        XCTAssertEqual(dense.laneTileCols, 112)
+        // 784 columns at about 0.1 (249 wanted): 3 tiles of 262 → 272, not 4 with a 16-column last one.
+        let tenth = Tensor(shape: [10, 784])
+        for r in 0..<10 { for c in stride(from: 0, to: 784, by: 10) { tenth[r * 784 + c] = 1 } }
+        XCTAssertEqual(try SparseWeight(tenth).laneTileCols, 272)
     }
 
     func testPortableAndFastBuildsAgree() {
