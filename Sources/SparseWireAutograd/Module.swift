@@ -24,11 +24,17 @@ public final class Sequential: Module {
 
     /// Applies the layers in order. A layer followed by `Lambda.relu` may apply the ReLU in its
     /// own output pass (`ReLUFusable`: batch norm always, conv/linear on the sparse inference
-    /// kernels). Errors: whatever a layer throws.
+    /// kernels); two or more consecutive linear layers on the lane kernels (each maybe followed
+    /// by `Lambda.relu`) run as one `laneLinearChain`. Errors: whatever a layer throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         var h = x
         var i = 0
         while i < layers.count {
+            if let (stages, next) = try laneChain(from: i, h, ctx) {
+                h = try ctx.laneLinearChain(h, stages)
+                i = next
+                continue
+            }
             // layer → ReLU in one output pass when the layer can.
             if i + 1 < layers.count, (layers[i + 1] as? Lambda)?.isReLU == true,
                let f = layers[i] as? ReLUFusable, let y = try f.forwardFusingReLU(h, ctx) {
@@ -40,6 +46,22 @@ public final class Sequential: Module {
             i += 1
         }
         return h
+    }
+
+    /// The lane chain starting at layer `i` for input `h` and the index after it, or nil when
+    /// fewer than two lane linear layers follow one another there (or the context observes
+    /// layers, records a tape, or runs fewer than 32 samples, which the lane kernel leaves to CSR).
+    private func laneChain(from i: Int, _ h: Var, _ ctx: Context) throws -> ([LaneStage], Int)? {
+        guard ctx.chainsLaneLayers, !ctx.recordGrad, ctx.layerObserver == nil, ctx.sparseInference != nil,
+              h.shape.count == 2, h.shape[0] >= 32, layers[i] is LaneChainable else { return nil }
+        var stages: [LaneStage] = [], j = i, cols = h.shape[1]
+        while j < layers.count, let l = layers[j] as? LaneChainable, var stage = try l.laneStage(ctx), stage.weight.cols == cols {
+            j += 1
+            if j < layers.count, (layers[j] as? Lambda)?.isReLU == true { stage.relu = true; j += 1 }
+            cols = stage.weight.rows
+            stages.append(stage)
+        }
+        return stages.count >= 2 ? (stages, j) : nil
     }
 
     /// The layers' parameters, layer by layer.

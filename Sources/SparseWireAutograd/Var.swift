@@ -102,7 +102,11 @@ public final class Context {
     /// masking machinery (`training.kernels`).
     public var sparseTraining: ((Parameter, Int, Context) throws -> SparseTrainingStep?)?
     /// Called with each conv/linear module and its input as the forward pass reaches it (benchmarks).
+    /// While one is set, layers run one by one (no lane chains: each layer's input is observed).
     public var layerObserver: ((any Module, Var) -> Void)?
+    /// Whether `Sequential` runs consecutive lane linear layers as one chain
+    /// (`laneLinearChain`; the same bits as layer by layer). Tests turn it off for the reference.
+    package var chainsLaneLayers = true
 
     /// A context for forward passes; `recordGrad` nil means the same as `training`.
     public init(training: Bool, recordGrad: Bool? = nil, rng: RNG = RNG(seed: 0)) {

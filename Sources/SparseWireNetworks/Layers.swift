@@ -184,6 +184,14 @@ extension Linear: ReLUFusable {
     }
 }
 
+extension Linear: LaneChainable {
+    package func laneStage(_ ctx: Context) throws -> LaneStage? {
+        guard !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx), sparse.kernel == .lanes,
+              sparse.shape.count == 2 else { return nil }
+        return LaneStage(weight: sparse, bias: bias?.variable, relu: false)
+    }
+}
+
 extension Conv2d: ReLUFusable {
     /// conv → ReLU in one output pass on the sparse kernels (`Context.sparseMaskedConv2d`); nil
     /// on the dense paths.
