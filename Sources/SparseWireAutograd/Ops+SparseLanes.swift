@@ -187,10 +187,13 @@ extension Context {
         // One channel's reads for a block of 64 outputs span (kh − 1) rows plus 64 values in
         // each of the kw copies.
         let window = g.kw * ((g.kh - 1) * wp + 64)
-        // 16 KB (measured best of 4, 8, 16, 24 KB on Conv4 2:4), rounded to whole chunks of the
-        // structure (2:4 over 3×3: 16 channels, 144 columns, 72 kept per row).
+        // 16 KB of windows (measured best of 4, 8, 16, 24 KB on Conv4 2:4), 32 KB at density
+        // ≤ 0.2 (Conv4 block 1×8 at 0.1: 37.7 → 35.1 ms against 16 KB; 48 and 64 KB slower: few
+        // kept weights per (tile, row) spend the time on the partial sums, as for linear layers),
+        // rounded to whole chunks of the structure (2:4 over 3×3: 16 channels, 144 columns).
         let span = w.chunkSpan, unit = span / gcd(span, taps)
-        let tileChannels = max(unit, 4096 / window / unit * unit)
+        let budget = w.density <= 0.2 ? 8192 : 4096
+        let tileChannels = max(unit, budget / window / unit * unit)
         let pack = try w.lanePacking(tileCols: tileChannels * taps, key: [tileChannels, plane, wp, copy]) { col in
             let ci = col / taps, r = col % taps
             return (r % g.kw) * copy + ci * plane + (r / g.kw) * wp
