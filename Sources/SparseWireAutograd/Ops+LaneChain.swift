@@ -48,9 +48,7 @@ extension Context {
             for s in stages { h = try laneLinear(h, s.weight, s.bias, relu: s.relu) }
             return h
         }
-        let packs = try stages.map { s in
-            try s.weight.lanePacking(tileCols: s.weight.laneTileCols, key: [s.weight.laneTileCols], compact: true) { $0 * 64 }
-        }
+        let packs = try stages.map { try $0.weight.linearLanePacking() }
         let fin = first.weight.cols, fout = stages[stages.count - 1].weight.rows
         let width = stages.reduce(fin) { max($0, $1.weight.rows) }
         let out = Tensor(uninitialized: [n, fout])
@@ -64,31 +62,16 @@ extension Context {
                     var src = ping.data, dst = pong.data
                     for (k, s) in stages.enumerated() {
                         let last = k == stages.count - 1, rows = s.weight.rows
-                        Self.laneRows(packs[k], rows: rows, src: src, out: dst, bias: s.bias.map { UnsafePointer($0.value.data) },
-                                      relu: s.relu, y: last ? op + s0 * fout : nil, ldy: fout, nb: nb)
+                        packs[k].values.withUnsafeBufferPointer { vp in
+                            Self.laneRows(packs[k], values: vp.baseAddress!, rows: rows, 0, rows, src: src, out: dst,
+                                          bias: s.bias.map { UnsafePointer($0.value.data) }, relu: s.relu, y: last ? op + s0 * fout : nil,
+                                          ldy: fout, nb: nb)
+                        }
                         swap(&src, &dst)
                     }
                 }
             }
         }
         return Var(out)
-    }
-
-    /// The lane kernel over all `rows` of `pack` (offsets column·64, its own slot values):
-    /// out[r·64 + l] for every row, and when `y` is given the finished rows transposed into
-    /// y[l·ldy + r] for the first `nb` lanes.
-    static func laneRows(_ pack: LanePacking, rows: Int, src: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                         bias: UnsafePointer<Float>?, relu: Bool, y: UnsafeMutablePointer<Float>?, ldy: Int, nb: Int) {
-        pack.ptr.withUnsafeBufferPointer { pp in pack.values.withUnsafeBufferPointer { vp in
-            if pack.bases.isEmpty {
-                pack.offsets.withUnsafeBufferPointer { offp in
-                    swk_lane_rows(pp.baseAddress!, offp.baseAddress!, vp.baseAddress!, rows, pack.tiles, 0, rows, src, out, 64, bias,
-                                  relu ? 1 : 0, y, ldy, nb)
-                }
-            } else {
-                swk_lane_rows_compact(pp.baseAddress!, pack.bases, pack.deltas, vp.baseAddress!, rows, pack.tiles, 0, rows, src, out, 64,
-                                      bias, relu ? 1 : 0, y, ldy, nb)
-            }
-        } }
     }
 }

@@ -67,6 +67,12 @@ extension SparseWeight {
         return max(span, tile / span * span)
     }
 
+    /// The packing of a linear layer's weight (or sparsity pattern) for 64-float source rows:
+    /// tiles of `laneTileCols`, column c at c·64, the compact form; cached.
+    package func linearLanePacking() throws -> LanePacking {
+        try lanePacking(tileCols: laneTileCols, key: [laneTileCols], compact: true) { $0 * 64 }
+    }
+
     /// The lane packing with columns cut every `tileCols` and column c read at `offset(c)`,
     /// cached under `key` (the geometry the offsets depend on); with the compact form when
     /// `compact` (sources of 64-float rows). Built by `swk_lane_pack_count` / `_fill` (each CSR row
@@ -105,7 +111,7 @@ extension Context {
     /// 64 samples at a time transposed to lanes, ŵ's columns in tiles of `SparseWeight.laneTileCols`,
     /// the output rows over the threads. No gradient (inference only).
     package func laneLinear(_ x: Var, _ w: SparseWeight, _ b: Var?, relu: Bool) throws -> Var {
-        let pack = try w.lanePacking(tileCols: w.laneTileCols, key: [w.laneTileCols], compact: true) { $0 * 64 }
+        let pack = try w.linearLanePacking()
         let out = Tensor(uninitialized: [x.shape[0], w.rows])
         pack.values.withUnsafeBufferPointer { vp in
             Self.laneLinear(x.value.data, samples: x.shape[0], pack, values: vp.baseAddress!, rows: w.rows, cols: w.cols,
@@ -128,31 +134,43 @@ extension Context {
         // of each block are split over the threads.
         let byBlocks = blocks >= Parallel.threads
         let scratch = lanes == nil ? fin * 64 : 1  // a block's input lanes when they are not kept
-        pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in
-            let run = { (s0: Int, scratch: UnsafeMutablePointer<Float>, yt: UnsafeMutablePointer<Float>, split: Bool) in
-                let nb = min(64, n - s0)
-                let xt = lanes.map { $0 + s0 / 64 * fin * 64 } ?? scratch
-                toLanes(xp, samples: n, cols: fin, block: s0 / 64, into: xt, split: split)
-                Parallel.forEachRange(fout, workers: split ? Parallel.workers(for: fout, grain: 16) : 1) { _, r0, r1 in
-                    if pack.bases.isEmpty {
-                        swk_lane_rows(pp.baseAddress!, offp.baseAddress!, values, fout, pack.tiles, r0, r1, xt, yt, 64, bp, relu ? 1 : 0,
-                                      op + s0 * fout, fout, nb)
-                    } else {
-                        swk_lane_rows_compact(pp.baseAddress!, pack.bases, pack.deltas, values, fout, pack.tiles, r0, r1, xt, yt, 64,
-                                              bp, relu ? 1 : 0, op + s0 * fout, fout, nb)
-                    }
-                }
+        let run = { (s0: Int, scratch: UnsafeMutablePointer<Float>, yt: UnsafeMutablePointer<Float>, split: Bool) in
+            let nb = min(64, n - s0)
+            let xt = lanes.map { $0 + s0 / 64 * fin * 64 } ?? scratch
+            toLanes(xp, samples: n, cols: fin, block: s0 / 64, into: xt, split: split)
+            Parallel.forEachRange(fout, workers: split ? Parallel.workers(for: fout, grain: 16) : 1) { _, r0, r1 in
+                laneRows(pack, values: values, rows: fout, r0, r1, src: xt, out: yt, bias: bp, relu: relu, y: op + s0 * fout,
+                         ldy: fout, nb: nb)
             }
-            if byBlocks {
-                Parallel.forEachRange(blocks, workers: Parallel.workers(for: blocks)) { _, lo, hi in
-                    let xt = Tensor(uninitialized: [scratch]), yt = Tensor(uninitialized: [fout * 64])
-                    for blk in lo..<hi { run(blk * 64, xt.data, yt.data, false) }
+        }
+        if byBlocks {
+            Parallel.forEachRange(blocks, workers: Parallel.workers(for: blocks)) { _, lo, hi in
+                let xt = Tensor(uninitialized: [scratch]), yt = Tensor(uninitialized: [fout * 64])
+                for blk in lo..<hi { run(blk * 64, xt.data, yt.data, false) }
+            }
+        } else {
+            let xt = Tensor(uninitialized: [scratch]), yt = Tensor(uninitialized: [fout * 64])
+            for blk in 0..<blocks { run(blk * 64, xt.data, yt.data, true) }
+        }
+    }
+
+    /// The lane kernel over rows [r0, r1) of `pack` (offsets column·64) with slot values
+    /// `values`: out[r·64 + l] for l < 64, and when `y` is given the finished rows transposed into
+    /// y[l·ldy + r] for the first `nb` lanes. The compact kernel when the packing has its form.
+    static func laneRows(_ pack: LanePacking, values: UnsafePointer<Float>, rows: Int, _ r0: Int, _ r1: Int, src: UnsafePointer<Float>,
+                         out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool, y: UnsafeMutablePointer<Float>?,
+                         ldy: Int, nb: Int) {
+        pack.ptr.withUnsafeBufferPointer { pp in
+            if pack.bases.isEmpty {
+                pack.offsets.withUnsafeBufferPointer { offp in
+                    swk_lane_rows(pp.baseAddress!, offp.baseAddress!, values, rows, pack.tiles, r0, r1, src, out, 64, bias, relu ? 1 : 0,
+                                  y, ldy, nb)
                 }
             } else {
-                let xt = Tensor(uninitialized: [scratch]), yt = Tensor(uninitialized: [fout * 64])
-                for blk in 0..<blocks { run(blk * 64, xt.data, yt.data, true) }
+                swk_lane_rows_compact(pp.baseAddress!, pack.bases, pack.deltas, values, rows, pack.tiles, r0, r1, src, out, 64, bias,
+                                      relu ? 1 : 0, y, ldy, nb)
             }
-        } }
+        }
     }
 
     /// Block `block` of x[n, cols] in lanes: xt[c·64 + l] = x[64·block + l, c], the lanes past

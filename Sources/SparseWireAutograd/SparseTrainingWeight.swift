@@ -132,8 +132,7 @@ public final class SparseTrainingWeight {
     /// Packs `pattern` for 64-float source rows (linear layers); slot sources are W's CSR
     /// entries `entry(e)` of the pattern's entries e.
     private static func pack(_ pattern: SparseWeight, entry: (Int) -> Int32) throws -> Packed {
-        let tile = pattern.laneTileCols
-        let packing = try pattern.lanePacking(tileCols: tile, key: [tile], compact: true) { $0 * 64 }
+        let packing = try pattern.linearLanePacking()
         let sources = packing.sources.map { $0 < 0 ? -1 : entry(Int($0)) }
         return Packed(packing: packing, sources: sources, values: Tensor.bucketed(count: sources.count))
     }
