@@ -188,14 +188,21 @@ extension Context {
     /// sharing their side padding, as in `sparseConv2d`, but a row stride rounded up to 8) are
     /// written kw times, copy k shifted left by k, so that tap (c, ky, kx) reads copy kx at
     /// c·plane + ky·wp: every 8-float load is 32-byte aligned (an unaligned one that crosses a
-    /// cache line costs two). 64 output positions per lane block, the input channels in tiles
-    /// whose read window fits 16 KB. No gradient (inference only).
+    /// cache line costs two). At density ≤ 0.2 one copy without the rounding, tap (c, ky, kx) at
+    /// c·plane + ky·wp + kx. 64 output positions per lane block, the input channels in tiles
+    /// whose read windows fit 16 KB (32 KB at density ≤ 0.2). No gradient (inference only).
     package func laneConv2d(_ x: Var, _ w: SparseWeight, _ b: Var?, _ g: ConvGeometry, relu: Bool) throws -> Var {
         let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
         let xp = x.value.data, op = out.data
         let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
         let up8 = { (v: Int) in (v + 7) / 8 * 8 }
-        let wp = up8(g.w + g.pad), plane = up8((g.h + 2 * g.pad) * wp + g.pad)
+        // kw aligned shifted copies where loads bound the kernel (2:4 at 0.5); at density ≤ 0.2
+        // one unpadded copy and unaligned loads: there the copies' memory traffic cost more
+        // (Conv4 block 1×8 at 0.1: 35.1 → 32.1 ms, 35.6 → 32.7 ms in a second A/B; 2:4 at 0.5 95.5 → 105.9 ms
+        // with one copy).
+        let copies = w.density <= 0.2 ? 1 : g.kw
+        let al = { (v: Int) in copies > 1 ? up8(v) : v }
+        let wp = al(g.w + g.pad), plane = al((g.h + 2 * g.pad) * wp + g.pad)
         // Blocks of 64 lanes, the last one 32 when that covers the tail (14 × 14 outputs, rows
         // of 16: 222 lanes, 224 computed instead of 256).
         let len = ((g.oh - 1) * wp + g.ow + 31) / 32 * 32
@@ -203,8 +210,8 @@ extension Context {
         let taps = g.kh * g.kw
         let copy = up8(g.c * plane + len + 64)  // one shifted copy of the padded planes
         // One channel's reads for a block of 64 outputs span (kh − 1) rows plus 64 values in
-        // each of the kw copies.
-        let window = g.kw * ((g.kh - 1) * wp + 64)
+        // each of the kw shifted copies, or plus 64 + kw − 1 values in the one copy.
+        let window = copies * ((g.kh - 1) * wp + 64 + (copies > 1 ? 0 : g.kw - 1))
         // 16 KB of windows (measured best of 4, 8, 16, 24 KB on Conv4 2:4), 32 KB at density
         // ≤ 0.2 (Conv4 block 1×8 at 0.1: 37.7 → 35.1 ms against 16 KB; 48 and 64 KB slower: few
         // kept weights per (tile, row) spend the time on the partial sums, as for linear layers),
@@ -212,11 +219,11 @@ extension Context {
         let span = w.chunkSpan, unit = span / gcd(span, taps)
         let budget = w.density <= 0.2 ? 8192 : 4096
         let tileChannels = max(unit, budget / window / unit * unit)
-        let pack = try w.lanePacking(tileCols: tileChannels * taps, key: [tileChannels, plane, wp, copy]) { col in
+        let pack = try w.lanePacking(tileCols: tileChannels * taps, key: [tileChannels, plane, wp, copy, copies]) { col in
             let ci = col / taps, r = col % taps
-            return (r % g.kw) * copy + ci * plane + (r / g.kw) * wp
+            return copies > 1 ? (r % g.kw) * copy + ci * plane + (r / g.kw) * wp : ci * plane + (r / g.kw) * wp + r % g.kw
         }
-        let baseCount = g.kw * copy
+        let baseCount = copies * copy
         let inStride = g.c * g.h * g.w, outStride = g.o * g.p
         let samplesSplit = g.n >= Parallel.threads
         pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in pack.values.withUnsafeBufferPointer { vp in
@@ -225,7 +232,7 @@ extension Context {
                 let tmp = Tensor(uninitialized: [g.o * ldo])
                 for s in lo..<hi {
                     let src = xp + s * inStride, dst = op + s * outStride
-                    for k in 0..<g.kw { for ci in 0..<g.c {
+                    for k in 0..<copies { for ci in 0..<g.c {
                         // Copy k holds padded index j at j − k; the first k values of an unpadded
                         // plane fall before it and are never read (they would feed tap kx < k).
                         for y in 0..<g.h {

@@ -18,6 +18,8 @@ private func patterned(_ shape: [Int], _ pattern: String, _ rng: inout RNG) -> T
             }
         case "block 1x8":
             for g in stride(from: 0, to: cols, by: 8) where rng.uniform() < 0.25 { for c in g..<g + 8 { t[r * cols + c] = rng.normal() } }
+        case "sparse":  // unstructured, about 8 % kept
+            for c in 0..<cols where rng.uniform() < 0.08 { t[r * cols + c] = rng.normal() }
         default:  // unstructured, about a fifth kept
             for c in 0..<cols where rng.uniform() < 0.2 { t[r * cols + c] = rng.normal() }
         }
@@ -73,12 +75,15 @@ final class LaneKernelTests: XCTestCase {
         for threads in [1, 2] {
             BLAS.setThreads(threads)
             for (n, c, h, w, o, k, stride, pad) in cases {
-                for pattern in ["2:4", "block 1x8", "unstructured"] where (c * k * k) % 8 == 0 || pattern == "unstructured" {
+                // 2:4 (0.5) reads kw aligned shifted copies of the planes; "sparse" (≤ 0.2) one copy.
+                for pattern in ["2:4", "block 1x8", "unstructured", "sparse"]
+                where (c * k * k) % 8 == 0 || pattern == "unstructured" || pattern == "sparse" {
                     let x = random([n, c, h, w], &rng), wt = patterned([o, c, k, k], pattern, &rng), b = random([o], &rng)
                     let ctx = Context(training: false)
                     let dense = ctx.relu(try ctx.conv2d(Var(x), Var(wt), Var(b), stride: stride, padding: pad)).value
                     let sw = try SparseWeight(wt)
                     sw.kernel = .lanes
+                    if pattern == "sparse" { XCTAssertLessThanOrEqual(sw.density, 0.2) }
                     let sparse = try ctx.sparseConv2d(Var(x), sw, Var(b), stride: stride, padding: pad, relu: true).value
                     assertClose(sparse, dense, "\(pattern) conv \([n, c, h, w]) o \(o) k \(k) s \(stride) p \(pad) threads \(threads)")
                     // The packing is cached per geometry: a second input size must not reuse it.
