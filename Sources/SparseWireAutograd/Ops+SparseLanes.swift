@@ -198,8 +198,8 @@ extension Context {
         let up8 = { (v: Int) in (v + 7) / 8 * 8 }
         // kw aligned shifted copies where loads bound the kernel (2:4 at 0.5); at density ≤ 0.2
         // one unpadded copy and unaligned loads: there the copies' memory traffic cost more
-        // (Conv4 block 1×8 at 0.1: 35.1 → 32.1 ms, 35.6 → 32.7 ms in a second A/B; 2:4 at 0.5 95.5 → 105.9 ms
-        // with one copy).
+        // (Conv4 block 1×8 at 0.1: 35.1 → 32.1 ms, 35.6 → 32.7 ms in a second A/B; 2:4 at 0.5
+        // 95.5 → 105.9 ms with one copy).
         let copies = w.density <= 0.2 ? 1 : g.kw
         let al = { (v: Int) in copies > 1 ? up8(v) : v }
         let wp = al(g.w + g.pad), plane = al((g.h + 2 * g.pad) * wp + g.pad)
