@@ -63,3 +63,14 @@ void swk_lane_rows32(const int32_t *ptr, const int32_t *offs, const float *val, 
                      const float *src, float *out, long ldo, const float *bias, int relu) {
     swk_lane_rows32_variant(1, ptr, offs, val, rows, tiles, r0, r1, src, out, ldo, bias, relu);
 }
+
+void swk_maxpool2x2_grid_variant(int fast, const float *src, long lds, long ldr, long planes, long h, long w, float *out) {
+    if (fast && swk_has_avx2())
+        swk_maxpool2x2_grid_avx2(src, lds, ldr, planes, h, w, out);
+    else
+        swk_maxpool2x2_grid_base(src, lds, ldr, planes, h, w, out);
+}
+
+void swk_maxpool2x2_grid(const float *src, long lds, long ldr, long planes, long h, long w, float *out) {
+    swk_maxpool2x2_grid_variant(1, src, lds, ldr, planes, h, w, out);
+}

@@ -35,6 +35,31 @@ KATTR void KN(swk_transpose)(const float *restrict src, long rows, long cols, lo
     for (long r = r8; r < rows; r++) for (long c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
 }
 
+/* out[p, y, x] = max over dy, dx < 2 of src[p·lds + (2y + dy)·ldr + 2x + dx] for y < h / 2,
+ * x < w / 2: 2×2 max pooling (stride 2, floor) read from a padded grid of rows ldr apart (the
+ * lane convolution's output rows), 8 outputs per step from 16 inputs of each row. */
+KATTR void KN(swk_maxpool2x2_grid)(const float *restrict src, long lds, long ldr, long planes, long h, long w,
+                                   float *restrict out) {
+    long oh = h / 2, ow = w / 2, ow8 = ow & ~7L;
+    for (long p = 0; p < planes; p++)
+        for (long y = 0; y < oh; y++) {
+            const float *a = src + p * lds + 2 * y * ldr, *b = a + ldr;
+            float *o = out + (p * oh + y) * ow;
+            for (long x = 0; x < ow8; x += 8) {
+                swk_v8 m0 = __builtin_elementwise_max(*(const swk_v8u *)(a + 2 * x), *(const swk_v8u *)(b + 2 * x));
+                swk_v8 m1 = __builtin_elementwise_max(*(const swk_v8u *)(a + 2 * x + 8), *(const swk_v8u *)(b + 2 * x + 8));
+                swk_v8 even = __builtin_shufflevector(m0, m1, 0, 2, 4, 6, 8, 10, 12, 14);
+                swk_v8 odd = __builtin_shufflevector(m0, m1, 1, 3, 5, 7, 9, 11, 13, 15);
+                *(swk_v8u *)(o + x) = __builtin_elementwise_max(even, odd);
+            }
+            for (long x = ow8; x < ow; x++) {
+                float m = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
+                float n = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
+                o[x] = m > n ? m : n;
+            }
+        }
+}
+
 /* Lane q (0..3) of each 128-bit half of v, spread over that half: vshufps with an immediate,
  * one in-lane shuffle. */
 #define HALF_BCAST(v, q) __builtin_shufflevector(v, v, q, q, q, q, 4 + (q), 4 + (q), 4 + (q), 4 + (q))

@@ -24,8 +24,10 @@ public final class Sequential: Module {
 
     /// Applies the layers in order. A layer followed by `Lambda.relu` may apply the ReLU in its
     /// own output pass (`ReLUFusable`: batch norm always, conv/linear on the sparse inference
-    /// kernels); two or more consecutive linear layers on the lane kernels (each maybe followed
-    /// by `Lambda.relu`) run as one `laneLinearChain`. Errors: whatever a layer throws.
+    /// kernels), and with a 2×2 stride-2 max pooling after that the pooling too
+    /// (`ReLUPoolFusable`: convolutions on the lane kernels); two or more consecutive linear
+    /// layers on the lane kernels (each maybe followed by `Lambda.relu`) run as one
+    /// `laneLinearChain`. Errors: whatever a layer throws.
     public func forward(_ x: Var, _ ctx: Context) throws -> Var {
         var h = x
         var i = 0
@@ -33,6 +35,14 @@ public final class Sequential: Module {
             if let (stages, next) = try laneChain(from: i, h, ctx) {
                 h = try ctx.laneLinearChain(h, stages)
                 i = next
+                continue
+            }
+            // conv → ReLU → 2×2 max pooling in one pass when the layer can.
+            if ctx.fusesLaneLayers, i + 2 < layers.count, (layers[i + 1] as? Lambda)?.isReLU == true,
+               (layers[i + 2] as? Lambda)?.op == .maxPool(kernel: 2, stride: 2),
+               let f = layers[i] as? ReLUPoolFusable, let y = try f.forwardFusingReLUPool(h, ctx) {
+                h = y
+                i += 3
                 continue
             }
             // layer → ReLU in one output pass when the layer can.
@@ -52,7 +62,7 @@ public final class Sequential: Module {
     /// fewer than two lane linear layers follow one another there (or the context observes
     /// layers, records a tape, or runs fewer than 32 samples, which the lane kernel leaves to CSR).
     private func laneChain(from i: Int, _ h: Var, _ ctx: Context) throws -> ([LaneStage], Int)? {
-        guard ctx.chainsLaneLayers, !ctx.recordGrad, ctx.layerObserver == nil, ctx.sparseInference != nil,
+        guard ctx.fusesLaneLayers, !ctx.recordGrad, ctx.layerObserver == nil, ctx.sparseInference != nil,
               h.shape.count == 2, h.shape[0] >= 32, layers[i] is LaneChainable else { return nil }
         var stages: [LaneStage] = [], j = i, cols = h.shape[1]
         while j < layers.count, let l = layers[j] as? LaneChainable, var stage = try l.laneStage(ctx), stage.weight.cols == cols {
@@ -143,6 +153,13 @@ public final class Lambda: Module {
     public static func sliceChannels(_ range: Range<Int>) -> Lambda {
         Lambda(op: .sliceChannels(lower: range.lowerBound, upper: range.upperBound)) { x, ctx in try ctx.sliceChannels(x, range) }
     }
+}
+
+/// A layer that can apply a following ReLU and 2×2 stride-2 max pooling in its own output pass.
+package protocol ReLUPoolFusable {
+    /// The layer's output with ReLU and the pooling applied, or nil when this layer cannot fuse
+    /// here.
+    func forwardFusingReLUPool(_ x: Var, _ ctx: Context) throws -> Var?
 }
 
 /// A layer that can apply a following ReLU in its own output pass.

@@ -190,6 +190,16 @@ extension Context {
         return Var(out)
     }
 
+    /// conv → ReLU → 2×2 max pooling (stride 2) in one pass when ŵ runs on the lane kernel at
+    /// stride 1 and the output is at least 2×2 (`laneConv2d`'s `pool`); nil otherwise (the caller
+    /// then runs the three one by one). No gradient (inference only). Errors: as `sparseConv2d`.
+    package func sparseConv2dReLUPool(_ x: Var, _ w: SparseWeight, _ b: Var?, stride: Int, padding: Int) throws -> Var? {
+        guard w.kernel == .lanes, stride == 1 else { return nil }
+        let g = try ConvGeometry(input: x.shape, weight: w.shape, stride: stride, pad: padding, op: "sparse conv2d")
+        guard w.shape.count == 4, w.shape[1] == g.c, g.oh >= 2, g.ow >= 2, b.map({ $0.shape == [g.o] }) ?? true else { return nil }
+        return try laneConv2d(x, w, b, g, relu: true, pool: true)
+    }
+
     /// 2-D convolution with a sparse weight [O, C, kh, kw]. Stride 1: each non-zero adds a
     /// shifted copy of its zero-padded input plane to its output plane (no im2col); other
     /// strides: im2col columns times the sparse rows. ReLU in the same pass when `relu`. No

@@ -190,9 +190,13 @@ extension Context {
     /// c·plane + ky·wp: every 8-float load is 32-byte aligned (an unaligned one that crosses a
     /// cache line costs two). At density ≤ 0.2 one copy without the rounding, tap (c, ky, kx) at
     /// c·plane + ky·wp + kx. 64 output positions per lane block, the input channels in tiles
-    /// whose read windows fit 16 KB (32 KB at density ≤ 0.2). No gradient (inference only).
-    package func laneConv2d(_ x: Var, _ w: SparseWeight, _ b: Var?, _ g: ConvGeometry, relu: Bool) throws -> Var {
-        let out = Tensor(uninitialized: [g.n, g.o, g.oh, g.ow])
+    /// whose read windows fit 16 KB (32 KB at density ≤ 0.2). With `pool` (ReLU on, oh and ow
+    /// ≥ 2) the output is 2×2 max-pooled (stride 2, floor) straight from the kernel's rows: [n, o,
+    /// oh/2, ow/2], the bits of ReLU → conv → maxPool2x2 without the full-size output. No gradient
+    /// (inference only).
+    package func laneConv2d(_ x: Var, _ w: SparseWeight, _ b: Var?, _ g: ConvGeometry, relu: Bool, pool: Bool = false) throws -> Var {
+        precondition(!pool || (relu && g.oh >= 2 && g.ow >= 2), "lane conv2d: pooling needs the ReLU and a 2×2 output")
+        let out = Tensor(uninitialized: pool ? [g.n, g.o, g.oh / 2, g.ow / 2] : [g.n, g.o, g.oh, g.ow])
         let xp = x.value.data, op = out.data
         let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
         let up8 = { (v: Int) in (v + 7) / 8 * 8 }
@@ -224,7 +228,7 @@ extension Context {
             return copies > 1 ? (r % g.kw) * copy + ci * plane + (r / g.kw) * wp : ci * plane + (r / g.kw) * wp + r % g.kw
         }
         let baseCount = copies * copy
-        let inStride = g.c * g.h * g.w, outStride = g.o * g.p
+        let inStride = g.c * g.h * g.w, outStride = pool ? g.o * (g.oh / 2) * (g.ow / 2) : g.o * g.p
         let samplesSplit = g.n >= Parallel.threads
         pack.ptr.withUnsafeBufferPointer { pp in pack.offsets.withUnsafeBufferPointer { offp in pack.values.withUnsafeBufferPointer { vp in
             Parallel.forEachRange(g.n, workers: samplesSplit ? Parallel.workers(for: g.n) : 1) { _, lo, hi in
@@ -251,9 +255,13 @@ extension Context {
                             }
                         }
                     }
-                    for o in 0..<g.o { for y in 0..<g.oh {
-                        (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
-                    } }
+                    if pool {
+                        swk_maxpool2x2_grid(tmp.data, ldo, wp, g.o, g.oh, g.ow, dst)
+                    } else {
+                        for o in 0..<g.o { for y in 0..<g.oh {
+                            (dst + o * g.p + y * g.ow).update(from: tmp.data + o * ldo + y * wp, count: g.ow)
+                        } }
+                    }
                 }
             }
         } } }

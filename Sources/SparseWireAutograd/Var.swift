@@ -102,11 +102,13 @@ public final class Context {
     /// masking machinery (`training.kernels`).
     public var sparseTraining: ((Parameter, Int, Context) throws -> SparseTrainingStep?)?
     /// Called with each conv/linear module and its input as the forward pass reaches it (benchmarks).
-    /// While one is set, layers run one by one (no lane chains: each layer's input is observed).
+    /// While one is set, linear layers run one by one (no lane chains: each layer's input is
+    /// observed).
     public var layerObserver: ((any Module, Var) -> Void)?
-    /// Whether `Sequential` runs consecutive lane linear layers as one chain
-    /// (`laneLinearChain`; the same bits as layer by layer). Tests turn it off for the reference.
-    package var chainsLaneLayers = true
+    /// Whether `Sequential` fuses layers on the lane kernels: consecutive linear layers into one
+    /// chain (`laneLinearChain`) and conv → ReLU → 2×2 max pooling into one pass
+    /// (`sparseConv2dReLUPool`); the same bits as layer by layer. Tests turn it off for the reference.
+    package var fusesLaneLayers = true
 
     /// A context for forward passes; `recordGrad` nil means the same as `training`.
     public init(training: Bool, recordGrad: Bool? = nil, rng: RNG = RNG(seed: 0)) {

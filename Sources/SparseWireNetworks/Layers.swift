@@ -192,6 +192,17 @@ extension Linear: LaneChainable {
     }
 }
 
+extension Conv2d: ReLUPoolFusable {
+    /// conv → ReLU → 2×2 max pooling in one pass on the lane kernel (`Context.sparseConv2dReLUPool`);
+    /// nil elsewhere.
+    package func forwardFusingReLUPool(_ x: Var, _ ctx: Context) throws -> Var? {
+        guard !ctx.recordGrad, let sparse = try ctx.sparseInference?.weight(for: weight, ctx),
+              let y = try ctx.sparseConv2dReLUPool(x, sparse, bias?.variable, stride: stride, padding: padding) else { return nil }
+        ctx.layerObserver?(self, x)
+        return y
+    }
+}
+
 extension Conv2d: ReLUFusable {
     /// conv → ReLU in one output pass on the sparse kernels (`Context.sparseMaskedConv2d`); nil
     /// on the dense paths.

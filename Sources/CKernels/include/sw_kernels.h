@@ -92,6 +92,11 @@ void swk_lane_rows_compact(const int32_t *ptr, const int32_t *bases, const uint6
 void swk_lane_rows_compact_variant(int fast, const int32_t *ptr, const int32_t *bases, const uint64_t *deltas, const float *val,
                                    long rows, long tiles, long r0, long r1, const float *src, float *out, long ldo,
                                    const float *bias, int relu, float *y, long ldy, long nb);
+/* 2×2 max pooling (stride 2, floor: h/2 × w/2 outputs per plane) read from a padded grid:
+ * out[(p·(h/2) + y)·(w/2) + x] = max_{dy,dx<2} src[p·lds + (2y + dy)·ldr + 2x + dx] (the lane
+ * convolution's output rows, ReLU already applied; no argmax: inference). _variant as above. */
+void swk_maxpool2x2_grid(const float *src, long lds, long ldr, long planes, long h, long w, float *out);
+void swk_maxpool2x2_grid_variant(int fast, const float *src, long lds, long ldr, long planes, long h, long w, float *out);
 /* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (8×8 register tiles). _variant as above. */
 void swk_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 void swk_transpose_variant(int fast, const float *src, long rows, long cols, long lds, float *dst, long ldd);
