@@ -213,6 +213,20 @@ final class LaneKernelTests: XCTestCase {
         XCTAssertNil(try SparseInference(mode: .dense, threshold: 1).weight(for: p, ctx))
     }
 
+    /// Unstructured masks: lanes for linear layers and convolutions with more than one tap, CSR
+    /// for 1×1 convolutions.
+    func testUnstructuredKernelFollowsTheLayerShape() throws {
+        var rng = RNG(seed: 19)
+        for (shape, kernel) in [([8, 16], SparseKernel.lanes), ([8, 4, 3, 3], .lanes), ([8, 4, 1, 3], .lanes), ([8, 16, 1, 1], .csr)] {
+            let p = Parameter(name: "w", shape: shape, role: .weight, maskable: true)
+            for i in 0..<p.count { p.value[i] = rng.normal() }
+            let mask = Tensor(shape: shape)
+            for i in 0..<mask.count { mask[i] = rng.uniform() < 0.1 ? 1 : 0 }
+            p.mask = mask
+            XCTAssertEqual(try SparseInference(mode: .sparse, threshold: 0.3).weight(for: p, Context(training: false))?.kernel, kernel, "\(shape)")
+        }
+    }
+
     func testForcedKernelIsCheckedAndHonoured() throws {
         defer { unsetenv("SPARSEWIRE_SPARSE_KERNEL") }
         setenv("SPARSEWIRE_SPARSE_KERNEL", "bsr", 1)
