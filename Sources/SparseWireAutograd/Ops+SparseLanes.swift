@@ -200,11 +200,13 @@ extension Context {
         let xp = x.value.data, op = out.data
         let bp: UnsafePointer<Float>? = b.map { UnsafePointer($0.value.data) }
         let up8 = { (v: Int) in (v + 7) / 8 * 8 }
+        // Density ≤ 0.2 picks both the one-copy planes and the wider channel tiles below.
+        let sparse = w.density <= 0.2
         // kw aligned shifted copies where loads bound the kernel (2:4 at 0.5); at density ≤ 0.2
         // one unpadded copy and unaligned loads: there the copies' memory traffic cost more
         // (Conv4 block 1×8 at 0.1: 35.1 → 32.1 ms, 35.6 → 32.7 ms in a second A/B; 2:4 at 0.5
         // 95.5 → 105.9 ms with one copy).
-        let copies = w.density <= 0.2 ? 1 : g.kw
+        let copies = sparse ? 1 : g.kw
         let al = { (v: Int) in copies > 1 ? up8(v) : v }
         let wp = al(g.w + g.pad), plane = al((g.h + 2 * g.pad) * wp + g.pad)
         // Blocks of 64 lanes, the last one 32 when that covers the tail (14 × 14 outputs, rows
@@ -221,7 +223,7 @@ extension Context {
         // kept weights per (tile, row) spend the time on the partial sums, as for linear layers),
         // rounded to whole chunks of the structure (2:4 over 3×3: 16 channels, 144 columns).
         let span = w.chunkSpan, unit = span / gcd(span, taps)
-        let budget = w.density <= 0.2 ? 8192 : 4096
+        let budget = sparse ? 8192 : 4096
         let tileChannels = max(unit, budget / window / unit * unit)
         let pack = try w.lanePacking(tileCols: tileChannels * taps, key: [tileChannels, plane, wp, copy, copies]) { col in
             let ci = col / taps, r = col % taps
